@@ -1,0 +1,1 @@
+"""Shipped model weights and their configs (installed as voiceguard.models)."""

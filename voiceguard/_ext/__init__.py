@@ -1,0 +1,1 @@
+"""Private compiled extensions (Cython wrappers over csrc/). Use voiceguard.features instead."""

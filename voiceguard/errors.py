@@ -1,0 +1,57 @@
+"""The voiceguard exception family.
+
+Every error that voiceguard raises on purpose is a :class:`VoiceguardError`. Errors about
+bad arguments also derive from :class:`ValueError`, so code that already catches
+``ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class VoiceguardError(Exception):
+    """Base class of every error voiceguard raises on purpose."""
+
+
+class InvalidAudioError(VoiceguardError, ValueError):
+    """The audio array cannot be analysed as given (shape, dtype, values)."""
+
+
+class InputTooShortError(InvalidAudioError):
+    """The signal is shorter than the analysis needs (one frame, one window...)."""
+
+
+class NonFiniteAudioError(InvalidAudioError):
+    """The signal contains NaN or infinite samples."""
+
+
+class InvalidParameterError(VoiceguardError, ValueError):
+    """A parameter (preset name, size, frequency, sample rate...) is out of range."""
+
+
+class SampleRateError(InvalidParameterError):
+    """The sample rate is invalid or inconsistent with the requested frequencies."""
+
+
+class AudioReadError(VoiceguardError, OSError):
+    """An audio file could not be read or decoded."""
+
+
+class FeatureComputationError(VoiceguardError, RuntimeError):
+    """The C feature core reported a failure that input validation did not anticipate."""
+
+
+class ModelError(VoiceguardError, RuntimeError):
+    """A model file is missing, corrupt or incompatible."""
+
+
+__all__ = [
+    "VoiceguardError",
+    "InvalidAudioError",
+    "InputTooShortError",
+    "NonFiniteAudioError",
+    "InvalidParameterError",
+    "SampleRateError",
+    "AudioReadError",
+    "FeatureComputationError",
+    "ModelError",
+]
