@@ -5,9 +5,10 @@
 
 #include "vg_features.h"
 #include "vg_fft.h"
+#include "vg_fft_batch.h"
+#include "vg_mathx.h"
 #include "vg_status.h"
 
-#define VG_EPS 2.220446049250313e-16
 
 int vg_frame_count(size_t n_samples, size_t win_length, size_t hop_length, size_t *n_frames)
 {
@@ -39,12 +40,23 @@ int vg_lfcc_rows(const vg_lfcc_params *p, size_t *rows)
     return VG_OK;
 }
 
+/* Frames are processed in blocks of VG_BLOCK; power spectra of a block are stored bin-major,
+ * power[k * VG_BLOCK + f], so that filterbank and DCT loops run over the frames of a block
+ * with unit stride. */
+#define VG_BLOCK (2 * VG_BATCH_LANES)
+
 /* Per-call scratch of the framed-FFT pipeline. */
 typedef struct {
-    double *window;   /* win_length */
-    double *frame;    /* n_fft */
-    double *re, *im;  /* n_fft/2 + 1 */
-    double *fft_scratch;
+    const vg_lfcc_params *p;
+    const void *plan;
+    int batched;          /* power-of-two n_fft: vg_batch_power; else vg_rfft_forward */
+    size_t n_bins;
+    double *window;       /* win_length */
+    double *power;        /* n_bins * VG_BLOCK, bin-major */
+    /* batched path */
+    double *tw_re, *tw_im, *re, *im, *sre, *sim;
+    /* per-frame path */
+    double *frame, *fre, *fim, *fft_scratch;
     void *block;
 } frame_ctx;
 
@@ -56,45 +68,94 @@ static void frame_ctx_free(frame_ctx *c)
 
 static int frame_ctx_init(frame_ctx *c, const vg_lfcc_params *p, const void *plan)
 {
-    size_t n_bins = p->n_fft / 2 + 1, n_scratch = 0, total;
-    int st = vg_rfft_scratch_len(plan, &n_scratch);
+    const size_t n = p->n_fft, n_bins = n / 2 + 1;
+    size_t n_scratch = 0, total;
     double *base;
+    int st;
+    c->p = p;
+    c->plan = plan;
+    c->n_bins = n_bins;
     c->block = NULL;
-    if (st != VG_OK) return st;
-    total = p->win_length + p->n_fft + 2 * n_bins + n_scratch;
+    c->batched = n >= 2 && (n & (n - 1)) == 0;
+    if (!c->batched) {
+        st = vg_rfft_scratch_len(plan, &n_scratch);
+        if (st != VG_OK) return st;
+    }
+    total = p->win_length + n_bins * VG_BLOCK +
+            (c->batched ? 2 * n + 4 * n * VG_BATCH_LANES : n + 2 * n_bins + n_scratch);
     c->block = malloc(total * sizeof(double));
     if (c->block == NULL) return VG_ERR_NOMEM;
     base = (double *)c->block;
     c->window = base;
-    c->frame = c->window + p->win_length;
-    c->re = c->frame + p->n_fft;
-    c->im = c->re + n_bins;
-    c->fft_scratch = c->im + n_bins;
+    c->power = c->window + p->win_length;
+    base = c->power + n_bins * VG_BLOCK;
+    if (c->batched) {
+        c->tw_re = base;
+        c->tw_im = c->tw_re + n;
+        c->re = c->tw_im + n;
+        c->im = c->re + n * VG_BATCH_LANES;
+        c->sre = c->im + n * VG_BATCH_LANES;
+        c->sim = c->sre + n * VG_BATCH_LANES;
+        st = vg_batch_twiddles(n, c->tw_re, c->tw_im);
+        if (st != VG_OK) goto fail;
+    } else {
+        c->frame = base;
+        c->fre = c->frame + n;
+        c->fim = c->fre + n_bins;
+        c->fft_scratch = c->fim + n_bins;
+    }
     st = vg_window(p->window, p->periodic, p->win_length, c->window);
-    if (st != VG_OK) frame_ctx_free(c);
+    if (st != VG_OK) goto fail;
+    return VG_OK;
+fail:
+    frame_ctx_free(c);
     return st;
 }
 
-/* Pre-emphasised, windowed, zero-padded frame starting at sample `start`, then its power
- * spectrum into power[0 .. n_fft/2]. Pre-emphasis is applied on the fly so no pre-emphasised
- * copy of the whole signal is needed. */
-static int frame_power(const double *y, size_t start, const vg_lfcc_params *p, const void *plan,
-                       frame_ctx *c, double *power)
+/* Pre-emphasised, windowed frame starting at sample `start` into dst[j * stride]. Pre-emphasis
+ * is applied on the fly so no pre-emphasised copy of the whole signal is needed. */
+static void load_frame(const double *y, size_t start, const frame_ctx *c, double *dst, size_t stride)
 {
-    size_t i, n_bins = p->n_fft / 2 + 1;
+    const vg_lfcc_params *p = c->p;
     const double a = p->preemphasis;
     const double *x = y + start;
-    int st;
+    size_t i;
     if (a != 0.0) {
-        c->frame[0] = (start == 0 ? x[0] : x[0] - a * x[-1]) * c->window[0];
-        for (i = 1; i < p->win_length; i++) c->frame[i] = (x[i] - a * x[i - 1]) * c->window[i];
+        dst[0] = (start == 0 ? x[0] : x[0] - a * x[-1]) * c->window[0];
+        for (i = 1; i < p->win_length; i++) dst[i * stride] = (x[i] - a * x[i - 1]) * c->window[i];
     } else {
-        for (i = 0; i < p->win_length; i++) c->frame[i] = x[i] * c->window[i];
+        for (i = 0; i < p->win_length; i++) dst[i * stride] = x[i] * c->window[i];
     }
-    for (i = p->win_length; i < p->n_fft; i++) c->frame[i] = 0.0;
-    st = vg_rfft_forward(plan, c->frame, c->re, c->im, c->fft_scratch);
-    if (st != VG_OK) return st;
-    for (i = 0; i < n_bins; i++) power[i] = c->re[i] * c->re[i] + c->im[i] * c->im[i];
+}
+
+/* Power spectra of frames t0 .. t0+nf-1 (nf <= VG_BLOCK) into c->power (bin-major). */
+VG_HOT_CLONES
+static int block_power(const double *y, size_t t0, size_t nf, frame_ctx *c)
+{
+    const vg_lfcc_params *p = c->p;
+    const size_t n = p->n_fft, L = VG_BATCH_LANES;
+    size_t f, j, k;
+    int st;
+    if (c->batched) {
+        for (j = p->win_length * L; j < n * L; j++) c->re[j] = c->im[j] = 0.0;
+        for (f = 0; f < VG_BLOCK; f++) {
+            double *dst = (f < L ? c->re : c->im) + (f % L);
+            if (f < nf) {
+                load_frame(y, (t0 + f) * p->hop_length, c, dst, L);
+            } else {
+                for (j = 0; j < p->win_length; j++) dst[j * L] = 0.0;
+            }
+        }
+        return vg_batch_power(n, c->tw_re, c->tw_im, c->re, c->im, c->sre, c->sim, c->power);
+    }
+    for (f = 0; f < nf; f++) {
+        load_frame(y, (t0 + f) * p->hop_length, c, c->frame, 1);
+        for (j = p->win_length; j < n; j++) c->frame[j] = 0.0;
+        st = vg_rfft_forward(c->plan, c->frame, c->fre, c->fim, c->fft_scratch);
+        if (st != VG_OK) return st;
+        for (k = 0; k < c->n_bins; k++)
+            c->power[k * VG_BLOCK + f] = c->fre[k] * c->fre[k] + c->fim[k] * c->fim[k];
+    }
     return VG_OK;
 }
 
@@ -111,36 +172,31 @@ static int check_common(const double *y, size_t n, const vg_lfcc_params *p, cons
 int vg_power_spectrogram(const double *y, size_t n, const vg_lfcc_params *p,
                          const void *rfft_plan, float *out)
 {
-    size_t T = 0, t, j, n_bins;
+    size_t T = 0, t0, nf, f, j;
     frame_ctx c;
-    double *power = NULL;
     int st = check_common(y, n, p, rfft_plan, out, &T);
     if (st != VG_OK) return st;
-    n_bins = p->n_fft / 2 + 1;
     st = frame_ctx_init(&c, p, rfft_plan);
     if (st != VG_OK) return st;
-    power = (double *)malloc(n_bins * sizeof(double));
-    if (power == NULL) {
-        st = VG_ERR_NOMEM;
-        goto cleanup;
-    }
-    for (t = 0; t < T; t++) {
-        st = frame_power(y, t * p->hop_length, p, rfft_plan, &c, power);
+    for (t0 = 0; t0 < T; t0 += nf) {
+        nf = (T - t0 < VG_BLOCK) ? T - t0 : VG_BLOCK;
+        st = block_power(y, t0, nf, &c);
         if (st != VG_OK) goto cleanup;
-        for (j = 0; j < n_bins; j++) out[j * T + t] = (float)power[j];
+        for (j = 0; j < c.n_bins; j++)
+            for (f = 0; f < nf; f++) out[j * T + t0 + f] = (float)c.power[j * VG_BLOCK + f];
     }
 cleanup:
-    free(power);
     frame_ctx_free(&c);
     return st;
 }
 
+VG_HOT_CLONES
 int vg_lfcc(const double *y, size_t n, const vg_lfcc_params *p, const void *rfft_plan, float *out)
 {
-    size_t T = 0, t, m, j, k, n_bins, F, C;
+    size_t T = 0, t0, nf, f, m, j, k, n_bins, F, C;
     frame_ctx c;
     void *block = NULL;
-    double *power, *fb_w, *logE, *dct, *stat, *d1, *d2;
+    double *fb_w, *logE, *dct, *stat, *d1, *d2, *acc;
     size_t *fb_first, *fb_count;
     int st = check_common(y, n, p, rfft_plan, out, &T);
     if (st != VG_OK) return st;
@@ -150,18 +206,18 @@ int vg_lfcc(const double *y, size_t n, const vg_lfcc_params *p, const void *rfft
     st = frame_ctx_init(&c, p, rfft_plan);
     if (st != VG_OK) return st;
 
-    /* one block: power, filter weights (F rows of n_bins), log energies, DCT matrix, static
-     * coefficients and the two delta orders (all [C][T]) */
-    block = malloc((n_bins + F * n_bins + F + C * F + 3 * C * T) * sizeof(double) +
+    /* one block: filter weights (F rows of n_bins), log energies and DCT outputs of a frame
+     * block, the DCT matrix, static coefficients and the two delta orders (all [C][T]) */
+    block = malloc((F * n_bins + F * VG_BLOCK + VG_BLOCK + C * F + 3 * C * T) * sizeof(double) +
                    2 * F * sizeof(size_t));
     if (block == NULL) {
         st = VG_ERR_NOMEM;
         goto cleanup;
     }
-    power = (double *)block;
-    fb_w = power + n_bins;
+    fb_w = (double *)block;
     logE = fb_w + F * n_bins;
-    dct = logE + F;
+    acc = logE + F * VG_BLOCK;
+    dct = acc + VG_BLOCK;
     stat = dct + C * F;
     d1 = stat + C * T;
     d2 = d1 + C * T;
@@ -176,21 +232,26 @@ int vg_lfcc(const double *y, size_t n, const vg_lfcc_params *p, const void *rfft
     st = vg_dct2_matrix(F, C, dct);
     if (st != VG_OK) goto cleanup;
 
-    for (t = 0; t < T; t++) {
-        st = frame_power(y, t * p->hop_length, p, rfft_plan, &c, power);
+    for (t0 = 0; t0 < T; t0 += nf) {
+        nf = (T - t0 < VG_BLOCK) ? T - t0 : VG_BLOCK;
+        st = block_power(y, t0, nf, &c);
         if (st != VG_OK) goto cleanup;
+        /* filter energies and their logs, all frames of the block at once */
         for (m = 0; m < F; m++) {
             const double *w = fb_w + m * n_bins;
-            const double *pw = power + fb_first[m];
-            double e = 0.0;
-            for (j = 0; j < fb_count[m]; j++) e += w[j] * pw[j];
-            logE[m] = log10(e + VG_EPS);
+            const double *pw = c.power + fb_first[m] * VG_BLOCK;
+            double *e = logE + m * VG_BLOCK;
+            for (f = 0; f < VG_BLOCK; f++) e[f] = 0.0;
+            for (j = 0; j < fb_count[m]; j++)
+                for (f = 0; f < VG_BLOCK; f++) e[f] += w[j] * pw[j * VG_BLOCK + f];
+            for (f = 0; f < VG_BLOCK; f++) e[f] = log10_positive(e[f] + VG_EPS);
         }
         for (k = 0; k < C; k++) {
             const double *d = dct + k * F;
-            double acc = 0.0;
-            for (m = 0; m < F; m++) acc += d[m] * logE[m];
-            stat[k * T + t] = acc;
+            for (f = 0; f < VG_BLOCK; f++) acc[f] = 0.0;
+            for (m = 0; m < F; m++)
+                for (f = 0; f < VG_BLOCK; f++) acc[f] += d[m] * logE[m * VG_BLOCK + f];
+            for (f = 0; f < nf; f++) stat[k * T + t0 + f] = acc[f];
         }
     }
     for (j = 0; j < C * T; j++) out[j] = (float)stat[j];
