@@ -10,6 +10,7 @@
 #include "vg_features.h"
 #include "vg_fft.h"
 #include "vg_mathx.h"
+#include "vg_simd.h"
 #include "vg_status.h"
 
 #ifndef M_PI
@@ -247,6 +248,7 @@ static int resample_dct_matrix(const vg_cqt_params *p, const vg_cqcc_params *c, 
 #define CQCC_GROUP 16
 #define CQCC_FBLOCK 512
 
+VG_HOT_CLONES
 int vg_cqcc(const double *y, size_t n, const vg_cqt_params *p, const vg_cqcc_params *cp,
             const void *rfft_plan_L, const void *cfft_plan_M, float *out)
 {

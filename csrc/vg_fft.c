@@ -16,6 +16,7 @@
  *  - Lengths with a prime factor above VG_FFT_MAXGEN use Bluestein's chirp-z identity over a
  *    power-of-two length M >= 2n-1, whose plan is nested inside the outer plan's memory. */
 #include "vg_fft.h"
+#include "vg_simd.h"
 #include "vg_status.h"
 
 #include <math.h>
@@ -172,7 +173,7 @@ static void unit_root(size_t k, size_t N, double *c, double *s)
 #define RP const double *restrict /* read-only row */
 #define WP double *restrict       /* written row */
 
-static void k2_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, WP y0r, WP y0i, WP y1r, WP y1i,
+VG_INLINE static void k2_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, WP y0r, WP y0i, WP y1r, WP y1i,
                   double w1r, double w1i)
 {
     size_t q;
@@ -184,7 +185,7 @@ static void k2_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, WP y0r, WP y0i, WP y
     }
 }
 
-static void k2_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, WP y0r, WP y0i, WP y1r, WP y1i)
+VG_INLINE static void k2_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, WP y0r, WP y0i, WP y1r, WP y1i)
 {
     size_t q;
     for (q = 0; q < s; q++) {
@@ -196,7 +197,7 @@ static void k2_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, WP y0r, WP y0i, WP y
     }
 }
 
-static void k2_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i)
+VG_INLINE static void k2_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i)
 {
     size_t q;
     for (q = 0; q < s; q++) {
@@ -208,7 +209,7 @@ static void k2_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i)
     }
 }
 
-static void k3_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, WP y0r, WP y0i,
+VG_INLINE static void k3_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, WP y0r, WP y0i,
                   WP y1r, WP y1i, WP y2r, WP y2i, double w1r, double w1i, double w2r, double w2i)
 {
     size_t q;
@@ -221,7 +222,7 @@ static void k3_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, WP y
     }
 }
 
-static void k3_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, WP y0r, WP y0i,
+VG_INLINE static void k3_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, WP y0r, WP y0i,
                   WP y1r, WP y1i, WP y2r, WP y2i)
 {
     size_t q;
@@ -236,7 +237,7 @@ static void k3_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, WP y
     }
 }
 
-static void k3_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i)
+VG_INLINE static void k3_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i)
 {
     size_t q;
     for (q = 0; q < s; q++) {
@@ -250,7 +251,7 @@ static void k3_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i)
     }
 }
 
-static void k4_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x3r, RP x3i,
+VG_INLINE static void k4_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x3r, RP x3i,
                   WP y0r, WP y0i, WP y1r, WP y1i, WP y2r, WP y2i, WP y3r, WP y3i, double w1r,
                   double w1i, double w2r, double w2i, double w3r, double w3i)
 {
@@ -265,7 +266,7 @@ static void k4_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x
     }
 }
 
-static void k4_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x3r, RP x3i,
+VG_INLINE static void k4_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x3r, RP x3i,
                   WP y0r, WP y0i, WP y1r, WP y1i, WP y2r, WP y2i, WP y3r, WP y3i)
 {
     size_t q;
@@ -282,7 +283,7 @@ static void k4_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x
     }
 }
 
-static void k4_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i, WP r3r, WP r3i)
+VG_INLINE static void k4_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i, WP r3r, WP r3i)
 {
     size_t q;
     for (q = 0; q < s; q++) {
@@ -298,7 +299,7 @@ static void k4_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i, WP r
     }
 }
 
-static void k5_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x3r, RP x3i,
+VG_INLINE static void k5_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x3r, RP x3i,
                   RP x4r, RP x4i, WP y0r, WP y0i, WP y1r, WP y1i, WP y2r, WP y2i, WP y3r,
                   WP y3i, WP y4r, WP y4i, const double *restrict w /* w1r w1i ... w4r w4i */)
 {
@@ -316,7 +317,7 @@ static void k5_tw(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x
     }
 }
 
-static void k5_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x3r, RP x3i,
+VG_INLINE static void k5_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x3r, RP x3i,
                   RP x4r, RP x4i, WP y0r, WP y0i, WP y1r, WP y1i, WP y2r, WP y2i, WP y3r,
                   WP y3i, WP y4r, WP y4i)
 {
@@ -336,7 +337,7 @@ static void k5_nt(size_t s, RP x0r, RP x0i, RP x1r, RP x1i, RP x2r, RP x2i, RP x
     }
 }
 
-static void k5_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i, WP r3r, WP r3i,
+VG_INLINE static void k5_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i, WP r3r, WP r3i,
                   WP r4r, WP r4i)
 {
     size_t q;
@@ -362,7 +363,7 @@ static void k5_ip(size_t s, WP r0r, WP r0i, WP r1r, WP r1i, WP r2r, WP r2i, WP r
 #define LR(t) xr + (t) * s, xi + (t) * s
 #define OR(t) yr + (t) * s, yi + (t) * s
 
-static void pass2(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
+VG_HOT_CLONES static void pass2(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
 {
     const size_t sm = s * m;
     size_t j;
@@ -381,7 +382,7 @@ static void pass2(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
     }
 }
 
-static void pass3(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
+VG_HOT_CLONES static void pass3(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
 {
     const size_t sm = s * m;
     size_t j;
@@ -401,7 +402,7 @@ static void pass3(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
     }
 }
 
-static void pass4(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
+VG_HOT_CLONES static void pass4(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
 {
     const size_t sm = s * m;
     size_t j;
@@ -424,7 +425,7 @@ static void pass4(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
     }
 }
 
-static void pass5(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
+VG_HOT_CLONES static void pass5(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
 {
     const size_t sm = s * m;
     size_t j;
@@ -456,7 +457,7 @@ static void pass5(size_t s, size_t m, RP xr, RP xi, WP yr, WP yi, RP wr, RP wi)
 /* First radix-4 pass of the real FFT's half-length transform, reading the real input as
  * interleaved (re, im) pairs: fusing the de-interleave into the pass saves one sweep over the
  * data on the hot LFCC path. */
-static void pass4_interleaved(size_t m, RP x, WP yr, WP yi, RP wr, RP wi)
+VG_HOT_CLONES static void pass4_interleaved(size_t m, RP x, WP yr, WP yi, RP wr, RP wi)
 {
     size_t j;
     for (j = 0; j < m; j++) {
@@ -471,26 +472,26 @@ static void pass4_interleaved(size_t m, RP x, WP yr, WP yi, RP wr, RP wi)
 }
 
 /* Last pass: x -> y out of place, or in place on (xr, xi). */
-static void last2(size_t s, RP xr, RP xi, WP yr, WP yi) { k2_nt(s, LR(0), LR(1), OR(0), OR(1)); }
-static void last3(size_t s, RP xr, RP xi, WP yr, WP yi)
+VG_HOT_CLONES static void last2(size_t s, RP xr, RP xi, WP yr, WP yi) { k2_nt(s, LR(0), LR(1), OR(0), OR(1)); }
+VG_HOT_CLONES static void last3(size_t s, RP xr, RP xi, WP yr, WP yi)
 {
     k3_nt(s, LR(0), LR(1), LR(2), OR(0), OR(1), OR(2));
 }
-static void last4(size_t s, RP xr, RP xi, WP yr, WP yi)
+VG_HOT_CLONES static void last4(size_t s, RP xr, RP xi, WP yr, WP yi)
 {
     k4_nt(s, LR(0), LR(1), LR(2), LR(3), OR(0), OR(1), OR(2), OR(3));
 }
-static void last5(size_t s, RP xr, RP xi, WP yr, WP yi)
+VG_HOT_CLONES static void last5(size_t s, RP xr, RP xi, WP yr, WP yi)
 {
     k5_nt(s, LR(0), LR(1), LR(2), LR(3), LR(4), OR(0), OR(1), OR(2), OR(3), OR(4));
 }
-static void last2_ip(size_t s, double *xr, double *xi) { k2_ip(s, LR(0), LR(1)); }
-static void last3_ip(size_t s, double *xr, double *xi) { k3_ip(s, LR(0), LR(1), LR(2)); }
-static void last4_ip(size_t s, double *xr, double *xi)
+VG_HOT_CLONES static void last2_ip(size_t s, double *xr, double *xi) { k2_ip(s, LR(0), LR(1)); }
+VG_HOT_CLONES static void last3_ip(size_t s, double *xr, double *xi) { k3_ip(s, LR(0), LR(1), LR(2)); }
+VG_HOT_CLONES static void last4_ip(size_t s, double *xr, double *xi)
 {
     k4_ip(s, LR(0), LR(1), LR(2), LR(3));
 }
-static void last5_ip(size_t s, double *xr, double *xi)
+VG_HOT_CLONES static void last5_ip(size_t s, double *xr, double *xi)
 {
     k5_ip(s, LR(0), LR(1), LR(2), LR(3), LR(4));
 }
@@ -504,7 +505,7 @@ static void last5_ip(size_t s, double *xr, double *xi)
  * the DFT matrix (pairs t, p-t share their real and imaginary partial sums). All inputs of a
  * butterfly are loaded before any output is stored, so with m == 1 (no twiddles, wr == NULL)
  * x and y may be the same arrays; hence no restrict here. cs: p cosines then p sines. */
-static void passg(size_t p, size_t s, size_t m, const double *xr, const double *xi, double *yr,
+VG_HOT_CLONES static void passg(size_t p, size_t s, size_t m, const double *xr, const double *xi, double *yr,
                   double *yi, const double *wr, const double *wi, const double *cs)
 {
     double ar[VG_FFT_MAXGEN], ai[VG_FFT_MAXGEN];

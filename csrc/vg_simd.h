@@ -15,4 +15,12 @@
 #define VG_HOT_CLONES
 #endif
 
+/* Small kernels called from VG_HOT_CLONES functions are forced inline so that each clone gets
+ * its own copy compiled for its target. */
+#if defined(__GNUC__)
+#define VG_INLINE __attribute__((always_inline)) inline
+#else
+#define VG_INLINE inline
+#endif
+
 #endif
