@@ -1,0 +1,591 @@
+"""Scoring whole recordings: :class:`Detector`, :class:`ScoreResult`, :func:`score`.
+
+Pipeline for one recording (any length, rate and channel count):
+
+1. **decode** (:func:`voiceguard.audio.load`), **mix down** stereo/multichannel by
+   averaging, **resample** to the model's rate (16 kHz). 8 kHz telephone audio takes the
+   same path: after resampling it is a 16 kHz signal with nothing above 4 kHz, a
+   condition the training data contains for both classes (every clip of the corpus also
+   exists in telephone-channel versions), so one model and one calibration serve both.
+2. **speech activity** (:mod:`voiceguard.vad`): with less than
+   ``min_speech_s`` (0.5 s) of speech the verdict is ``no_speech`` and no score is given.
+3. **features** over the whole signal (LFCC or CQCC from the C core, 10 ms hop).
+4. **sliding windows** of ``window_s`` (4 s) every ``hop_s`` (2 s), the last one aligned
+   to the end of the recording; a recording shorter than one window is one window.
+   All windows are scored in batches.
+5. **segment scores**: raw model score -> calibrated LLR (:mod:`voiceguard.calibration`)
+   -> ``spoof_probability`` per window.
+6. **aggregation**: the recording's LLR is the **mean of the segment LLRs over speech
+   segments** (windows whose speech fraction is at least ``min_speech_fraction``, 0.25;
+   if none reaches it, the windows with the highest speech fraction). A mean of LLRs
+   treats the segments as equally informative evidence about one source; it is what the
+   calibration was fitted on, so the recording LLR is calibrated as such.
+7. ``spoof_probability = sigmoid(-(llr + ln(prior / (1 - prior))))`` with
+   ``prior = P(bona fide)`` (default 0.5); verdict ``spoof`` when
+   ``spoof_probability >= threshold`` (default 0.5), else ``bonafide``.
+
+Results are deterministic: inference runs in eval mode with no randomness, and the same
+input gives bit-identical scores with the same thread count.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from voiceguard.calibration import DEFAULT_PRIOR, DEFAULT_THRESHOLD, Calibration, spoof_probability
+from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
+
+__all__ = [
+    "BONAFIDE",
+    "SPOOF",
+    "NO_SPEECH",
+    "Segment",
+    "ScoreResult",
+    "Detector",
+    "score",
+    "compute_features",
+    "window_bounds",
+    "aggregate_llr",
+    "DEFAULT_MODEL",
+]
+
+PathLike = Union[str, os.PathLike]
+
+BONAFIDE = "bonafide"
+SPOOF = "spoof"
+NO_SPEECH = "no_speech"
+
+#: Config of the shipped model inside the ``voiceguard.models`` package.
+DEFAULT_MODEL = "detector.json"
+
+#: Default scoring settings (a model config's ``scoring`` entry overrides them).
+DEFAULT_SCORING = {
+    "window_s": 4.0,
+    "hop_s": 2.0,
+    "min_speech_fraction": 0.25,
+    "min_speech_s": 0.5,
+    "aggregate": "mean_llr",
+}
+
+
+@dataclass
+class Segment:
+    """Score of one analysis window.
+
+    Attributes
+    ----------
+    start_s, end_s : float
+        Window bounds in seconds.
+    spoof_probability : float
+        Calibrated probability of spoofing for this window alone.
+    llr : float
+        Calibrated LLR (bona fide over spoof).
+    speech_fraction : float
+        Fraction of the window's frames detected as speech.
+    used : bool
+        Whether the segment entered the recording's aggregated score.
+    """
+
+    start_s: float
+    end_s: float
+    spoof_probability: float
+    llr: float
+    speech_fraction: float
+    used: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "spoof_probability": round(self.spoof_probability, 6),
+            "llr": round(self.llr, 4),
+            "speech_fraction": round(self.speech_fraction, 3),
+            "used": self.used,
+        }
+
+
+@dataclass
+class ScoreResult:
+    """Outcome of scoring one recording.
+
+    Attributes
+    ----------
+    file : str or None
+        The path as given (``None`` for arrays).
+    verdict : str
+        ``'bonafide'``, ``'spoof'`` or ``'no_speech'``.
+    spoof_probability : float or None
+        Calibrated posterior probability of spoofing at ``prior``; ``None`` for
+        ``no_speech``.
+    llr : float or None
+        Natural-log likelihood ratio, bona fide over spoof; ``None`` for ``no_speech``.
+    duration_s : float
+        Duration of the recording.
+    speech_s : float
+        Detected speech in seconds.
+    sample_rate : int
+        The input's sample rate (before resampling).
+    channels : int
+        The input's channel count (before mixing down).
+    threshold : float
+        Verdict threshold on ``spoof_probability``.
+    prior : float
+        Prior probability of bona fide speech used for ``spoof_probability``.
+    segments : list of Segment
+        Per-window scores (empty for ``no_speech``).
+    model : str
+        Name of the model that scored it.
+    """
+
+    file: str | None
+    verdict: str
+    spoof_probability: float | None
+    llr: float | None
+    duration_s: float
+    speech_s: float
+    sample_rate: int
+    channels: int
+    threshold: float
+    prior: float
+    segments: list[Segment] = field(default_factory=list)
+    model: str = ""
+
+    @property
+    def is_spoof(self) -> bool:
+        """bool : the verdict is ``'spoof'``."""
+        return self.verdict == SPOOF
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, keys in a stable order (``file`` first)."""
+        return {
+            "file": self.file,
+            "verdict": self.verdict,
+            "spoof_probability": None if self.spoof_probability is None else round(self.spoof_probability, 6),
+            "llr": None if self.llr is None else round(self.llr, 4),
+            "duration_s": round(self.duration_s, 3),
+            "speech_s": round(self.speech_s, 2),
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "threshold": self.threshold,
+            "prior": self.prior,
+            "model": self.model,
+            "segments": [s.to_dict() for s in self.segments],
+        }
+
+
+# --------------------------------------------------------------------------------------
+# Shared by training (validation scoring) and the Detector
+# --------------------------------------------------------------------------------------
+
+
+def compute_features(y: np.ndarray, sr: int, feature_config: dict) -> np.ndarray:
+    """Features of a mono signal already at the model's rate.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    sr : int
+        Must equal ``feature_config['sr']``.
+    feature_config : dict
+        ``{'kind': 'lfcc' | 'cqcc', 'preset': str, 'sr': int}``.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_features, n_frames)], float32
+        ``n_frames`` may be 0 when the signal is shorter than one analysis frame.
+    """
+    from voiceguard import features
+    from voiceguard.errors import InputTooShortError
+
+    kind = feature_config.get("kind", "lfcc")
+    preset = feature_config.get("preset")
+    if sr != feature_config.get("sr", sr):
+        raise InvalidParameterError(f"features expected at {feature_config['sr']} Hz, got {sr} Hz")
+    fn = {"lfcc": features.lfcc, "cqcc": features.cqcc}.get(kind)
+    if fn is None:
+        raise ModelError(f"unknown feature kind {kind!r} in the model config; expected 'lfcc' or 'cqcc'")
+    try:
+        return fn(y, sr, **({} if preset is None else {"preset": preset}))
+    except InputTooShortError:
+        return np.zeros((int(feature_config.get("n_features", 60)), 0), np.float32)
+
+
+def window_bounds(n_frames: int, win: int, hop: int) -> list[tuple[int, int]]:
+    """Frame ranges of the sliding windows over a recording.
+
+    Parameters
+    ----------
+    n_frames : int
+        Frames in the recording.
+    win, hop : int
+        Window length and hop in frames.
+
+    Returns
+    -------
+    list of (start, stop)
+        ``[(0, n_frames)]`` when the recording is not longer than one window; otherwise
+        windows every ``hop`` frames, the last one ending exactly at ``n_frames``.
+    """
+    if n_frames <= win:
+        return [(0, n_frames)]
+    starts = list(range(0, n_frames - win + 1, hop))
+    if starts[-1] + win < n_frames:
+        starts.append(n_frames - win)
+    return [(s, s + win) for s in starts]
+
+
+def speech_fractions(mask: np.ndarray, bounds: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Fraction of speech frames of ``mask`` [n] in each window; returns ``[n_windows]``."""
+    out = np.zeros(len(bounds))
+    for i, (s, t) in enumerate(bounds):
+        m = mask[s:t]
+        out[i] = float(m.mean()) if m.size else 0.0
+    return out
+
+
+def used_segments(fractions: np.ndarray, min_fraction: float) -> np.ndarray:
+    """Boolean ``[n_windows]``: the windows that enter the aggregate (see module docstring)."""
+    used = fractions >= min_fraction
+    if not used.any() and fractions.size:
+        used = fractions >= fractions.max() - 1e-9
+    return used
+
+
+def aggregate_llr(segment_llrs: np.ndarray, used: np.ndarray) -> float:
+    """Recording LLR: mean of the used segments' LLRs."""
+    return float(np.mean(np.asarray(segment_llrs)[used]))
+
+
+def aggregate_raw(segment_scores: np.ndarray, used: np.ndarray) -> float:
+    """Recording raw score: mean of the used segments' raw scores (calibration is affine,
+    so ``cal.llr(aggregate_raw(s)) == aggregate_llr(cal.llr(s))``)."""
+    return float(np.mean(np.asarray(segment_scores)[used]))
+
+
+def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
+    """Mix an array down to mono.
+
+    Accepts ``[n]``, soundfile's ``[n, channels]`` and librosa's ``[channels, n]``
+    (recognised as the layout whose first axis is at most 8 and shorter than the second).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,)], float64
+    channels : int
+    """
+    from voiceguard.features import as_float_audio
+
+    y = np.asarray(y)
+    if y.ndim == 1:
+        return as_float_audio(y), 1
+    if y.ndim != 2:
+        raise InvalidAudioError(f"expected audio as [n], [n, channels] or [channels, n], got shape {y.shape}")
+    if y.shape[0] <= 8 and y.shape[0] < y.shape[1]:
+        y = y.T
+    channels = int(y.shape[1])
+    # scale integer PCM per channel (as_float_audio takes 1-D input), then average
+    flat = as_float_audio(np.ascontiguousarray(y).reshape(-1)).reshape(y.shape)
+    return np.ascontiguousarray(flat.mean(axis=1)), channels
+
+
+# --------------------------------------------------------------------------------------
+# Detector
+# --------------------------------------------------------------------------------------
+
+
+def _resolve_config(model: PathLike | None) -> tuple[dict, Path | None, Any]:
+    """Load a model config; returns (config, folder, resources-traversable or None)."""
+    if model is None:
+        from importlib import resources
+
+        res = resources.files("voiceguard.models") / DEFAULT_MODEL
+        if not res.is_file():
+            raise ModelError(
+                "the shipped detector (voiceguard/models/detector.json) is missing from this "
+                "installation; reinstall voiceguard or pass a model config with --model"
+            )
+        return json.loads(res.read_text(encoding="utf-8")), None, resources.files("voiceguard.models")
+    p = Path(model)
+    if p.is_dir():
+        for name in ("model.json", DEFAULT_MODEL):
+            if (p / name).is_file():
+                p = p / name
+                break
+        else:
+            raise ModelError(f"{model}: folder holds no model.json / detector.json")
+    if not p.is_file():
+        raise ModelError(f"model config {model} does not exist")
+    try:
+        cfg = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model config {p} is not valid JSON ({exc})") from None
+    return cfg, p.parent, None
+
+
+class Detector:
+    """A loaded spoof detector: model, features, calibration and decision settings.
+
+    Parameters
+    ----------
+    model : str or os.PathLike, optional
+        Model config JSON (or a training output folder holding ``model.json``). Default:
+        the shipped model, loaded offline from the installed ``voiceguard.models``
+        package.
+    prior : float, optional
+        Prior probability of bona fide speech (default: the config's, normally 0.5).
+    threshold : float, optional
+        Verdict threshold on ``spoof_probability`` (default: the config's, 0.5).
+    threads : int, optional
+        ``torch.set_num_threads`` value (default: leave torch's setting alone).
+    batch_size : int
+        Windows per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: PathLike | None = None,
+        *,
+        prior: float | None = None,
+        threshold: float | None = None,
+        threads: int | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        cfg, folder, res = _resolve_config(model)
+        if cfg.get("format") != "voiceguard-detector":
+            raise ModelError(f"{model or DEFAULT_MODEL}: not a voiceguard detector config (format "
+                             f"{cfg.get('format')!r})")
+        self.config = cfg
+        self.name = str(cfg.get("name", "detector"))
+        self.kind = cfg.get("kind")
+        self.feature_config = dict(cfg["features"])
+        self.sr = int(self.feature_config.get("sr", 16000))
+        self.frame_hop_s = float(self.feature_config.get("hop_s", 0.01))
+        sc = {**DEFAULT_SCORING, **cfg.get("scoring", {})}
+        self.window_s, self.hop_s = float(sc["window_s"]), float(sc["hop_s"])
+        self.min_speech_fraction = float(sc["min_speech_fraction"])
+        self.min_speech_s = float(sc["min_speech_s"])
+        self.calibration = Calibration.from_dict(cfg.get("calibration", {"scale": 1.0, "offset": 0.0}))
+        self.prior = float(cfg.get("prior", DEFAULT_PRIOR) if prior is None else prior)
+        self.threshold = float(cfg.get("threshold", DEFAULT_THRESHOLD) if threshold is None else threshold)
+        if not 0.0 < self.prior < 1.0:
+            raise InvalidParameterError(f"prior P(bona fide) must be in (0, 1), got {self.prior}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise InvalidParameterError(f"threshold must be a probability in [0, 1], got {self.threshold}")
+        self.batch_size = int(batch_size)
+        self.threads = threads
+        weights = cfg.get("weights")
+        if not weights:
+            raise ModelError(f"{self.name}: config names no weights file")
+        if res is not None:
+            from importlib import resources
+
+            with resources.as_file(res / weights) as wpath:
+                self._load_weights(Path(wpath))
+        else:
+            assert folder is not None
+            self._load_weights(folder / weights)
+
+    # -- model --------------------------------------------------------------------------
+
+    def _load_weights(self, path: Path) -> None:
+        if not path.is_file():
+            raise ModelError(f"model weights {path} are missing; retrain or reinstall the model")
+        if self.kind == "resnet":
+            import torch
+
+            from voiceguard.nets import ResNet1D
+
+            if self.threads is not None:
+                torch.set_num_threads(int(self.threads))
+            try:
+                state = torch.load(str(path), map_location="cpu", weights_only=True)
+                net = ResNet1D(**self.config["model"])
+                net.load_state_dict(state)
+            except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
+                raise ModelError(f"cannot load ResNet weights {path} ({exc}); retrain or reinstall") from None
+            net.eval()
+            self._net = net
+            self._scorer: Callable[[list[np.ndarray]], np.ndarray] = self._score_resnet
+        elif self.kind == "gmm":
+            from voiceguard.nets import DiagonalGMM, GMMDetector
+
+            try:
+                with np.load(str(path)) as z:
+                    arrays = dict(z)
+                self._gmm = GMMDetector(DiagonalGMM.from_arrays(arrays, "bonafide"),
+                                        DiagonalGMM.from_arrays(arrays, "spoof"))
+            except Exception as exc:  # noqa: BLE001
+                raise ModelError(f"cannot load GMM parameters {path} ({exc})") from None
+            self._scorer = self._gmm.score_windows
+        else:
+            raise ModelError(f"unknown model kind {self.kind!r}; expected 'resnet' or 'gmm'")
+
+    def _score_resnet(self, windows: list[np.ndarray]) -> np.ndarray:
+        import torch
+
+        out = np.empty(len(windows))
+        # group equal-length windows (all but possibly one) into batches
+        i = 0
+        with torch.inference_mode():
+            while i < len(windows):
+                j = i + 1
+                while j < len(windows) and j - i < self.batch_size and windows[j].shape == windows[i].shape:
+                    j += 1
+                x = torch.from_numpy(np.stack(windows[i:j]).astype(np.float32, copy=False))
+                out[i:j] = self._net(x).double().numpy()
+                i = j
+        return out
+
+    def raw_scores(self, windows: list[np.ndarray]) -> np.ndarray:
+        """Raw (uncalibrated) scores of feature windows, each ``[F, T_i]``; ``[n]``."""
+        return self._scorer(windows) if windows else np.zeros(0)
+
+    # -- pipeline -----------------------------------------------------------------------
+
+    def segment_raw_scores(
+        self, feats: np.ndarray, speech_mask: np.ndarray
+    ) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
+        """Window bounds, raw scores and speech fractions of one recording's features.
+
+        Parameters
+        ----------
+        feats : np.ndarray [shape=(F, T)]
+        speech_mask : np.ndarray [shape=(T',)], bool
+            VAD decisions (cropped or padded with False to ``T``).
+
+        Returns
+        -------
+        bounds : list of (start, stop) frame ranges
+        raw : np.ndarray [shape=(n_windows,)]
+        fractions : np.ndarray [shape=(n_windows,)]
+        """
+        t = feats.shape[1]
+        mask = np.zeros(t, bool)
+        n = min(t, len(speech_mask))
+        mask[:n] = speech_mask[:n]
+        win = max(1, int(round(self.window_s / self.frame_hop_s)))
+        hop = max(1, int(round(self.hop_s / self.frame_hop_s)))
+        bounds = window_bounds(t, win, hop)
+        windows = [feats[:, s:e] for s, e in bounds]
+        return bounds, self.raw_scores(windows), speech_fractions(mask, bounds)
+
+    def score(self, audio: PathLike | np.ndarray, sr: int | None = None) -> ScoreResult:
+        """Score a file or an array.
+
+        Parameters
+        ----------
+        audio : str, os.PathLike or np.ndarray
+            A path (WAV, FLAC, OGG, MP3... any rate, any channel count) or samples
+            (``[n]``, ``[n, channels]`` or ``[channels, n]``; float in [-1, 1] or integer
+            PCM).
+        sr : int, optional
+            Sample rate of an array (required for arrays, ignored for files).
+
+        Returns
+        -------
+        ScoreResult
+
+        Raises
+        ------
+        AudioReadError
+            The file cannot be read, is empty or is not audio.
+        InvalidAudioError
+            The array is malformed (NaN, wrong shape...).
+        """
+        from voiceguard import audio as _audio
+
+        if isinstance(audio, (str, os.PathLike)):
+            y, file_sr = _audio.load(audio)
+            name: str | None = os.fspath(audio)
+        else:
+            if sr is None:
+                raise InvalidParameterError("scoring an array needs its sample rate: score(y, sr=16000)")
+            y, file_sr, name = np.asarray(audio), int(sr), None
+        if file_sr < 4000:
+            raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for speech (need >= 4000 Hz)")
+        y, channels = to_mono_array(y)
+        if y.size == 0:
+            raise InvalidAudioError("the audio holds no samples")
+        return self.score_mono(y, file_sr, name=name, channels=channels)
+
+    def score_mono(self, y: np.ndarray, sr: int, *, name: str | None = None, channels: int = 1) -> ScoreResult:
+        """Score a mono float signal at any rate (see :meth:`score`)."""
+        from voiceguard import audio as _audio
+        from voiceguard.vad import speech_activity
+
+        duration = len(y) / float(sr)
+        y16 = _audio.resample(y, sr, self.sr) if sr != self.sr else np.asarray(y, np.float64)
+        act = speech_activity(y16, self.sr)
+        base = dict(file=name, duration_s=duration, speech_s=act.speech_s, sample_rate=int(sr),
+                    channels=channels, threshold=self.threshold, prior=self.prior, model=self.name)
+        if act.speech_s < self.min_speech_s:
+            return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
+        feats = compute_features(y16, self.sr, self.feature_config)
+        if feats.shape[1] == 0:
+            return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
+        bounds, raw, fracs = self.segment_raw_scores(feats, act.mask)
+        used = used_segments(fracs, self.min_speech_fraction)
+        seg_llr = np.asarray(self.calibration.llr(raw))
+        seg_p = np.asarray(spoof_probability(seg_llr, self.prior))
+        llr = aggregate_llr(seg_llr, used)
+        p = float(spoof_probability(llr, self.prior))
+        segments = [
+            Segment(s * self.frame_hop_s, duration if e == feats.shape[1] else min(duration, e * self.frame_hop_s),
+                    float(seg_p[i]), float(seg_llr[i]), float(fracs[i]), bool(used[i]))
+            for i, (s, e) in enumerate(bounds)
+        ]
+        verdict = SPOOF if p >= self.threshold else BONAFIDE
+        if not math.isfinite(llr):
+            raise ModelError(f"{self.name} produced a non-finite score; the model file may be corrupt")
+        return ScoreResult(verdict=verdict, spoof_probability=p, llr=llr, segments=segments, **base)
+
+
+_default: dict[tuple, Detector] = {}
+
+
+def score(
+    audio: PathLike | np.ndarray,
+    sr: int | None = None,
+    *,
+    model: PathLike | None = None,
+    prior: float | None = None,
+    threshold: float | None = None,
+) -> ScoreResult:
+    """Score one recording with the shipped detector (or ``model``).
+
+    Parameters
+    ----------
+    audio : str, os.PathLike or np.ndarray
+        A file path or an array of samples.
+    sr : int, optional
+        Sample rate of an array.
+    model : str or os.PathLike, optional
+        Model config; default: the shipped one.
+    prior, threshold : float, optional
+        Override the prior P(bona fide) and the verdict threshold.
+
+    Returns
+    -------
+    ScoreResult
+
+    Examples
+    --------
+    >>> import voiceguard
+    >>> r = voiceguard.score("clip.wav")  # doctest: +SKIP
+    >>> r.verdict, r.spoof_probability  # doctest: +SKIP
+    ('bonafide', 0.031)
+    """
+    key = (None if model is None else os.fspath(model), prior, threshold)
+    det = _default.get(key)
+    if det is None:
+        det = _default[key] = Detector(model, prior=prior, threshold=threshold)
+    return det.score(audio, sr)
