@@ -158,3 +158,33 @@ def test_train_rejects_bad_manifest(tmp_path: Path) -> None:
                             tmp_path), path)
     with pytest.raises(InvalidParameterError, match="both classes"):
         train(path, tmp_path / "out", log=lambda m: None)
+
+
+def test_hold_out_family_leaves_it_out_of_training(toy_manifest: Path, tmp_path: Path) -> None:
+    import json
+
+    from voiceguard.data.manifest import read_manifest
+    from voiceguard.errors import InvalidParameterError
+    from voiceguard.train import train
+
+    m = read_manifest(toy_manifest)
+    for r in m:
+        if r.system == "rand-phase-lp":
+            r.family = "smoothed"
+    path = tmp_path / "two-families.tsv"
+    write_manifest(m, path)
+    lines = []
+    res = train(path, tmp_path / "lofo", features="lfcc", model="gmm", gmm_components=4,
+                gmm_iterations=3, seed=0, hold_out_families=["smoothed"], log=lines.append)
+    cfg = json.loads(Path(res.config_path).read_text())
+    assert cfg["training"]["settings"]["hold_out_families"] == ["smoothed"]
+    n_train_all = sum(1 for r in m if r.split == "train")
+    n_smoothed = sum(1 for r in m if r.split == "train" and r.family == "smoothed")
+    assert cfg["training"]["n_train"] == n_train_all - n_smoothed
+    assert any("holding out families ['smoothed']" in line for line in lines)
+    with pytest.raises(InvalidParameterError, match="not in the training split"):
+        train(path, tmp_path / "bad", model="gmm", hold_out_families=["no-such-family"],
+              log=lambda _: None)
+    with pytest.raises(InvalidParameterError, match="both classes"):
+        train(path, tmp_path / "bad2", model="gmm", hold_out_families=["smoothed", "dsp-vocoder"],
+              log=lambda _: None)

@@ -175,7 +175,7 @@ def _train_command(args: argparse.Namespace) -> int:
         spec_augment=not args.no_spec_augment, patience=args.patience, channels=args.channels,
         strides=args.strides, embedding_dim=args.embedding_dim, gmm_components=args.gmm_components,
         gmm_iterations=args.gmm_iterations, seed=args.seed, threads=args.threads, jobs=args.jobs,
-        cache_dir=args.cache, name=args.name,
+        cache_dir=args.cache, name=args.name, hold_out_families=args.hold_out_family,
     )
     print(f"{res.config_path}: validation EER {100 * res.val_eer:.2f} %, {res.n_parameters} parameters, "
           f"{res.epochs} epochs, {res.seconds:.0f} s")
@@ -260,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     tr.add_argument("--jobs", type=int, default=1, help="processes for feature extraction")
     tr.add_argument("--cache", default=None, help="feature cache folder (default OUT/cache)")
+    tr.add_argument("--hold-out-family", action="append", default=[], metavar="FAMILY",
+                    help="leave this spoof family (manifest 'family' column) out of training; "
+                         "repeatable. Validation then measures it as unseen")
     tr.set_defaults(func=_train_command)
 
     ev = sub.add_parser("evaluate", help="EER tables, DET curves and shortcut audit on a manifest")

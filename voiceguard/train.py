@@ -280,6 +280,7 @@ def train(
     jobs: int = 1,
     cache_dir: str | os.PathLike | None = None,
     name: str | None = None,
+    hold_out_families: Sequence[str] = (),
     log: Log = _stderr,
 ) -> TrainResult:
     """Train a detector on a manifest's train split, select and calibrate on its val split.
@@ -296,6 +297,10 @@ def train(
         Detector type.
     train_split, val_split : str
         Values of the manifest's ``split`` column used for training and validation.
+    hold_out_families : sequence of str
+        Spoof families (the manifest's ``family`` column) removed from the training split
+        only: their validation clips then measure a family the model never saw
+        (leave-one-family-out).
     epochs : int
         Maximum epochs (ResNet).
     time_budget_s : float, optional
@@ -352,6 +357,17 @@ def train(
     cache_dir = Path(cache_dir) if cache_dir is not None else out / "cache"
     cache_dir = cache_dir / f"{fcfg['kind']}-{fcfg['preset']}-{fcfg['sr']}"
     tr_m = _split(manifest, train_split, "training")
+    if hold_out_families:
+        held = set(hold_out_families)
+        known = {r.family for r in tr_m}
+        if not held <= known:
+            raise InvalidParameterError(
+                f"hold_out_families {sorted(held - known)} are not in the training split; "
+                f"its families are {sorted(known)}"
+            )
+        tr_m = _split(Manifest([r for r in tr_m if r.family not in held], tr_m.root), train_split,
+                      "training (after holding out families)")
+        log(f"holding out families {sorted(held)}: {len(tr_m)} training clips remain")
     va_m = _split(manifest, val_split, "validation")
     tr = load_features(tr_m, cache_dir, fcfg, jobs=jobs, log=log)
     va = load_features(va_m, cache_dir, fcfg, jobs=jobs, log=log)
@@ -439,7 +455,8 @@ def train(
             "threads": threads,
             "settings": {"epochs": epochs, "time_budget_s": time_budget_s, "batch_size": batch_size,
                          "lr": lr, "weight_decay": weight_decay, "loss": loss, "crop_s": crop_s,
-                         "spec_augment": spec_augment, "patience": patience},
+                         "spec_augment": spec_augment, "patience": patience,
+                         "hold_out_families": sorted(hold_out_families)},
             "history": history,
         },
         "validation": {"eer": val_eer, **({"warning": cal_warning} if cal_warning else {})},
