@@ -2,10 +2,16 @@
 
 Subcommands: ``score`` (detect synthetic speech in files), ``train`` (train a detector
 from a manifest), ``evaluate`` (EER tables, DET curves, shortcut audit) and ``features``.
+Voiceprints: ``enroll`` (store a speaker's voiceprint), ``verify`` (speaker + spoof check
+with one fused decision) and ``speakers`` (list / show / delete / export).
 
 Exit codes of ``voiceguard score``: 0 when every input is bona fide (or has no speech),
 1 when any input is judged spoofed, 2 when any input could not be scored (errors win over
 spoofs) or the command line is wrong.
+
+Exit codes of ``voiceguard verify``: 0 when every input is accepted, 1 when any input is
+not accepted (``reject_spoof``, ``reject_speaker`` or ``no_speech``), 2 when any input could
+not be scored or the speaker is unknown (errors win).
 """
 
 from __future__ import annotations
@@ -208,6 +214,213 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     return 2 if report["errors"] else 0
 
 
+
+# --------------------------------------------------------------------------------------
+# voiceprints: enroll / verify / speakers
+# --------------------------------------------------------------------------------------
+
+
+def _enroll_command(args: argparse.Namespace) -> int:
+    from voiceguard.speaker import default_encoder
+    from voiceguard.verify import enroll
+
+    files = _expand_inputs(args.clips)
+    if not files:
+        print("voiceguard: error: no audio files found in the given folders", file=sys.stderr)
+        return 2
+    rep = enroll(args.name, files, store=args.db, encoder=default_encoder(args.threads),
+                 min_speech_s=args.min_speech, replace=args.replace, add=args.add, force=args.force)
+    if args.format == "json":
+        print(json.dumps(rep.to_dict(), indent=2))
+    else:
+        vp = rep.voiceprint
+        print(f"enrolled {vp.name!r}: {vp.n_clips} clip{'s' if vp.n_clips != 1 else ''}, {vp.speech_s:.1f} s of "
+              f"speech, channel {vp.channel} -> {rep.db}")
+        for c in rep.clips:
+            sim = "" if c.get("similarity") is None else f"  similarity with the others {c['similarity']:.3f}"
+            flags = f"  FLAGGED: {', '.join(c['flags'])}" if c["flags"] else ""
+            print(f"  {c['source']}: {c['speech_s']:.1f} s speech, {c['channel']}{sim}{flags}")
+        for w in rep.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _verify_command(args: argparse.Namespace) -> int:
+    from voiceguard.verify import NO_SPEECH, Verifier
+
+    files = _expand_inputs(args.inputs)
+    if not files:
+        print("voiceguard: error: no audio files found in the given folders "
+              "(looked for .wav .flac .ogg .opus .mp3 .aiff .au)", file=sys.stderr)
+        return 2
+    from voiceguard.voiceprints import VoiceprintStore
+
+    store = VoiceprintStore(args.db, create=False)
+    try:
+        with Verifier(store, detector=args.model, speaker_threshold=args.speaker_threshold,
+                      threshold=args.threshold, prior=args.prior, threads=args.threads) as ver:
+            ver.voiceprint(args.name)  # unknown speaker: fail before any scoring
+            return _verify_rows(args, ver, files, NO_SPEECH)
+    finally:
+        store.close()
+
+
+def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech: str) -> int:
+    out = sys.stdout
+    bar = _ProgressBar(len(files), sys.stderr, enabled=False if args.no_progress else None)
+    n_err = n_rej = 0
+    width = min(60, max(4, *(len(f) for f in files)))
+    writer = None
+    if args.format == "table":
+        out.write(f"{'FILE':<{width}}  {'DECISION':<14}  {'SPK_LLR':>7}  {'SIM':>6}  {'SPOOF_LLR':>9}  "
+                  f"{'P(SPOOF)':>8}  {'CONDITION':<11}  {'SPEECH':>6}\n")
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["file", "speaker", "decision", "speaker_llr", "speaker_similarity", "spoof_llr",
+                         "spoof_probability", "condition", "single_voice", "duration_s", "speech_s",
+                         "sample_rate", "channels", "error"])
+    for i, f in enumerate(files):
+        try:
+            res = ver.verify(args.name, f)
+        except VoiceguardError as exc:
+            res = exc
+        bar.close()
+        if isinstance(res, Exception):
+            n_err += 1
+            msg = str(res)
+            if args.format == "jsonl":
+                out.write(json.dumps({"file": f, "speaker": args.name, "error": msg}) + "\n")
+            elif writer is not None:
+                writer.writerow([f, args.name, "error"] + [""] * 10 + [msg])
+            else:
+                out.write(f"{f:<{width}}  {'error':<14}  {msg}\n")
+        else:
+            n_rej += not res.accepted
+            if args.format == "jsonl":
+                out.write(json.dumps(res.to_dict()) + "\n")
+            elif writer is not None:
+                writer.writerow([f, res.speaker, res.decision,
+                                 "" if res.speaker_llr is None else f"{res.speaker_llr:.4f}",
+                                 "" if res.speaker_similarity is None else f"{res.speaker_similarity:.5f}",
+                                 "" if res.spoof_llr is None else f"{res.spoof_llr:.4f}",
+                                 "" if res.spoof_probability is None else f"{res.spoof_probability:.6f}",
+                                 res.condition, "" if res.single_voice is None else res.single_voice,
+                                 f"{res.duration_s:.3f}", f"{res.speech_s:.2f}", res.sample_rate, res.channels, ""])
+            else:
+                note = "  (several voices?)" if res.single_voice is False else ""
+                out.write(f"{f:<{width}}  {res.decision:<14}  {_fmt(res.speaker_llr, '7.2f')}  "
+                          f"{_fmt(res.speaker_similarity, '6.3f')}  {_fmt(res.spoof_llr, '9.2f')}  "
+                          f"{_fmt(res.spoof_probability, '8.3f')}  {res.condition:<11}  {res.speech_s:5.1f}s{note}\n")
+        out.flush()
+        bar.update(i + 1, label=f)
+    bar.close()
+    if args.format == "table" and len(files) > 1:
+        out.write(f"{len(files)} files against {args.name!r}: {len(files) - n_rej - n_err} accepted, {n_rej} not "
+                  f"accepted, {n_err} error{'s' if n_err != 1 else ''} (speaker threshold "
+                  f"{ver.speaker_threshold:g} LLR; spoof when P(spoof) >= {ver.detector.threshold:g})\n")
+    return 2 if n_err else (1 if n_rej else 0)
+
+
+def _speakers_command(args: argparse.Namespace) -> int:
+    from voiceguard.voiceprints import VoiceprintStore
+
+    with VoiceprintStore(args.db, create=False) as store:
+        if args.action == "list":
+            rows = store.list()
+            if args.format == "json":
+                print(json.dumps(rows, indent=2))
+            elif not rows:
+                print(f"no speakers enrolled in {store.path}")
+            else:
+                w = max(4, *(len(r["name"]) for r in rows))
+                print(f"{'NAME':<{w}}  {'CLIPS':>5}  {'SPEECH':>7}  {'CHANNEL':<9}  UPDATED")
+                for r in rows:
+                    print(f"{r['name']:<{w}}  {r['n_clips']:>5}  {r['speech_s']:6.1f}s  {r['channel']:<9}  "
+                          f"{r['updated']}")
+            return 0
+        if args.action == "show":
+            if not args.names:
+                print("voiceguard: error: speakers show needs a NAME", file=sys.stderr)
+                return 2
+            for n in args.names:
+                print(json.dumps(store.get(n).info(), indent=2))
+            return 0
+        if args.action == "delete":
+            if not args.names:
+                print("voiceguard: error: speakers delete needs a NAME", file=sys.stderr)
+                return 2
+            for n in args.names:
+                store.delete(n)
+                print(f"deleted {n!r} and all its embeddings from {store.path}")
+            return 0
+        data = store.export(args.names or None)
+        text = json.dumps(data, indent=2) + "\n"
+        if args.output and args.output != "-":
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            print(f"exported {len(data['speakers'])} speaker(s) to {args.output} (biometric data: keep it private)",
+                  file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
+
+
+def _add_voiceprint_parsers(sub) -> None:
+    db_help = ("voiceprint database (default: $VOICEGUARD_HOME/voiceprints.db, else the user data folder); "
+               "set VOICEGUARD_DB_KEY to encrypt/decrypt embeddings")
+    en = sub.add_parser(
+        "enroll", help="enroll a speaker's voiceprint from one or more clips",
+        description="Embed the clips (at least 3 s of speech each), check that they agree and hold one voice, "
+                    "and store their mean embedding (never the audio). Exit code 0: enrolled; 2: error or "
+                    "failed quality check.")
+    en.add_argument("name", help="speaker name")
+    en.add_argument("clips", nargs="+", metavar="CLIP", help="audio files or folders of one speaker")
+    en.add_argument("--db", default=None, help=db_help)
+    mode = en.add_mutually_exclusive_group()
+    mode.add_argument("--replace", action="store_true", help="re-enroll an existing speaker from these clips only")
+    mode.add_argument("--add", action="store_true", help="add these clips to an existing speaker")
+    en.add_argument("--min-speech", type=float, default=3.0, metavar="SECONDS",
+                    help="minimum speech per clip after voice activity detection (default 3)")
+    en.add_argument("--force", action="store_true", help="enroll despite disagreeing or multi-voice clips")
+    en.add_argument("--format", choices=["table", "json"], default="table")
+    en.add_argument("--threads", type=int, default=None, help="torch threads")
+    en.set_defaults(func=_enroll_command)
+
+    ve = sub.add_parser(
+        "verify", help="verify recordings against an enrolled speaker, with the spoof detector",
+        description="Speaker score (calibrated per channel), spoof score and one decision per recording: "
+                    "accept, reject_spoof, reject_speaker or no_speech. Exit code 0: every recording accepted; "
+                    "1: any recording not accepted (rejected or no speech); 2: any recording could not be "
+                    "scored, or the speaker is unknown.")
+    ve.add_argument("name", help="enrolled speaker")
+    ve.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="audio files or folders (recursive)")
+    ve.add_argument("--db", default=None, help=db_help)
+    ve.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
+    ve.add_argument("--speaker-threshold", type=float, default=None, metavar="LLR",
+                    help="accept the speaker when speaker_llr >= this (default 0: equal priors and costs)")
+    ve.add_argument("--threshold", type=float, default=None,
+                    help="spoof verdict threshold on spoof_probability (default: the detector's, 0.5)")
+    ve.add_argument("--prior", type=float, default=None,
+                    help="prior probability of bona fide speech for spoof_probability (default 0.5)")
+    ve.add_argument("--model", default=None, help="detector config JSON (default: the shipped detector)")
+    ve.add_argument("--threads", type=int, default=None, help="torch threads")
+    ve.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    ve.set_defaults(func=_verify_command)
+
+    sp = sub.add_parser("speakers", help="list, show, delete or export enrolled voiceprints",
+                        description="Manage the voiceprint database. 'delete' removes every embedding of the "
+                                    "speaker for good; 'export' writes them as JSON (biometric data).")
+    sp.add_argument("action", choices=["list", "show", "delete", "export"])
+    sp.add_argument("names", nargs="*", metavar="NAME", help="speaker(s) (show, delete; export: default all)")
+    sp.add_argument("--db", default=None, help=db_help)
+    sp.add_argument("--format", choices=["table", "json"], default="table", help="list format")
+    sp.add_argument("-o", "--output", default=None, help="export: write to this file (mode 0600) instead of stdout")
+    sp.set_defaults(func=_speakers_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voiceguard",
@@ -284,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     feat.add_argument("--sr", type=int, default=None, help="resample to this rate first")
     feat.add_argument("-o", "--output", default=None, help="save the [features, frames] array as .npy")
     feat.set_defaults(func=_features_command)
+
+    _add_voiceprint_parsers(sub)
     return parser
 
 

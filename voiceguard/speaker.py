@@ -1,0 +1,627 @@
+"""Speaker embeddings (voiceprints): the interface and its GE2E backend.
+
+A speaker encoder turns speech into a fixed-size unit vector; two recordings of the same
+voice give vectors with a high cosine similarity. voiceguard ships one backend,
+:class:`GE2EEncoder`, which runs the pretrained GE2E speaker encoder (Wan et al.,
+"Generalized end-to-end loss for speaker verification", ICASSP 2018) whose weights ship
+inside the ``resemblyzer`` PyPI package (``resemblyzer/pretrained.pt``, Apache-2.0). The
+network (3-layer LSTM, 256 units, linear projection, ReLU, L2 normalisation) and its
+front end (40 Slaney mel bands of a 25 ms / 10 ms power spectrogram at 16 kHz) are
+implemented here; only the weights file is read from the package, which is never imported
+(its import pulls ``librosa`` and ``webrtcvad``), so loading works offline and fast.
+
+Pipeline of :meth:`GE2EEncoder.embed` for one recording:
+
+1. mix to mono (done by the caller), **resample to 16 kHz** -- 8 kHz telephone audio is
+   upsampled and so carries nothing above 4 kHz;
+2. **speech activity** (:func:`voiceguard.vad.speech_activity`): only speech frames are
+   kept and concatenated; ``speech_s`` is their duration;
+3. **level**: the kept speech is scaled to an RMS of -30 dBFS (the level the encoder was
+   trained at), so the embedding does not depend on the recording's gain;
+4. mel spectrogram, cut into **partial windows** of 1.6 s every 0.8 s; each window is
+   embedded; the recording's embedding is the L2-normalised mean of the partial
+   embeddings (any length works: long recordings are embedded in batches);
+5. **single-voice check** (:func:`voice_consistency`): the partial embeddings are split
+   into two groups (spherical 2-means); a recording is flagged as holding more than one
+   voice when both groups are substantial and their centroids are dissimilar.
+
+The channel of a recording (:func:`detect_channel`) is ``'telephone'`` when its rate is
+at most 8 kHz or it carries (almost) no energy above 4 kHz, else ``'wideband'``. To make a
+clean enrollment comparable with telephone calls, :meth:`GE2EEncoder.embed` can also
+return the embedding of a **simulated telephone version** of the same audio
+(:func:`telephone_simulation`: 300-3400 Hz band-pass, 8 kHz, G.711 mu-law, back to
+16 kHz); telephone input is itself band-passed to 300-3400 Hz before embedding, so both
+sides of a clean-to-phone trial share one channel. See :mod:`voiceguard.verify`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Union
+
+import numpy as np
+
+from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
+
+__all__ = [
+    "SPEAKER_SR",
+    "WIDEBAND",
+    "TELEPHONE",
+    "SpeakerEmbedding",
+    "SpeakerEncoder",
+    "GE2EEncoder",
+    "default_encoder",
+    "cosine_similarity",
+    "detect_channel",
+    "telephone_simulation",
+    "telephone_band",
+    "voice_consistency",
+    "mel_filterbank",
+    "log_mel_free_spectrogram",
+    "resemblyzer_weights_path",
+]
+
+PathLike = Union[str, os.PathLike]
+
+#: Rate the speaker encoder works at.
+SPEAKER_SR = 16000
+#: Channel tags.
+WIDEBAND = "wideband"
+TELEPHONE = "telephone"
+
+_N_FFT = 400  # 25 ms at 16 kHz
+_HOP = 160  # 10 ms
+_N_MELS = 40
+_PARTIAL_FRAMES = 160  # 1.6 s
+_PARTIAL_HOP = 80  # 0.8 s
+_TARGET_DBFS = -30.0
+_BATCH = 64
+
+#: Default single-voice rule (see :func:`voice_consistency`).
+MULTI_VOICE_MAX_CENTROID_COS = 0.75
+MULTI_VOICE_MIN_SHARE = 0.2
+
+
+# --------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SpeakerEmbedding:
+    """The speaker embedding of one recording.
+
+    Attributes
+    ----------
+    vector : np.ndarray [shape=(dim,)], float32
+        Unit-norm embedding of the recording; all zeros when it holds no speech.
+    speech_s : float
+        Speech the embedding was computed from, in seconds (after speech activity
+        detection).
+    duration_s : float
+        Duration of the input.
+    sample_rate : int
+        The input's rate.
+    channel : str
+        ``'wideband'`` or ``'telephone'`` (:func:`detect_channel`).
+    partials : np.ndarray [shape=(n_windows, dim)], float32
+        Embeddings of the 1.6 s partial windows.
+    single_voice : bool or None
+        ``False`` when the partial embeddings split into two dissimilar voices, ``None``
+        when the recording is too short to tell (fewer than 4 windows).
+    consistency : float or None
+        Cosine between the two voice groups' centroids (1 = one voice); ``None`` as above.
+    telephone_vector : np.ndarray [shape=(dim,)] or None
+        Embedding of the simulated telephone version (only when asked for and the input is
+        wideband; for telephone input it equals ``vector``).
+    encoder : str
+        Name of the encoder.
+    """
+
+    vector: np.ndarray
+    speech_s: float
+    duration_s: float
+    sample_rate: int
+    channel: str
+    partials: np.ndarray = field(repr=False)
+    single_voice: bool | None = None
+    consistency: float | None = None
+    telephone_vector: np.ndarray | None = field(default=None, repr=False)
+    encoder: str = ""
+
+    @property
+    def has_speech(self) -> bool:
+        """bool : the embedding was computed from at least one window of speech."""
+        return self.partials.shape[0] > 0
+
+
+class SpeakerEncoder(Protocol):
+    """What :mod:`voiceguard.verify` and :mod:`voiceguard.voiceprints` need from an encoder.
+
+    Attributes
+    ----------
+    name : str
+        Identifier stored with every voiceprint; embeddings of different encoders are
+        never compared.
+    dim : int
+        Embedding size.
+    """
+
+    name: str
+    dim: int
+
+    def embed(self, y: np.ndarray, sr: int, *, telephone: bool = False) -> SpeakerEmbedding:
+        """Embed a mono float signal at any rate (see :meth:`GE2EEncoder.embed`)."""
+        ...  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------
+# Signal helpers
+# --------------------------------------------------------------------------------------
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
+    """Cosine similarity of two vectors, or of the rows of ``a`` with vector ``b``.
+
+    Parameters
+    ----------
+    a : np.ndarray [shape=(dim,) or (n, dim)]
+    b : np.ndarray [shape=(dim,)]
+
+    Returns
+    -------
+    float or np.ndarray [shape=(n,)]
+        0 where a vector is all zeros.
+    """
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    nb = np.linalg.norm(b)
+    na = np.linalg.norm(a, axis=-1)
+    num = a @ b
+    den = na * nb
+    out = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _band_power(y: np.ndarray, sr: int, lo: float, hi: float) -> float:
+    n_fft = 512
+    hop = 256
+    if len(y) < n_fft:
+        y = np.pad(y, (0, n_fft - len(y)))
+    n = 1 + (len(y) - n_fft) // hop
+    idx = np.arange(n)[:, None] * hop + np.arange(n_fft)[None, :]
+    win = np.hanning(n_fft)
+    spec = np.abs(np.fft.rfft(y[idx] * win, axis=1)) ** 2
+    f = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    band = (f >= lo) & (f < hi)
+    return float(spec[:, band].sum())
+
+
+def detect_channel(y: np.ndarray, sr: int) -> str:
+    """Tell telephone-band audio from wideband audio.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono signal.
+    sr : int
+        Its sample rate.
+
+    Returns
+    -------
+    str
+        ``'telephone'`` when ``sr <= 8000`` or the power in 4.3-7.5 kHz is more than 40 dB
+        below the power in 300-3400 Hz (telephone audio stored at a higher rate); else
+        ``'wideband'``.
+    """
+    if sr <= 8000:
+        return TELEPHONE
+    y = np.asarray(y, np.float64)
+    low = _band_power(y, sr, 300.0, 3400.0)
+    high = _band_power(y, sr, 4300.0, min(7500.0, 0.48 * sr))
+    if low <= 0:
+        return WIDEBAND
+    return TELEPHONE if 10.0 * math.log10(high / low + 1e-20) < -40.0 else WIDEBAND
+
+
+def telephone_band(y: np.ndarray, sr: int) -> np.ndarray:
+    """Band-pass 300-3400 Hz (4th-order Butterworth, zero phase): the telephone band.
+
+    Telephone-condition embeddings are all computed on this band, whatever the line did,
+    so that a call that kept or lost its lowest frequencies compares alike.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    sr : int
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)], float64
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    y = np.asarray(y, np.float64)
+    sos = butter(4, [300.0, min(3400.0, 0.45 * sr)], btype="band", fs=sr, output="sos")
+    if len(y) <= 3 * (2 * sos.shape[0] + 1):
+        return y
+    return sosfiltfilt(sos, y)
+
+
+def telephone_simulation(y: np.ndarray, sr: int) -> np.ndarray:
+    """Simulate a telephone call: 300-3400 Hz band-pass, 8 kHz, G.711 mu-law round trip,
+    back to ``sr``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono float signal in [-1, 1].
+    sr : int
+        Its rate (> 8000).
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)], float64
+    """
+    from voiceguard.audio import resample
+    from voiceguard.data.channel import g711_roundtrip
+
+    y = telephone_band(y, sr)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > 0.99:  # keep the codec from clipping
+        y = y * (0.99 / peak)
+    nb = g711_roundtrip(resample(y, sr, 8000), law="mu")
+    out = resample(np.asarray(nb, np.float64), 8000, sr)
+    if len(out) < len(y):
+        out = np.pad(out, (0, len(y) - len(out)))
+    return out[: len(y)]
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
+    f = np.asarray(f, np.float64)
+    lin = f / (200.0 / 3.0)
+    brk = 1000.0 / (200.0 / 3.0)
+    step = math.log(6.4) / 27.0
+    return np.where(f >= 1000.0, brk + np.log(np.maximum(f, 1e-10) / 1000.0) / step, lin)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, np.float64)
+    brk = 1000.0 / (200.0 / 3.0)
+    step = math.log(6.4) / 27.0
+    return np.where(m >= brk, 1000.0 * np.exp(step * (m - brk)), m * (200.0 / 3.0))
+
+
+def mel_filterbank(sr: int = SPEAKER_SR, n_fft: int = _N_FFT, n_mels: int = _N_MELS) -> np.ndarray:
+    """Triangular Slaney-scale mel filters with area normalisation.
+
+    Parameters
+    ----------
+    sr, n_fft, n_mels : int
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mels, n_fft // 2 + 1)], float64
+        Each filter rises from the previous band edge to its centre and falls to the
+        next edge, scaled by ``2 / (upper_edge - lower_edge)`` (Hz).
+    """
+    freqs = np.linspace(0.0, sr / 2.0, n_fft // 2 + 1)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2.0), n_mels + 2))
+    fb = np.zeros((n_mels, freqs.size))
+    for i in range(n_mels):
+        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
+        rise = (freqs - lo) / (mid - lo)
+        fall = (hi - freqs) / (hi - mid)
+        fb[i] = np.maximum(0.0, np.minimum(rise, fall)) * (2.0 / (hi - lo))
+    return fb
+
+
+_FB_CACHE: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def log_mel_free_spectrogram(y: np.ndarray) -> np.ndarray:
+    """Mel power spectrogram (no logarithm) of a 16 kHz signal, as the encoder expects.
+
+    Hann-windowed 25 ms frames every 10 ms, the signal reflect-padded by half a frame on
+    both sides (frame ``t`` is centred on sample ``160 t``), 40 mel bands of the power
+    spectrum.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+
+    Returns
+    -------
+    np.ndarray [shape=(n // 160 + 1, 40)], float32
+    """
+    key = (SPEAKER_SR, _N_FFT, _N_MELS)
+    fb = _FB_CACHE.get(key)
+    if fb is None:
+        fb = _FB_CACHE[key] = mel_filterbank()
+    y = np.asarray(y, np.float64)
+    pad = _N_FFT // 2
+    mode = "reflect" if len(y) > pad else "constant"
+    yp = np.pad(y, (pad, pad), mode=mode)
+    n = 1 + (len(yp) - _N_FFT) // _HOP
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(_N_FFT) / _N_FFT)  # periodic Hann
+    out = np.empty((n, _N_MELS), np.float32)
+    for c in range(0, n, 4096):
+        t = np.arange(c, min(n, c + 4096))
+        frames = yp[t[:, None] * _HOP + np.arange(_N_FFT)[None, :]] * window
+        spec = np.fft.rfft(frames, axis=1)
+        out[t] = ((spec.real**2 + spec.imag**2) @ fb.T).astype(np.float32)
+    return out
+
+
+def voice_consistency(
+    partials: np.ndarray,
+    *,
+    max_centroid_cos: float = MULTI_VOICE_MAX_CENTROID_COS,
+    min_share: float = MULTI_VOICE_MIN_SHARE,
+    min_windows: int = 4,
+) -> tuple[bool | None, float | None]:
+    """Decide whether partial-window embeddings come from one voice.
+
+    The windows are split in two by spherical 2-means (seeded with the two least similar
+    windows, 10 iterations). The recording holds more than one voice when each group has
+    at least ``min_share`` of the windows (and at least 2) and the cosine between the two
+    group centroids is below ``max_centroid_cos``.
+
+    Parameters
+    ----------
+    partials : np.ndarray [shape=(n, dim)]
+        Unit-norm window embeddings.
+    max_centroid_cos : float
+        Centroid similarity below which two groups are two voices.
+    min_share : float
+        Minimum share of windows in the smaller group.
+    min_windows : int
+        Fewer windows than this: undecided.
+
+    Returns
+    -------
+    single_voice : bool or None
+    centroid_cos : float or None
+        1.0 when the windows do not split into two substantial groups.
+    """
+    p = np.asarray(partials, np.float64)
+    n = p.shape[0]
+    if n < min_windows:
+        return None, None
+    sim = p @ p.T
+    i, j = np.unravel_index(np.argmin(sim), sim.shape)
+    cents = np.stack([p[i], p[j]])
+    labels = np.zeros(n, int)
+    for _ in range(10):
+        labels = np.argmax(p @ cents.T, axis=1)
+        new = []
+        for k in range(2):
+            m = p[labels == k].sum(axis=0) if np.any(labels == k) else cents[k]
+            new.append(m / (np.linalg.norm(m) or 1.0))
+        cents = np.stack(new)
+    counts = np.bincount(labels, minlength=2)
+    if counts.min() < max(2, int(math.ceil(min_share * n))):
+        return True, 1.0
+    cos = float(cents[0] @ cents[1])
+    return cos >= max_centroid_cos, cos
+
+
+# --------------------------------------------------------------------------------------
+# GE2E backend
+# --------------------------------------------------------------------------------------
+
+
+def resemblyzer_weights_path() -> Path:
+    """Locate ``pretrained.pt`` inside the installed ``resemblyzer`` package, without
+    importing the package.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ModelError
+        ``resemblyzer`` is not installed or its weights file is missing.
+    """
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "the speaker encoder's weights come with the 'resemblyzer' package, which is not "
+            "installed; run: pip install resemblyzer"
+        )
+    for loc in spec.submodule_search_locations:
+        p = Path(loc) / "pretrained.pt"
+        if p.is_file():
+            return p
+    raise ModelError("the resemblyzer package has no pretrained.pt; reinstall it: "
+                     "pip install --force-reinstall resemblyzer")
+
+
+def _build_net(state: dict[str, Any]) -> Any:
+    import torch
+    from torch import nn
+
+    class _GE2E(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(_N_MELS, 256, num_layers=3, batch_first=True)
+            self.linear = nn.Linear(256, 256)
+
+        def forward(self, mels: torch.Tensor) -> torch.Tensor:
+            _, (hidden, _) = self.lstm(mels)
+            e = torch.relu(self.linear(hidden[-1]))
+            return e / torch.linalg.vector_norm(e, dim=1, keepdim=True).clamp_min(1e-12)
+
+    net = _GE2E()
+    keep = {k: v for k, v in state.items() if k.startswith(("lstm.", "linear."))}
+    net.load_state_dict(keep, strict=True)
+    net.eval()
+    return net
+
+
+class GE2EEncoder:
+    """The pretrained GE2E speaker encoder (weights from the ``resemblyzer`` package).
+
+    Parameters
+    ----------
+    weights : str or os.PathLike, optional
+        A ``pretrained.pt`` file (a dict with ``model_state``, or a bare state dict).
+        Default: the one inside the installed ``resemblyzer`` package.
+    threads : int, optional
+        ``torch.set_num_threads`` value (default: leave torch's setting alone).
+    min_speech_s : float
+        Speech below which the embedding is not computed (``has_speech`` is False).
+
+    Notes
+    -----
+    Measured on the ten LibriSpeech test-other speakers: see ``docs/voiceprints.md``.
+    """
+
+    name = "ge2e-resemblyzer"
+    dim = 256
+
+    def __init__(self, weights: PathLike | None = None, *, threads: int | None = None,
+                 min_speech_s: float = 0.5) -> None:
+        import torch
+
+        path = Path(weights) if weights is not None else resemblyzer_weights_path()
+        if not path.is_file():
+            raise ModelError(f"speaker encoder weights {path} do not exist")
+        if threads is not None:
+            torch.set_num_threads(int(threads))
+        try:
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+            state = obj.get("model_state", obj) if isinstance(obj, dict) else None
+            if not isinstance(state, dict):
+                raise TypeError("not a state dict")
+            self._net = _build_net(state)
+        except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
+            raise ModelError(f"cannot load the speaker encoder weights {path} ({exc}); "
+                             "reinstall resemblyzer (pip install --force-reinstall resemblyzer)") from None
+        self.weights = str(path)
+        self.min_speech_s = float(min_speech_s)
+
+    # -- embedding ----------------------------------------------------------------------
+
+    def embed_mels(self, mels: np.ndarray) -> np.ndarray:
+        """Embed the partial windows of a mel spectrogram.
+
+        Parameters
+        ----------
+        mels : np.ndarray [shape=(n_frames, 40)]
+
+        Returns
+        -------
+        np.ndarray [shape=(n_windows, 256)], float32
+            One unit vector per 160-frame window (hop 80, the last one aligned to the
+            end); a spectrogram shorter than one window is one window.
+        """
+        import torch
+
+        t = mels.shape[0]
+        if t == 0:
+            return np.zeros((0, self.dim), np.float32)
+        if t <= _PARTIAL_FRAMES:
+            starts = [0]
+            length = t
+        else:
+            starts = list(range(0, t - _PARTIAL_FRAMES + 1, _PARTIAL_HOP))
+            if starts[-1] + _PARTIAL_FRAMES < t:
+                starts.append(t - _PARTIAL_FRAMES)
+            length = _PARTIAL_FRAMES
+        out = []
+        with torch.inference_mode():
+            for c in range(0, len(starts), _BATCH):
+                batch = np.stack([mels[s : s + length] for s in starts[c : c + _BATCH]])
+                out.append(self._net(torch.from_numpy(batch)).numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def _embed16(self, y16: np.ndarray) -> np.ndarray:
+        parts = self.embed_mels(log_mel_free_spectrogram(y16))
+        return parts
+
+    def embed(self, y: np.ndarray, sr: int, *, telephone: bool = False) -> SpeakerEmbedding:
+        """Embed a mono signal.
+
+        Parameters
+        ----------
+        y : np.ndarray [shape=(n,)]
+            Mono float signal in [-1, 1].
+        sr : int
+            Its rate (>= 8000 Hz; resampled to 16 kHz).
+        telephone : bool
+            Also embed a simulated telephone version (:func:`telephone_simulation`) of
+            wideband input, for comparison with telephone calls.
+
+        Returns
+        -------
+        SpeakerEmbedding
+        """
+        from voiceguard.audio import resample
+        from voiceguard.vad import speech_activity
+
+        y = np.asarray(y, np.float64)
+        if y.ndim != 1:
+            raise InvalidAudioError(f"embed expects mono [n] audio, got shape {y.shape}")
+        if sr < 8000:
+            raise InvalidParameterError(f"sample rate {sr} Hz is too low for speaker verification "
+                                        "(need >= 8000 Hz)")
+        if not np.all(np.isfinite(y)):
+            raise InvalidAudioError("the audio contains NaN or infinite samples")
+        duration = len(y) / float(sr)
+        channel = detect_channel(y, sr)
+        y16 = resample(y, sr, SPEAKER_SR) if sr != SPEAKER_SR else y
+        act = speech_activity(y16, SPEAKER_SR)
+        hop = int(round(act.hop_s * SPEAKER_SR))
+        keep = np.zeros(len(y16), bool)
+        for t in np.flatnonzero(act.mask):
+            keep[t * hop : t * hop + 2 * hop] = True
+        speech = y16[keep]
+        empty = np.zeros(self.dim, np.float32)
+        if act.speech_s < self.min_speech_s or speech.size < _N_FFT:
+            return SpeakerEmbedding(empty, act.speech_s, duration, int(sr), channel,
+                                    np.zeros((0, self.dim), np.float32), None, None,
+                                    empty.copy() if telephone else None, self.name)
+        if channel == TELEPHONE:
+            speech = telephone_band(speech, SPEAKER_SR)
+        rms = float(np.sqrt(np.mean(speech**2)))
+        if rms > 0:
+            speech = speech * (10.0 ** (_TARGET_DBFS / 20.0) / rms)
+        parts = self._embed16(speech)
+        vec = _unit(parts.mean(axis=0))
+        single, cons = voice_consistency(parts)
+        tel = None
+        if telephone:
+            if channel == TELEPHONE:
+                tel = vec.copy()
+            else:
+                sim = telephone_simulation(speech, SPEAKER_SR)
+                r = float(np.sqrt(np.mean(sim**2)))
+                if r > 0:
+                    sim = sim * (10.0 ** (_TARGET_DBFS / 20.0) / r)
+                tel = _unit(self._embed16(sim).mean(axis=0))
+        return SpeakerEmbedding(vec, act.speech_s, duration, int(sr), channel, parts, single, cons, tel,
+                                self.name)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, np.float64)
+    n = np.linalg.norm(v)
+    return (v / n if n > 0 else v).astype(np.float32)
+
+
+_DEFAULT: dict[Any, GE2EEncoder] = {}
+
+
+def default_encoder(threads: int | None = None) -> GE2EEncoder:
+    """The shared :class:`GE2EEncoder` instance (loaded on first use)."""
+    enc = _DEFAULT.get(threads)
+    if enc is None:
+        enc = _DEFAULT[threads] = GE2EEncoder(threads=threads)
+    return enc

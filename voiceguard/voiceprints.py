@@ -1,0 +1,678 @@
+"""The voiceprint store: enrolled speakers' embeddings in one SQLite file.
+
+Voiceprints are biometric data. The store therefore keeps **embeddings only, never
+audio**, and:
+
+* lives in one SQLite file, by default ``$VOICEGUARD_HOME/voiceprints.db`` or, without
+  ``VOICEGUARD_HOME``, the platform's user data folder (``~/.local/share/voiceguard`` on
+  Linux, ``~/Library/Application Support/voiceguard`` on macOS, ``%LOCALAPPDATA%\\voiceguard``
+  on Windows); the file is created **owner-only** (mode 0600, its folder 0700);
+* runs in WAL mode with ``synchronous=FULL``; every enrollment and deletion is one
+  transaction (``BEGIN IMMEDIATE``), so a crash or a killed process mid-write loses
+  nothing that was committed and leaves no half-written speaker; concurrent writers wait
+  for each other (busy timeout);
+* really deletes: ``secure_delete`` overwrites freed pages with zeros and the write-ahead
+  log is checkpointed and truncated after a deletion;
+* optionally **encrypts each embedding** at rest with AES-256-GCM (``cryptography``) under
+  a 32-byte key taken from the environment variable ``VOICEGUARD_DB_KEY`` (64 hex digits
+  or base64). The key is never stored; the store keeps a key check value so that a wrong
+  key is reported as such. The associated data binds every ciphertext to its store,
+  speaker and field, so blobs cannot be swapped between rows unnoticed. Speaker names and
+  metadata (dates, clip counts, durations) are not encrypted.
+
+A store is encrypted or not from its creation (the mode is set by whether a key was given
+then); opening an encrypted store without the key fails with a message saying so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import datetime as _dt
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from voiceguard.errors import InvalidParameterError, VoiceguardError
+
+__all__ = [
+    "FORMAT",
+    "SCHEMA_VERSION",
+    "KEY_ENV",
+    "HOME_ENV",
+    "VoiceprintStoreError",
+    "UnknownSpeakerError",
+    "SpeakerExistsError",
+    "ClipRecord",
+    "Voiceprint",
+    "VoiceprintStore",
+    "default_db_path",
+    "parse_key",
+]
+
+PathLike = Union[str, os.PathLike]
+
+FORMAT = "voiceguard-voiceprints"
+SCHEMA_VERSION = 1
+KEY_ENV = "VOICEGUARD_DB_KEY"
+HOME_ENV = "VOICEGUARD_HOME"
+DB_NAME = "voiceprints.db"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_KEY_CHECK = b"voiceguard key check v1"
+_MAX_NAME = 128
+
+
+class VoiceprintStoreError(VoiceguardError, RuntimeError):
+    """The voiceprint database cannot be used (corrupt, foreign, locked, wrong key...)."""
+
+
+class UnknownSpeakerError(VoiceguardError, LookupError):
+    """No voiceprint is enrolled under that name."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a KeyError
+        return str(self.args[0]) if self.args else ""
+
+
+class SpeakerExistsError(VoiceguardError, ValueError):
+    """A speaker of that name is already enrolled (use replace or add)."""
+
+
+def default_db_path() -> Path:
+    """Where the store lives unless told otherwise.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$VOICEGUARD_HOME/voiceprints.db`` when that variable is set, else
+        ``<user data folder>/voiceguard/voiceprints.db`` (``platformdirs``).
+    """
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home).expanduser() / DB_NAME
+    try:
+        from platformdirs import user_data_dir
+
+        base = Path(user_data_dir("voiceguard", appauthor=False))
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        base = Path.home() / ".local" / "share" / "voiceguard"
+    return base / DB_NAME
+
+
+def parse_key(text: str | bytes) -> bytes:
+    """Decode an encryption key: 64 hex digits or base64 of exactly 32 bytes.
+
+    Parameters
+    ----------
+    text : str or bytes
+
+    Returns
+    -------
+    bytes
+        The 32-byte AES-256 key.
+
+    Raises
+    ------
+    InvalidParameterError
+        Anything else (the message says how to make a key).
+    """
+    if isinstance(text, bytes):
+        if len(text) == 32:
+            return text
+        text = text.decode("ascii", "replace")
+    s = text.strip()
+    key: bytes | None = None
+    if len(s) == 64:
+        try:
+            key = bytes.fromhex(s)
+        except ValueError:
+            key = None
+    if key is None:
+        try:
+            key = base64.b64decode(s + "=" * (-len(s) % 4), altchars=b"-_" if ("-" in s or "_" in s) else None,
+                                   validate=True)
+        except (binascii.Error, ValueError):
+            key = None
+    if key is None or len(key) != 32:
+        raise InvalidParameterError(
+            f"{KEY_ENV} must hold a 32-byte key as 64 hex digits or base64; make one with: "
+            "python -c \"import secrets; print(secrets.token_hex(32))\""
+        )
+    return key
+
+
+@dataclass
+class ClipRecord:
+    """One enrollment clip's embedding and quality (no audio).
+
+    Attributes
+    ----------
+    source : str
+        File name (base name only) or a label.
+    embedding : np.ndarray [shape=(dim,)]
+    telephone_embedding : np.ndarray [shape=(dim,)]
+        Embedding of the clip's simulated telephone version (equal to ``embedding`` for
+        telephone clips).
+    speech_s, duration_s : float
+    sample_rate : int
+    channel : str
+        ``'wideband'`` or ``'telephone'``.
+    similarity : float or None
+        Cosine with the voiceprint (mean of the clips), filled in at enrollment.
+    """
+
+    source: str
+    embedding: np.ndarray
+    telephone_embedding: np.ndarray
+    speech_s: float
+    duration_s: float
+    sample_rate: int
+    channel: str
+    similarity: float | None = None
+
+    def info(self) -> dict[str, Any]:
+        """Metadata without the embedding."""
+        return {"source": self.source, "speech_s": round(self.speech_s, 2), "duration_s": round(self.duration_s, 3),
+                "sample_rate": self.sample_rate, "channel": self.channel,
+                "similarity": None if self.similarity is None else round(self.similarity, 4)}
+
+
+@dataclass
+class Voiceprint:
+    """An enrolled speaker.
+
+    Attributes
+    ----------
+    name : str
+    encoder : str
+        Speaker encoder that made the embeddings.
+    channel : str
+        ``'wideband'`` when every enrollment clip was wideband, else ``'telephone'``.
+    embedding : np.ndarray [shape=(dim,)], float32
+        Unit-norm mean of the clips' embeddings.
+    telephone_embedding : np.ndarray [shape=(dim,)], float32
+        Unit-norm mean of the clips' telephone-version embeddings.
+    speech_s : float
+        Total enrolled speech.
+    clips : list of ClipRecord
+    created, updated : str
+        ISO-8601 UTC times.
+    quality : dict
+        Enrollment checks (``min_clip_similarity``, ``flagged`` clips...).
+    """
+
+    name: str
+    encoder: str
+    channel: str
+    embedding: np.ndarray
+    telephone_embedding: np.ndarray
+    speech_s: float
+    clips: list[ClipRecord] = field(default_factory=list)
+    created: str = ""
+    updated: str = ""
+    quality: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_clips(self) -> int:
+        """int : number of enrollment clips."""
+        return len(self.clips)
+
+    def info(self, *, embeddings: bool = False) -> dict[str, Any]:
+        """JSON-ready description; with ``embeddings`` the vectors too (biometric data)."""
+        d: dict[str, Any] = {
+            "name": self.name, "encoder": self.encoder, "channel": self.channel, "n_clips": self.n_clips,
+            "speech_s": round(self.speech_s, 2), "created": self.created, "updated": self.updated,
+            "quality": self.quality, "clips": [c.info() for c in self.clips],
+        }
+        if embeddings:
+            d["embedding"] = [round(float(v), 7) for v in self.embedding]
+            d["telephone_embedding"] = [round(float(v), 7) for v in self.telephone_embedding]
+            for cd, c in zip(d["clips"], self.clips):
+                cd["embedding"] = [round(float(v), 7) for v in c.embedding]
+                cd["telephone_embedding"] = [round(float(v), 7) for v in c.telephone_embedding]
+        return d
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str):
+        raise InvalidParameterError(f"speaker name must be text, got {type(name).__name__}")
+    n = name.strip()
+    if not n or len(n) > _MAX_NAME or any(ord(ch) < 32 or ord(ch) == 127 for ch in n):
+        raise InvalidParameterError(
+            f"invalid speaker name {name!r}: use 1 to {_MAX_NAME} printable characters")
+    return n
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS speakers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    encoder TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    n_clips INTEGER NOT NULL,
+    speech_s REAL NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    telephone_embedding BLOB NOT NULL,
+    quality TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clips (
+    id INTEGER PRIMARY KEY,
+    speaker_id INTEGER NOT NULL REFERENCES speakers(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    speech_s REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    sample_rate INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    similarity REAL,
+    embedding BLOB NOT NULL,
+    telephone_embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clips_speaker ON clips(speaker_id);
+"""
+
+
+class VoiceprintStore:
+    """Enrolled voiceprints in one SQLite file (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Database file (default: :func:`default_db_path`). Created with its folder when
+        missing, unless ``create`` is False.
+    key : bytes or str, optional
+        Encryption key (32 bytes, or its hex/base64 text). Default: the value of
+        ``VOICEGUARD_DB_KEY`` if set. Pass ``key=b""`` to ignore the environment.
+    create : bool
+        Create a missing database. With False a missing file raises
+        :class:`VoiceprintStoreError`.
+    timeout : float
+        Seconds to wait for another process's write lock.
+
+    Raises
+    ------
+    VoiceprintStoreError
+        The file is not a SQLite database, is a SQLite database of something else, is
+        corrupt, is encrypted and no/wrong key was given, or cannot be created.
+    """
+
+    def __init__(self, path: PathLike | None = None, *, key: bytes | str | None = None, create: bool = True,
+                 timeout: float = 30.0) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_db_path()
+        if key is None:
+            env = os.environ.get(KEY_ENV)
+            key = env if env else None
+        self._key = parse_key(key) if key else None
+        self._conn: sqlite3.Connection | None = None
+        self._open(create, timeout)
+
+    # -- opening ------------------------------------------------------------------------
+
+    def _open(self, create: bool, timeout: float) -> None:
+        p = self.path
+        if p.is_dir():
+            raise VoiceprintStoreError(f"{p} is a folder; pass the database file, e.g. {p / DB_NAME}")
+        if not p.exists():
+            if not create:
+                raise VoiceprintStoreError(f"no voiceprint database at {p}; enroll a speaker first "
+                                           "(voiceguard enroll NAME clip.wav) or pass --db")
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                os.close(fd)
+            except FileExistsError:
+                pass  # another process created it first
+            except OSError as exc:
+                raise VoiceprintStoreError(f"cannot create the voiceprint database {p} ({exc.strerror}); "
+                                           "pass a writable location with --db or VOICEGUARD_HOME") from None
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise VoiceprintStoreError(f"cannot read {p} ({exc.strerror})") from None
+        if head and head != _SQLITE_MAGIC:
+            raise VoiceprintStoreError(
+                f"{p} is not a voiceguard voiceprint database (not an SQLite file); pass another "
+                "--db or move that file away")
+        try:
+            conn = sqlite3.connect(str(p), timeout=timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise VoiceprintStoreError(f"cannot open {p} ({exc})") from None
+        self._conn = conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "meta" not in tables:
+                raise VoiceprintStoreError(
+                    f"{p} is an SQLite database of another application (tables: "
+                    f"{', '.join(sorted(tables)[:5])}); pass another --db")
+            mode = self._set_wal(conn)
+            if str(mode).lower() != "wal":
+                raise VoiceprintStoreError(f"{p}: cannot switch the database to WAL mode (got {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            if not tables:
+                self._initialise()
+            self._check_meta()
+            ok = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise VoiceprintStoreError(f"{p} is corrupt ({ok}); restore it from a backup or "
+                                           "move it away and enroll again")
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise VoiceprintStoreError(
+                f"{p} is corrupt or not a voiceprint database ({exc}); restore it from a backup or "
+                "move it away and enroll again") from None
+        except VoiceprintStoreError:
+            self.close()
+            raise
+
+    def _set_wal(self, conn: sqlite3.Connection) -> str:
+        import time
+
+        for attempt in range(50):  # a concurrent first open may hold the lock briefly
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(0.05 * (1 + attempt % 5))
+        raise VoiceprintStoreError(f"{self.path} stays locked by another process; retry later")
+
+    def _initialise(self) -> None:
+        conn = self._db
+        with self._transaction():
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            have = conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0]
+            if have == 0:
+                store_id = uuid.uuid4().hex
+                rows = [("format", FORMAT), ("schema", str(SCHEMA_VERSION)), ("store_id", store_id),
+                        ("created", _now()), ("encryption", "aes-256-gcm" if self._key else "none")]
+                if self._key:
+                    rows.append(("key_check", base64.b64encode(
+                        self._encrypt_raw(_KEY_CHECK, f"{store_id}|key-check")).decode("ascii")))
+                conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", rows)
+
+    def _check_meta(self) -> None:
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != FORMAT:
+            raise VoiceprintStoreError(f"{self.path} is not a voiceguard voiceprint database "
+                                       f"(format {meta.get('format')!r}); pass another --db")
+        if int(meta.get("schema", "0")) > SCHEMA_VERSION:
+            raise VoiceprintStoreError(f"{self.path} was written by a newer voiceguard (schema "
+                                       f"{meta.get('schema')}); upgrade voiceguard")
+        self.store_id = meta["store_id"]
+        self.encrypted = meta.get("encryption") == "aes-256-gcm"
+        if self.encrypted:
+            if self._key is None:
+                raise VoiceprintStoreError(f"{self.path} is encrypted; set {KEY_ENV} to its key")
+            try:
+                ok = self._decrypt_raw(base64.b64decode(meta["key_check"]), f"{self.store_id}|key-check")
+            except VoiceprintStoreError:
+                ok = b""
+            if ok != _KEY_CHECK:
+                raise VoiceprintStoreError(f"{KEY_ENV} is not the key of the encrypted database {self.path}")
+        elif self._key is not None:
+            raise VoiceprintStoreError(
+                f"{self.path} was created without encryption but {KEY_ENV} is set; unset it, or "
+                "export the speakers, delete the file and enroll again with the key set")
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise VoiceprintStoreError("the voiceprint store is closed")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._db
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from None
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def _encrypt_raw(self, data: bytes, aad: str) -> bytes:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        assert self._key is not None
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self._key).encrypt(nonce, data, aad.encode("utf-8"))
+
+    def _decrypt_raw(self, blob: bytes, aad: str) -> bytes:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        assert self._key is not None
+        try:
+            return AESGCM(self._key).decrypt(blob[:12], blob[12:], aad.encode("utf-8"))
+        except (InvalidTag, ValueError):
+            raise VoiceprintStoreError(f"an embedding in {self.path} fails authentication: wrong key, or the "
+                                       "record was tampered with") from None
+
+    def _pack(self, v: np.ndarray, name: str, what: str) -> bytes:
+        data = np.asarray(v, dtype="<f4").tobytes()
+        return self._encrypt_raw(data, f"{self.store_id}|{name}|{what}") if self.encrypted else data
+
+    def _unpack(self, blob: bytes, name: str, what: str) -> np.ndarray:
+        data = self._decrypt_raw(bytes(blob), f"{self.store_id}|{name}|{what}") if self.encrypted else bytes(blob)
+        if len(data) % 4:
+            raise VoiceprintStoreError(f"a stored embedding of {name!r} is malformed; delete and re-enroll it")
+        return np.frombuffer(data, dtype="<f4").astype(np.float32)
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> VoiceprintStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- API ----------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Enrolled speaker names, sorted."""
+        return [r[0] for r in self._db.execute("SELECT name FROM speakers ORDER BY name")]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._db.execute(
+            "SELECT 1 FROM speakers WHERE name = ?", (name.strip(),)).fetchone() is not None
+
+    def list(self) -> list[dict[str, Any]]:
+        """Metadata of every speaker (no embeddings), sorted by name."""
+        rows = self._db.execute(
+            "SELECT name, encoder, channel, n_clips, speech_s, created, updated, quality FROM speakers "
+            "ORDER BY name").fetchall()
+        return [{"name": r[0], "encoder": r[1], "channel": r[2], "n_clips": r[3], "speech_s": round(r[4], 2),
+                 "created": r[5], "updated": r[6], "quality": json.loads(r[7])} for r in rows]
+
+    def get(self, name: str) -> Voiceprint:
+        """The voiceprint enrolled as ``name``.
+
+        Raises
+        ------
+        UnknownSpeakerError
+            No such speaker (the message lists how to see the enrolled ones).
+        """
+        n = _check_name(name)
+        row = self._db.execute(
+            "SELECT id, name, encoder, channel, speech_s, created, updated, quality, embedding, "
+            "telephone_embedding FROM speakers WHERE name = ?", (n,)).fetchone()
+        if row is None:
+            raise UnknownSpeakerError(self._unknown_message(n))
+        clips = [
+            ClipRecord(c[0], self._unpack(c[6], n, f"clip{c[7]}"), self._unpack(c[8], n, f"clip{c[7]}-tel"),
+                       c[1], c[2], c[3], c[4], c[5])
+            for c in self._db.execute(
+                "SELECT source, speech_s, duration_s, sample_rate, channel, similarity, embedding, position, "
+                "telephone_embedding FROM clips WHERE speaker_id = ? ORDER BY position", (row[0],))
+        ]
+        return Voiceprint(row[1], row[2], row[3], self._unpack(row[8], n, "mean"),
+                          self._unpack(row[9], n, "mean-tel"), row[4], clips, row[5], row[6], json.loads(row[7]))
+
+    def _unknown_message(self, name: str) -> str:
+        names = self.names()
+        hint = (f"enrolled: {', '.join(names[:10])}{' ...' if len(names) > 10 else ''}" if names
+                else "the store is empty")
+        return (f"no speaker named {name!r} in {self.path} ({hint}); enroll one with "
+                f"'voiceguard enroll {name} clip.wav'")
+
+    def save(self, name: str, encoder: str, clips: Sequence[ClipRecord], *, quality: dict[str, Any] | None = None,
+             replace: bool = False, add: bool = False) -> Voiceprint:
+        """Store a voiceprint from clip embeddings in one transaction.
+
+        The voiceprint is the unit-norm mean of the clips' embeddings (with ``add``, of the
+        stored clips and the new ones).
+
+        Parameters
+        ----------
+        name : str
+        encoder : str
+            Encoder name; adding clips of another encoder to a speaker is refused.
+        clips : sequence of ClipRecord
+        quality : dict, optional
+            Enrollment checks to keep with the voiceprint.
+        replace : bool
+            Replace an existing speaker of that name.
+        add : bool
+            Add the clips to an existing speaker (creates it when missing).
+
+        Returns
+        -------
+        Voiceprint
+
+        Raises
+        ------
+        SpeakerExistsError
+            The name is taken and neither ``replace`` nor ``add`` was given.
+        """
+        n = _check_name(name)
+        if not clips:
+            raise InvalidParameterError("a voiceprint needs at least one clip")
+        with self._transaction() as conn:
+            row = conn.execute("SELECT id, encoder FROM speakers WHERE name = ?", (n,)).fetchone()
+            old: list[ClipRecord] = []
+            created = _now()
+            if row is not None:
+                if not (replace or add):
+                    raise SpeakerExistsError(
+                        f"a speaker named {n!r} is already enrolled; use --replace to re-enroll or --add to "
+                        "add clips")
+                if add:
+                    if row[1] != encoder:
+                        raise SpeakerExistsError(f"{n!r} was enrolled with encoder {row[1]}, not {encoder}; "
+                                                 "re-enroll with --replace")
+                    old = self.get(n).clips
+                created = conn.execute("SELECT created FROM speakers WHERE id = ?", (row[0],)).fetchone()[0]
+                conn.execute("DELETE FROM speakers WHERE id = ?", (row[0],))
+            allc = list(old) + list(clips)
+            emb = _mean_unit([c.embedding for c in allc])
+            tel = _mean_unit([c.telephone_embedding for c in allc])
+            for c in allc:
+                c.similarity = float(np.dot(_unit(c.embedding), emb))
+            channel = "wideband" if all(c.channel == "wideband" for c in allc) else "telephone"
+            q = dict(quality or {})
+            q["min_clip_similarity"] = round(min(c.similarity for c in allc if c.similarity is not None), 4)
+            speech = float(sum(c.speech_s for c in allc))
+            cur = conn.execute(
+                "INSERT INTO speakers(name, encoder, dim, channel, n_clips, speech_s, created, updated, embedding, "
+                "telephone_embedding, quality) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (n, encoder, int(emb.size), channel, len(allc), speech, created, _now(), self._pack(emb, n, "mean"),
+                 self._pack(tel, n, "mean-tel"), json.dumps(q)))
+            sid = cur.lastrowid
+            conn.executemany(
+                "INSERT INTO clips(speaker_id, position, source, speech_s, duration_s, sample_rate, channel, "
+                "similarity, embedding, telephone_embedding) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(sid, i, c.source, float(c.speech_s), float(c.duration_s), int(c.sample_rate), c.channel,
+                  c.similarity, self._pack(c.embedding, n, f"clip{i}"), self._pack(c.telephone_embedding, n,
+                                                                                    f"clip{i}-tel"))
+                 for i, c in enumerate(allc)])
+        return self.get(n)
+
+    def delete(self, name: str) -> None:
+        """Delete a speaker and every embedding of it, for good.
+
+        The rows are deleted in one transaction with ``secure_delete`` on (freed pages are
+        overwritten), then the write-ahead log is checkpointed and truncated so no copy of
+        the old pages stays in it.
+
+        Raises
+        ------
+        UnknownSpeakerError
+        """
+        n = _check_name(name)
+        with self._transaction() as conn:
+            cur = conn.execute("DELETE FROM speakers WHERE name = ?", (n,))
+            if cur.rowcount == 0:
+                raise UnknownSpeakerError(self._unknown_message(n))
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database and truncate it (best effort when
+        other connections are reading)."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def export(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        """Everything stored about some or all speakers, embeddings included (decrypted).
+
+        Parameters
+        ----------
+        names : sequence of str, optional
+            Default: every speaker.
+
+        Returns
+        -------
+        dict
+            ``{'format', 'schema', 'exported', 'notice', 'speakers': [...]}``, JSON-ready.
+        """
+        names = self.names() if not names else [_check_name(n) for n in names]
+        return {
+            "format": FORMAT + "-export", "schema": SCHEMA_VERSION, "exported": _now(),
+            "notice": "biometric data: voiceprint embeddings; store and share accordingly",
+            "speakers": [self.get(n).info(embeddings=True) for n in names],
+        }
+
+    def integrity_check(self) -> str:
+        """SQLite's full ``integrity_check`` result (``'ok'`` when sound)."""
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, np.float64)
+    n = np.linalg.norm(v)
+    return v / n if n > 0 else v
+
+
+def _mean_unit(vs: Sequence[np.ndarray]) -> np.ndarray:
+    m = np.mean([_unit(v) for v in vs], axis=0)
+    return _unit(m).astype(np.float32)
