@@ -181,7 +181,13 @@ def test_hold_out_family_leaves_it_out_of_training(toy_manifest: Path, tmp_path:
     n_train_all = sum(1 for r in m if r.split == "train")
     n_smoothed = sum(1 for r in m if r.split == "train" and r.family == "smoothed")
     assert cfg["training"]["n_train"] == n_train_all - n_smoothed
-    assert any("holding out families ['smoothed']" in line for line in lines)
+    assert any("holding out family ['smoothed']" in line for line in lines)
+    res = train(path, tmp_path / "loso", features="lfcc", model="gmm", gmm_components=4,
+                gmm_iterations=3, seed=0, hold_out_systems=["rand-phase"], log=lambda _: None)
+    cfg = json.loads(Path(res.config_path).read_text())
+    assert cfg["training"]["settings"]["hold_out_systems"] == ["rand-phase"]
+    n_rand = sum(1 for r in m if r.split == "train" and r.system == "rand-phase")
+    assert cfg["training"]["n_train"] == n_train_all - n_rand
     with pytest.raises(InvalidParameterError, match="not in the training split"):
         train(path, tmp_path / "bad", model="gmm", hold_out_families=["no-such-family"],
               log=lambda _: None)

@@ -182,6 +182,7 @@ def _train_command(args: argparse.Namespace) -> int:
         strides=args.strides, embedding_dim=args.embedding_dim, gmm_components=args.gmm_components,
         gmm_iterations=args.gmm_iterations, seed=args.seed, threads=args.threads, jobs=args.jobs,
         cache_dir=args.cache, name=args.name, hold_out_families=args.hold_out_family,
+        hold_out_systems=args.hold_out_system,
     )
     print(f"{res.config_path}: validation EER {100 * res.val_eer:.2f} %, {res.n_parameters} parameters, "
           f"{res.epochs} epochs, {res.seconds:.0f} s")
@@ -476,6 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--hold-out-family", action="append", default=[], metavar="FAMILY",
                     help="leave this spoof family (manifest 'family' column) out of training; "
                          "repeatable. Validation then measures it as unseen")
+    tr.add_argument("--hold-out-system", action="append", default=[], metavar="SYSTEM",
+                    help="the same for one synthesizer (manifest 'system' column): leave-one-synthesizer-out")
     tr.set_defaults(func=_train_command)
 
     ev = sub.add_parser("evaluate", help="EER tables, DET curves and shortcut audit on a manifest")

@@ -281,6 +281,7 @@ def train(
     cache_dir: str | os.PathLike | None = None,
     name: str | None = None,
     hold_out_families: Sequence[str] = (),
+    hold_out_systems: Sequence[str] = (),
     log: Log = _stderr,
 ) -> TrainResult:
     """Train a detector on a manifest's train split, select and calibrate on its val split.
@@ -301,6 +302,8 @@ def train(
         Spoof families (the manifest's ``family`` column) removed from the training split
         only: their validation clips then measure a family the model never saw
         (leave-one-family-out).
+    hold_out_systems : sequence of str
+        The same for single synthesizers (the ``system`` column): leave-one-synthesizer-out.
     epochs : int
         Maximum epochs (ResNet).
     time_budget_s : float, optional
@@ -357,17 +360,19 @@ def train(
     cache_dir = Path(cache_dir) if cache_dir is not None else out / "cache"
     cache_dir = cache_dir / f"{fcfg['kind']}-{fcfg['preset']}-{fcfg['sr']}"
     tr_m = _split(manifest, train_split, "training")
-    if hold_out_families:
-        held = set(hold_out_families)
-        known = {r.family for r in tr_m}
+    for column, values in (("family", hold_out_families), ("system", hold_out_systems)):
+        if not values:
+            continue
+        held = set(values)
+        known = {getattr(r, column) for r in tr_m}
         if not held <= known:
             raise InvalidParameterError(
-                f"hold_out_families {sorted(held - known)} are not in the training split; "
-                f"its families are {sorted(known)}"
+                f"held-out {column} value(s) {sorted(held - known)} are not in the training split; "
+                f"its {column} values are {sorted(known)}"
             )
-        tr_m = _split(Manifest([r for r in tr_m if r.family not in held], tr_m.root), train_split,
-                      "training (after holding out families)")
-        log(f"holding out families {sorted(held)}: {len(tr_m)} training clips remain")
+        tr_m = _split(Manifest([r for r in tr_m if getattr(r, column) not in held], tr_m.root),
+                      train_split, f"training (after holding out {column} {sorted(held)})")
+        log(f"holding out {column} {sorted(held)}: {len(tr_m)} training clips remain")
     va_m = _split(manifest, val_split, "validation")
     tr = load_features(tr_m, cache_dir, fcfg, jobs=jobs, log=log)
     va = load_features(va_m, cache_dir, fcfg, jobs=jobs, log=log)
@@ -456,7 +461,8 @@ def train(
             "settings": {"epochs": epochs, "time_budget_s": time_budget_s, "batch_size": batch_size,
                          "lr": lr, "weight_decay": weight_decay, "loss": loss, "crop_s": crop_s,
                          "spec_augment": spec_augment, "patience": patience,
-                         "hold_out_families": sorted(hold_out_families)},
+                         "hold_out_families": sorted(hold_out_families),
+                         "hold_out_systems": sorted(hold_out_systems)},
             "history": history,
         },
         "validation": {"eer": val_eer, **({"warning": cal_warning} if cal_warning else {})},
