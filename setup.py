@@ -19,7 +19,8 @@ compile_args = ["-std=c99", "-O3", "-Wall", "-Wno-unused-function"]
 link_args = []
 if sys.platform == "win32":
     compile_args = ["/O2"]
-if os.environ.get("VOICEGUARD_SANITIZE") == "1":
+SANITIZE = os.environ.get("VOICEGUARD_SANITIZE") == "1"
+if SANITIZE:
     # -O1 keeps stack traces readable; recover off so any UB report fails the run
     sanitize = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
     compile_args = [a for a in compile_args if not a.startswith("-O")] + ["-O1", "-g"] + sanitize
@@ -36,7 +37,12 @@ extensions = [
     )
 ]
 
+# a sanitized build must never reuse objects compiled without the sanitizers (setuptools
+# skips up-to-date objects in build/), so it gets its own build folder and recompiles
+options = {"build": {"build_base": "build/sanitize"}, "build_ext": {"force": True}} if SANITIZE else {}
+
 setup(
+    options=options,
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
     # the shipped weights live in models/ at the top of the repository and are installed as
     # the voiceguard.models package data
