@@ -240,11 +240,14 @@ int vg_lfcc(const double *y, size_t n, const vg_lfcc_params *p, const void *rfft
         for (m = 0; m < F; m++) {
             const double *w = fb_w + m * n_bins;
             const double *pw = c.power + fb_first[m] * VG_BLOCK;
-            double *e = logE + m * VG_BLOCK;
-            for (f = 0; f < VG_BLOCK; f++) e[f] = 0.0;
-            for (j = 0; j < fb_count[m]; j++)
-                for (f = 0; f < VG_BLOCK; f++) e[f] += w[j] * pw[j * VG_BLOCK + f];
-            for (f = 0; f < VG_BLOCK; f++) e[f] = log10_positive(e[f] + VG_EPS);
+            double e[VG_BLOCK] = {0.0};
+            for (j = 0; j < fb_count[m]; j++) {
+                /* one bin's power for the whole block: VG_BLOCK contiguous values */
+                const double wj = w[j];
+                const double *row = pw + j * VG_BLOCK;
+                for (f = 0; f < VG_BLOCK; f++) e[f] += wj * row[f];
+            }
+            for (f = 0; f < VG_BLOCK; f++) logE[m * VG_BLOCK + f] = log10_positive(e[f] + VG_EPS);
         }
         for (k = 0; k < C; k++) {
             const double *d = dct + k * F;

@@ -141,9 +141,7 @@ def as_float_audio(y: Any) -> np.ndarray:
         )
     if out.size == 0:
         raise InputTooShortError("the audio signal is empty (0 samples)")
-    # min/max propagate NaN and show infinities without allocating a boolean mask the size
-    # of the signal (this check runs on every call, before the C core)
-    if not (math.isfinite(out.min()) and math.isfinite(out.max())):
+    if not np.isfinite(out).all():
         bad = int(np.count_nonzero(~np.isfinite(out)))
         raise NonFiniteAudioError(
             f"the audio signal contains {bad} NaN or infinite sample(s); clean or drop them first"
