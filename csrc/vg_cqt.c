@@ -254,7 +254,7 @@ int vg_cqcc(const double *y, size_t n, const vg_cqt_params *p, const vg_cqcc_par
 {
     cqt_ctx c;
     size_t k0, g, gn, m, mb, me, i, T, C, S, K;
-    double Q, *A = NULL, *stat = NULL, *d1, *d2, *energy, *lpg;
+    double Q, *A = NULL, *stat = NULL, *d1, *energy, *lpg;
     int st;
     if (y == NULL || p == NULL || cp == NULL || rfft_plan_L == NULL || cfft_plan_M == NULL ||
         out == NULL)
@@ -275,8 +275,7 @@ int vg_cqcc(const double *y, size_t n, const vg_cqt_params *p, const vg_cqcc_par
         goto cleanup;
     }
     d1 = stat + S * T;
-    d2 = d1 + S * T;
-    lpg = d2 + S * T;
+    lpg = d1 + 2 * S * T; /* d1: both delta orders */
     energy = stat; /* row 0 accumulates the energy, then holds its log */
     st = resample_dct_matrix(p, cp, A);
     if (st != VG_OK) goto cleanup;
@@ -306,17 +305,7 @@ int vg_cqcc(const double *y, size_t n, const vg_cqt_params *p, const vg_cqcc_par
         }
     }
     for (m = 0; m < T; m++) energy[m] = log_positive(energy[m] + VG_EPS);
-    for (i = 0; i < S * T; i++) out[i] = (float)stat[i];
-    if (cp->deltas) {
-        st = vg_deltas(stat, S, T, cp->delta_width, d1);
-        if (st != VG_OK) goto cleanup;
-        st = vg_deltas(d1, S, T, cp->delta_width, d2);
-        if (st != VG_OK) goto cleanup;
-        for (i = 0; i < S * T; i++) {
-            out[S * T + i] = (float)d1[i];
-            out[2 * S * T + i] = (float)d2[i];
-        }
-    }
+    st = vg_stack_deltas(stat, S, T, cp->deltas, cp->delta_width, d1, out);
 cleanup:
     free(A);
     free(stat);

@@ -96,3 +96,21 @@ int vg_deltas(const double *x, size_t rows, size_t n_frames, size_t width, doubl
     }
     return VG_OK;
 }
+
+int vg_stack_deltas(const double *stat, size_t rows, size_t n_frames, int deltas, size_t width,
+                    double *scratch, float *out)
+{
+    const size_t n = rows * n_frames;
+    size_t i;
+    int st;
+    if (stat == NULL || out == NULL || (deltas && scratch == NULL)) return VG_ERR_NULL;
+    for (i = 0; i < n; i++) out[i] = (float)stat[i];
+    if (!deltas) return VG_OK;
+    /* deltas from the float64 statics, not from the float32 output */
+    st = vg_deltas(stat, rows, n_frames, width, scratch);
+    if (st != VG_OK) return st;
+    st = vg_deltas(scratch, rows, n_frames, width, scratch + n);
+    if (st != VG_OK) return st;
+    for (i = 0; i < 2 * n; i++) out[n + i] = (float)scratch[i];
+    return VG_OK;
+}

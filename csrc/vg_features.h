@@ -27,6 +27,11 @@ int vg_dct2_matrix(size_t n_in, size_t n_out, double *d);
  * edge frames; writes out [rows][n_frames]. x and out must not overlap. */
 int vg_deltas(const double *x, size_t rows, size_t n_frames, size_t width, double *out);
 
+/* out = [stat; delta(stat); delta(delta(stat))] as float32 (or just stat without deltas), each
+ * [rows][n_frames]; scratch holds 2 * rows * n_frames doubles. */
+int vg_stack_deltas(const double *stat, size_t rows, size_t n_frames, int deltas, size_t width,
+                    double *scratch, float *out);
+
 /* ---- LFCC and the linear power spectrogram (vg_lfcc.c) ---- */
 
 typedef struct {

@@ -196,7 +196,7 @@ int vg_lfcc(const double *y, size_t n, const vg_lfcc_params *p, const void *rfft
     size_t T = 0, t0, nf, f, m, j, k, n_bins, F, C;
     frame_ctx c;
     void *block = NULL;
-    double *fb_w, *logE, *dct, *stat, *d1, *d2, *acc;
+    double *fb_w, *logE, *dct, *stat, *d1, *acc;
     size_t *fb_first, *fb_count;
     int st = check_common(y, n, p, rfft_plan, out, &T);
     if (st != VG_OK) return st;
@@ -220,8 +220,7 @@ int vg_lfcc(const double *y, size_t n, const vg_lfcc_params *p, const void *rfft
     dct = acc + VG_BLOCK;
     stat = dct + C * F;
     d1 = stat + C * T;
-    d2 = d1 + C * T;
-    fb_first = (size_t *)(d2 + C * T);
+    fb_first = (size_t *)(d1 + 2 * C * T); /* d1: both delta orders */
     fb_count = fb_first + F;
 
     for (m = 0; m < F; m++) {
@@ -257,17 +256,7 @@ int vg_lfcc(const double *y, size_t n, const vg_lfcc_params *p, const void *rfft
             for (f = 0; f < nf; f++) stat[k * T + t0 + f] = acc[f];
         }
     }
-    for (j = 0; j < C * T; j++) out[j] = (float)stat[j];
-    if (p->deltas) {
-        st = vg_deltas(stat, C, T, p->delta_width, d1);
-        if (st != VG_OK) goto cleanup;
-        st = vg_deltas(d1, C, T, p->delta_width, d2);
-        if (st != VG_OK) goto cleanup;
-        for (j = 0; j < C * T; j++) {
-            out[C * T + j] = (float)d1[j];
-            out[2 * C * T + j] = (float)d2[j];
-        }
-    }
+    st = vg_stack_deltas(stat, C, T, p->deltas, p->delta_width, d1, out);
 cleanup:
     free(block);
     frame_ctx_free(&c);
