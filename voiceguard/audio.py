@@ -10,7 +10,7 @@ from typing import Union
 
 import numpy as np
 
-from voiceguard.errors import AudioReadError, InvalidAudioError
+from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError
 from voiceguard.features import as_float_audio
 
 PathLike = Union[str, os.PathLike]
@@ -53,14 +53,81 @@ def load(path: PathLike) -> tuple[np.ndarray, int]:
     return y, int(sr)
 
 
-def to_mono(y: np.ndarray) -> np.ndarray:
-    """Mix ``[n, channels]`` audio (soundfile's layout) down to ``[n]`` by averaging."""
+def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
+    """Mix an array down to mono.
+
+    Accepts ``[n]``, soundfile's ``[n, channels]`` and librosa's ``[channels, n]``
+    (recognised as the layout whose first axis is at most 8 and shorter than the second).
+    Integer PCM is scaled as :func:`voiceguard.features.as_float_audio` does.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,)], float64
+    channels : int
+    """
     y = np.asarray(y)
     if y.ndim == 1:
-        return y
-    if y.ndim == 2:
-        return y.mean(axis=1)
-    raise InvalidAudioError(f"expected [samples] or [samples, channels] audio, got shape {y.shape}")
+        return as_float_audio(y), 1
+    if y.ndim != 2:
+        raise InvalidAudioError(f"expected audio as [n], [n, channels] or [channels, n], got shape {y.shape}")
+    if y.shape[0] <= 8 and y.shape[0] < y.shape[1]:
+        y = y.T
+    channels = int(y.shape[1])
+    # scale integer PCM per channel (as_float_audio takes 1-D input), then average
+    flat = as_float_audio(np.ascontiguousarray(y).reshape(-1)).reshape(y.shape)
+    return np.ascontiguousarray(flat.mean(axis=1)), channels
+
+
+def to_mono(y: np.ndarray) -> np.ndarray:
+    """Mix ``[n]``, ``[n, channels]`` or ``[channels, n]`` audio down to ``[n]``."""
+    return to_mono_array(y)[0]
+
+
+def read_input(
+    audio: PathLike | np.ndarray, sr: float | None, *, min_sr: int, purpose: str
+) -> tuple[np.ndarray, int, str | None, int]:
+    """A file path or an array with its rate, as mono float64 audio.
+
+    Parameters
+    ----------
+    audio : str, os.PathLike or np.ndarray
+        A file to decode, or samples (any layout :func:`to_mono_array` accepts).
+    sr : float or None
+        The array's sample rate (ignored for files, whose rate is read from the file).
+    min_sr : int
+        The lowest sample rate ``purpose`` can work with.
+    purpose : str
+        What the audio is for, used in error messages ("spoof scoring", ...).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,)], float64
+    sr : int
+    name : str or None
+        The path as given, None for arrays.
+    channels : int
+
+    Raises
+    ------
+    AudioReadError, InvalidAudioError, InvalidParameterError
+    """
+    if isinstance(audio, (str, os.PathLike)):
+        y, file_sr = load(audio)
+        name: str | None = os.fspath(audio)
+    else:
+        if sr is None:
+            raise InvalidParameterError(
+                f"{purpose} of an array needs its sample rate: pass sr=16000 (or the array's rate)"
+            )
+        y, file_sr, name = np.asarray(audio), int(sr), None
+    if file_sr < min_sr:
+        raise InvalidAudioError(
+            f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)"
+        )
+    y, channels = to_mono_array(y)
+    if y.size == 0:
+        raise InvalidAudioError("the audio holds no samples")
+    return y, int(file_sr), name, channels
 
 
 def resample(y: np.ndarray, orig_sr: float, target_sr: float) -> np.ndarray:
@@ -95,11 +162,12 @@ def load_mono(path: PathLike, sr: float | None = None) -> tuple[np.ndarray, int]
     sr : int
     """
     y, file_sr = load(path)
-    y = to_mono(y)
+    try:
+        # to_mono validates too (finite samples): a file holding NaN is a read error
+        y = to_mono(y)
+    except InvalidAudioError as exc:
+        raise AudioReadError(f"{path}: {exc}") from None
     if sr is not None and sr != file_sr:
         y = resample(y, file_sr, sr)
         file_sr = int(sr)
-    try:
-        return as_float_audio(y), file_sr
-    except InvalidAudioError as exc:
-        raise AudioReadError(f"{path}: {exc}") from None
+    return y, file_sr

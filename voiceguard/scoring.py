@@ -271,32 +271,6 @@ def aggregate_raw(segment_scores: np.ndarray, used: np.ndarray) -> float:
     return float(np.mean(np.asarray(segment_scores)[used]))
 
 
-def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
-    """Mix an array down to mono.
-
-    Accepts ``[n]``, soundfile's ``[n, channels]`` and librosa's ``[channels, n]``
-    (recognised as the layout whose first axis is at most 8 and shorter than the second).
-
-    Returns
-    -------
-    y : np.ndarray [shape=(n,)], float64
-    channels : int
-    """
-    from voiceguard.features import as_float_audio
-
-    y = np.asarray(y)
-    if y.ndim == 1:
-        return as_float_audio(y), 1
-    if y.ndim != 2:
-        raise InvalidAudioError(f"expected audio as [n], [n, channels] or [channels, n], got shape {y.shape}")
-    if y.shape[0] <= 8 and y.shape[0] < y.shape[1]:
-        y = y.T
-    channels = int(y.shape[1])
-    # scale integer PCM per channel (as_float_audio takes 1-D input), then average
-    flat = as_float_audio(np.ascontiguousarray(y).reshape(-1)).reshape(y.shape)
-    return np.ascontiguousarray(flat.mean(axis=1)), channels
-
-
 # --------------------------------------------------------------------------------------
 # Detector
 # --------------------------------------------------------------------------------------
@@ -501,20 +475,9 @@ class Detector:
         InvalidAudioError
             The array is malformed (NaN, wrong shape...).
         """
-        from voiceguard import audio as _audio
+        from voiceguard.audio import read_input
 
-        if isinstance(audio, (str, os.PathLike)):
-            y, file_sr = _audio.load(audio)
-            name: str | None = os.fspath(audio)
-        else:
-            if sr is None:
-                raise InvalidParameterError("scoring an array needs its sample rate: score(y, sr=16000)")
-            y, file_sr, name = np.asarray(audio), int(sr), None
-        if file_sr < 4000:
-            raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for speech (need >= 4000 Hz)")
-        y, channels = to_mono_array(y)
-        if y.size == 0:
-            raise InvalidAudioError("the audio holds no samples")
+        y, file_sr, name, channels = read_input(audio, sr, min_sr=4000, purpose="spoof scoring")
         return self.score_mono(y, file_sr, name=name, channels=channels)
 
     def score_mono(self, y: np.ndarray, sr: int, *, name: str | None = None, channels: int = 1) -> ScoreResult:

@@ -355,22 +355,9 @@ class EnrollmentReport:
 
 
 def _load(audio: PathLike | np.ndarray, sr: int | None) -> tuple[np.ndarray, int, str | None, int]:
-    from voiceguard import audio as _audio
-    from voiceguard.scoring import to_mono_array
+    from voiceguard.audio import read_input
 
-    if isinstance(audio, (str, os.PathLike)):
-        y, file_sr = _audio.load(audio)
-        name: str | None = os.fspath(audio)
-    else:
-        if sr is None:
-            raise InvalidParameterError("an array needs its sample rate: pass sr=16000 (or the array's rate)")
-        y, file_sr, name = np.asarray(audio), int(sr), None
-    if file_sr < 8000:
-        raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for speaker verification (need >= 8000 Hz)")
-    y, channels = to_mono_array(y)
-    if y.size == 0:
-        raise InvalidAudioError("the audio holds no samples")
-    return y, int(file_sr), name, channels
+    return read_input(audio, sr, min_sr=8000, purpose="speaker verification")
 
 
 def _open_store(store: Any) -> tuple[Any, bool]:
