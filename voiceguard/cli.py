@@ -502,7 +502,40 @@ def build_parser() -> argparse.ArgumentParser:
     feat.set_defaults(func=_features_command)
 
     _add_voiceprint_parsers(sub)
+    _add_serve_parser(sub)
     return parser
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    try:
+        from voiceguard.service import load_config, run_service
+    except ImportError as exc:
+        print(f"voiceguard: error: the service needs its extra dependencies ({exc.name} is missing): "
+              "pip install 'voiceguard[serve]'", file=sys.stderr)
+        return 2
+    cfg = load_config(args.config, http=args.http, audiosocket=args.audiosocket, model=args.model, db=args.db,
+                      workers=args.workers, webhook_url=args.webhook, log_path=args.log,
+                      max_concurrent_calls=args.max_calls)
+    return run_service(cfg)
+
+
+def _add_serve_parser(sub) -> None:
+    sv = sub.add_parser(
+        "serve", help="run the call-centre service (Asterisk AudioSocket and/or HTTP API)",
+        description="One process, one model in memory: live calls over Asterisk AudioSocket, and an HTTP API "
+                    "(score, verify, enroll, call state). Every HTTP endpoint but /healthz needs "
+                    "'Authorization: Bearer $VOICEGUARD_TOKEN'; without a token only loopback addresses are "
+                    "allowed. See docs/service.md.")
+    sv.add_argument("--audiosocket", metavar="HOST:PORT", default=None, help="AudioSocket listener")
+    sv.add_argument("--http", metavar="HOST:PORT", default=None, help="HTTP API listener")
+    sv.add_argument("--config", metavar="FILE", default=None, help="TOML config file (see docs/service.md)")
+    sv.add_argument("--model", default=None, help="detector config (default: the shipped model)")
+    sv.add_argument("--db", default=None, help="voiceprint database (default: the default store)")
+    sv.add_argument("--workers", type=int, default=None, help="scoring threads (default: CPU count)")
+    sv.add_argument("--webhook", metavar="URL", default=None, help="POST call events here")
+    sv.add_argument("--log", metavar="FILE", default=None, help="append call events to this JSON Lines file")
+    sv.add_argument("--max-calls", type=int, default=None, help="maximum concurrent calls (default 100)")
+    sv.set_defaults(func=_serve_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,7 +55,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError, VoiceguardError
+from voiceguard.errors import InvalidParameterError, ModelError, VoiceguardError
 
 __all__ = [
     "ACCEPT",
@@ -68,6 +68,7 @@ __all__ = [
     "EnrollmentError",
     "EnrollmentReport",
     "VerifyResult",
+    "SpeakerEvidence",
     "Verifier",
     "enroll",
     "verify",
@@ -228,6 +229,39 @@ def fuse(speaker_llr: float | None, spoof_llr: float | None, *, speaker_threshol
 # --------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SpeakerEvidence:
+    """The speaker half of a verification (:meth:`Verifier.speaker_evidence`).
+
+    Attributes
+    ----------
+    speaker : str
+        The enrolled speaker's name.
+    speaker_llr, similarity : float or None
+        Calibrated LLR (target over non-target) and raw cosine; ``None`` without enough
+        speech.
+    condition, channel, enrolled_channel : str
+        Trial condition used for calibration, detected channel of the test audio, and
+        the voiceprint's channel.
+    single_voice : bool or None
+    voice_consistency : float or None
+    duration_s, speech_s : float
+    warnings : list of str
+    """
+
+    speaker: str
+    speaker_llr: float | None
+    similarity: float | None
+    condition: str
+    channel: str
+    enrolled_channel: str
+    single_voice: bool | None
+    voice_consistency: float | None
+    duration_s: float
+    speech_s: float
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -585,13 +619,31 @@ class Verifier:
         UnknownSpeakerError
             ``name`` is not enrolled.
         """
+        self.voiceprint(name)  # an unknown speaker fails before any audio is decoded
+        y, file_sr, fname, channels = _load(audio, sr)
+        return self.verify_mono(name, y, file_sr, file=fname, channels=channels)
+
+    def speaker_evidence(self, name: str, y: np.ndarray, sr: int) -> SpeakerEvidence:
+        """The speaker half of a verification: how well ``y`` matches ``name``'s voiceprint.
+
+        Parameters
+        ----------
+        name : str
+            Enrolled speaker.
+        y : np.ndarray [shape=(n,)]
+            Mono float audio.
+        sr : int
+
+        Returns
+        -------
+        SpeakerEvidence
+            ``speaker_llr`` and ``similarity`` are ``None`` with less than ``min_speech_s``
+            of speech.
+        """
         from voiceguard.speaker import TELEPHONE, WIDEBAND, cosine_similarity
 
         vp = self.voiceprint(name)
-        y, file_sr, fname, channels = _load(audio, sr)
-        test_tel = vp.channel == TELEPHONE
-        e = self.encoder.embed(y, file_sr, telephone=test_tel)
-        spoof = self.detector.score_mono(y, file_sr, name=fname, channels=channels)
+        e = self.encoder.embed(y, sr, telephone=vp.channel == TELEPHONE)
         warnings: list[str] = []
         if e.channel == TELEPHONE:
             condition, ref, vec = CLEAN_PHONE, vp.telephone_embedding, e.vector
@@ -609,17 +661,47 @@ class Verifier:
             if e.speech_s < MIN_ENROLL_SPEECH_S:
                 warnings.append(f"only {e.speech_s:.1f} s of speech: the speaker score is less reliable below "
                                 f"{MIN_ENROLL_SPEECH_S:g} s")
-        decision, fused = fuse(speaker_llr, spoof.llr, speaker_threshold=self.speaker_threshold,
+        return SpeakerEvidence(speaker=vp.name, speaker_llr=speaker_llr, similarity=sim, condition=condition,
+                               channel=e.channel,
+                               enrolled_channel=vp.channel if vp.channel == TELEPHONE else WIDEBAND,
+                               single_voice=e.single_voice, voice_consistency=e.consistency,
+                               duration_s=e.duration_s, speech_s=e.speech_s, warnings=warnings)
+
+    def verify_mono(self, name: str, y: np.ndarray, sr: int, *, file: str | None = None, channels: int = 1,
+                    spoof: Any = None) -> VerifyResult:
+        """Verify mono float audio (see :meth:`verify`).
+
+        Parameters
+        ----------
+        name : str
+        y : np.ndarray [shape=(n,)]
+        sr : int
+        file : str, optional
+            Reported as the result's ``file``.
+        channels : int
+            The original channel count, reported.
+        spoof : voiceguard.scoring.ScoreResult, optional
+            The detector's result for this same audio, when the caller already has it
+            (it is computed otherwise).
+
+        Returns
+        -------
+        VerifyResult
+        """
+        ev = self.speaker_evidence(name, y, sr)
+        if spoof is None:
+            spoof = self.detector.score_mono(y, sr, name=file, channels=channels)
+        decision, fused = fuse(ev.speaker_llr, spoof.llr, speaker_threshold=self.speaker_threshold,
                                spoof_threshold=self.spoof_threshold_llr, spoof_verdict=spoof.verdict)
         return VerifyResult(
-            file=fname, speaker=vp.name, decision=decision, speaker_llr=speaker_llr, speaker_similarity=sim,
-            speaker_threshold=self.speaker_threshold, condition=condition, channel=e.channel,
-            enrolled_channel=vp.channel if vp.channel == TELEPHONE else WIDEBAND, spoof_llr=spoof.llr,
+            file=file, speaker=ev.speaker, decision=decision, speaker_llr=ev.speaker_llr,
+            speaker_similarity=ev.similarity, speaker_threshold=self.speaker_threshold, condition=ev.condition,
+            channel=ev.channel, enrolled_channel=ev.enrolled_channel, spoof_llr=spoof.llr,
             spoof_probability=spoof.spoof_probability, spoof_verdict=spoof.verdict,
-            spoof_threshold_llr=self.spoof_threshold_llr, fused_score=fused, single_voice=e.single_voice,
-            voice_consistency=e.consistency, duration_s=e.duration_s, speech_s=e.speech_s,
-            sample_rate=file_sr, channels=channels, encoder=self.encoder.name, model=self.detector.name,
-            warnings=warnings)
+            spoof_threshold_llr=self.spoof_threshold_llr, fused_score=fused, single_voice=ev.single_voice,
+            voice_consistency=ev.voice_consistency, duration_s=ev.duration_s, speech_s=ev.speech_s,
+            sample_rate=sr, channels=channels, encoder=self.encoder.name, model=self.detector.name,
+            warnings=list(ev.warnings))
 
 
 def verify(name: str, audio: PathLike | np.ndarray, sr: int | None = None, *, db: PathLike | None = None,

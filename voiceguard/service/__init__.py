@@ -1,0 +1,127 @@
+"""``voiceguard serve``: the call-centre service (AudioSocket and HTTP, one model in memory).
+
+Modules: :mod:`.config` (settings), :mod:`.core` (shared state and worker threads),
+:mod:`.audiosocket_server` (live calls), :mod:`.http_api` (FastAPI), :mod:`.events`
+(JSON Lines log and webhooks). :func:`run_service` starts everything in one event loop;
+:class:`RunningService` does the same inside an existing loop (tests, embedding).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from voiceguard.service.config import ServiceConfig, load_config
+from voiceguard.service.core import Service
+
+__all__ = ["ServiceConfig", "load_config", "Service", "RunningService", "run_service"]
+
+log = logging.getLogger("voiceguard.service")
+
+
+class RunningService:
+    """Start and stop the listeners of a :class:`Service` inside the running event loop.
+
+    Parameters
+    ----------
+    config : ServiceConfig
+    detector : Detector, optional
+        Share an already loaded detector.
+
+    Attributes
+    ----------
+    service : Service
+    audiosocket_port, http_port : int or None
+        The bound ports (useful with port 0).
+    """
+
+    def __init__(self, config: ServiceConfig, *, detector: Any = None) -> None:
+        self.config = config
+        self.service = Service(config, detector=detector)
+        self._as_server: asyncio.base_events.Server | None = None
+        self._http: Any = None
+        self._http_task: asyncio.Task | None = None
+        self.audiosocket_port: int | None = None
+        self.http_port: int | None = None
+
+    async def start(self) -> RunningService:
+        """Bind the listeners; returns once they accept connections."""
+        from voiceguard.service.audiosocket_server import start_audiosocket
+
+        await self.service.start()
+        cfg = self.config
+        if cfg.audiosocket is not None:
+            self._as_server = await start_audiosocket(self.service, *cfg.audiosocket)
+            self.audiosocket_port = self._as_server.sockets[0].getsockname()[1]
+        if cfg.http is not None:
+            import uvicorn
+
+            from voiceguard.service.http_api import create_app
+
+            ucfg = uvicorn.Config(create_app(self.service), host=cfg.http[0], port=cfg.http[1], log_level="warning",
+                                  access_log=False, timeout_keep_alive=5, lifespan="off",
+                                  limit_concurrency=max(64, 4 * cfg.workers))
+            self._http = uvicorn.Server(ucfg)
+            self._http.install_signal_handlers = lambda: None  # the caller owns signals
+            self._http_task = asyncio.create_task(self._http.serve(), name="http")
+            while not self._http.started:
+                if self._http_task.done():
+                    self._http_task.result()  # raises the bind error
+                    raise OSError(f"HTTP server on {cfg.http[0]}:{cfg.http[1]} stopped at start")
+                await asyncio.sleep(0.01)
+            self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop accepting, let live calls end (up to ``grace_s``), then close everything."""
+        if self._as_server is not None:
+            self._as_server.close()
+            await self._as_server.wait_closed() if not self.service.calls else None
+        loop = asyncio.get_running_loop()
+        end = loop.time() + grace_s
+        while self.service.active and loop.time() < end:
+            await asyncio.sleep(0.05)
+        if self._as_server is not None:
+            self._as_server.close_clients() if hasattr(self._as_server, "close_clients") else None
+            await asyncio.wait_for(self._as_server.wait_closed(), grace_s)
+            self._as_server = None
+        if self._http is not None:
+            self._http.should_exit = True
+            await self._http_task
+            self._http = self._http_task = None
+        await self.service.close()
+
+    async def __aenter__(self) -> RunningService:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+def run_service(config: ServiceConfig) -> int:
+    """Run until SIGINT/SIGTERM (the ``voiceguard serve`` command)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        rs = await RunningService(config).start()
+        cfg = config
+        if not cfg.token:
+            log.warning("no token configured: the HTTP API is open to anyone who can reach this host's "
+                        "loopback interface")
+        if rs.audiosocket_port is not None:
+            log.info("AudioSocket listening on %s:%d", cfg.audiosocket[0], rs.audiosocket_port)
+        if rs.http_port is not None:
+            log.info("HTTP API on http://%s:%d (docs at /docs)", cfg.http[0], rs.http_port)
+        log.info("model %s, %d scoring workers", rs.service.detector.name, cfg.workers)
+        await stop.wait()
+        log.info("shutting down")
+        await rs.stop()
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,344 @@
+"""The HTTP API (FastAPI): score, verify, enroll, query calls.
+
+Every endpoint except ``GET /healthz`` requires ``Authorization: Bearer <token>`` when
+the service has a token (``VOICEGUARD_TOKEN``); the OpenAPI description is at
+``/openapi.json`` and the interactive docs at ``/docs``, behind the same token.
+
+Uploads are either the raw audio as the request body with its media type, or
+``multipart/form-data`` with the audio in a ``file`` field (``curl -F file=@clip.wav``).
+Accepted: WAV (PCM, float, G.711 mu-law/A-law), FLAC, OGG/Vorbis/Opus, MP3, AIFF (any
+rate and channel count), and headerless G.711: ``audio/basic`` or ``audio/PCMU``
+(mu-law), ``audio/PCMA`` or ``audio/x-alaw-basic`` (A-law), 8 kHz unless a ``rate=``
+parameter says otherwise, also recognised by the ``.ul``/``.ulaw``/``.al``/``.alaw``
+file extensions. Errors are JSON ``{"error": message, "status": code}``: 401 (token),
+404 (unknown speaker or call), 408 (upload too slow), 409 (speaker exists), 413 (upload
+too large or too long), 415 (unsupported media type), 422 (audio that cannot be decoded
+or scored, a failed enrollment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+import io
+import uuid as _uuid
+from typing import Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError, VoiceguardError
+from voiceguard.service.core import Service
+
+__all__ = ["create_app", "decode_upload", "UploadError"]
+
+_SNDFILE_TYPES = {
+    "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/flac", "audio/x-flac", "audio/ogg",
+    "audio/opus", "audio/vorbis", "audio/mpeg", "audio/mp3", "audio/aiff", "audio/x-aiff", "audio/x-flac+ogg",
+    "application/ogg", "application/octet-stream",
+}
+_MULAW_TYPES = {"audio/basic", "audio/pcmu", "audio/x-mulaw", "audio/mulaw", "audio/x-ulaw"}
+_ALAW_TYPES = {"audio/pcma", "audio/x-alaw-basic", "audio/alaw", "audio/x-alaw"}
+_EXT_LAW = {".ul": "mu", ".ulaw": "mu", ".mulaw": "mu", ".al": "a", ".alaw": "a"}
+
+
+class UploadError(VoiceguardError):
+    """An upload the API refuses; carries the HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _media(content_type: str | None) -> tuple[str, dict[str, str]]:
+    if not content_type:
+        return "", {}
+    main, *params = [p.strip() for p in content_type.split(";")]
+    out = {}
+    for p in params:
+        k, _, v = p.partition("=")
+        out[k.strip().lower()] = v.strip().strip('"')
+    return main.lower(), out
+
+
+def decode_upload(data: bytes, content_type: str | None, filename: str | None = None) -> tuple[np.ndarray, int, int]:
+    """Decode an uploaded recording.
+
+    Parameters
+    ----------
+    data : bytes
+    content_type : str or None
+        The media type as sent (parameters such as ``rate=8000`` honoured for G.711).
+    filename : str, optional
+        Used to recognise headerless G.711 (``.ul``, ``.al``) sent as octet-stream.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,)], float64 mono
+    sr : int
+    channels : int
+
+    Raises
+    ------
+    UploadError
+        415 for a media type that is not audio voiceguard reads, 422 for bytes that do not
+        decode or hold no samples.
+    """
+    from voiceguard.audio import to_mono_array
+
+    mtype, params = _media(content_type)
+    ext = "." + filename.rsplit(".", 1)[-1].lower() if filename and "." in filename else ""
+    law = "mu" if mtype in _MULAW_TYPES else "a" if mtype in _ALAW_TYPES else None
+    if law is None and mtype in ("", "application/octet-stream"):
+        law = _EXT_LAW.get(ext)
+    if not data:
+        raise UploadError(422, "the upload is empty: send the audio as the request body or as a 'file' form field")
+    if law is not None:
+        from voiceguard.data.channel import alaw_decode, mulaw_decode
+
+        try:
+            sr = int(params.get("rate", 8000))
+        except ValueError:
+            raise UploadError(422, f"rate parameter {params['rate']!r} is not an integer") from None
+        if not 4000 <= sr <= 192000:
+            raise UploadError(422, f"rate parameter {sr} is out of range (4000-192000 Hz)")
+        codes = np.frombuffer(data, dtype=np.uint8)
+        y = (mulaw_decode if law == "mu" else alaw_decode)(codes).astype(np.float64)
+        return y, sr, 1
+    if mtype and mtype not in _SNDFILE_TYPES:
+        raise UploadError(415, f"unsupported media type {mtype!r}: send WAV, FLAC, OGG, MP3 or AIFF (audio/wav, "
+                               "audio/flac, ...), G.711 (audio/basic, audio/PCMU, audio/PCMA), or multipart/form-data "
+                               "with a 'file' field")
+    import soundfile as sf
+
+    try:
+        y, sr = sf.read(io.BytesIO(data), dtype="float64", always_2d=False)
+    except Exception as exc:  # libsndfile raises several types for undecodable input
+        why = str(exc).rsplit(": ", 1)[-1].strip() or type(exc).__name__  # drop libsndfile's "Error opening <obj>"
+        raise UploadError(422, f"cannot decode the upload as audio ({why}); check the file and its media "
+                               "type") from None
+    if y.size == 0:
+        raise UploadError(422, "the upload decodes to no audio samples")
+    try:
+        y, channels = to_mono_array(y)
+    except InvalidAudioError as exc:
+        raise UploadError(422, f"the upload is not usable audio ({exc})") from None
+    return y, int(sr), channels
+
+
+class AttachSpeaker(BaseModel):
+    """Body of ``PUT /v1/calls/{uuid}/speaker``."""
+
+    speaker: str
+
+
+def create_app(service: Service) -> Any:
+    """The FastAPI application of a :class:`Service`."""
+    from voiceguard import __version__
+
+    cfg = service.config
+    app = FastAPI(title="voiceguard", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
+                  description="Detection of cloned and synthetic speech, and spoof-aware speaker verification. "
+                              "Send `Authorization: Bearer <token>` on every endpoint except /healthz.")
+
+    def fail(status: int, message: str) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
+
+    @app.exception_handler(UploadError)
+    async def _upload_error(request: Request, exc: UploadError) -> JSONResponse:
+        return fail(exc.status, str(exc))
+
+    @app.exception_handler(VoiceguardError)
+    async def _vg_error(request: Request, exc: VoiceguardError) -> JSONResponse:
+        from voiceguard.verify import EnrollmentError
+        from voiceguard.voiceprints import SpeakerExistsError, UnknownSpeakerError
+
+        if isinstance(exc, UnknownSpeakerError):
+            return fail(404, str(exc))
+        if isinstance(exc, SpeakerExistsError):
+            return fail(409, str(exc))
+        if isinstance(exc, (InvalidAudioError, AudioReadError, EnrollmentError)):
+            return fail(422, str(exc))
+        if isinstance(exc, InvalidParameterError):
+            return fail(400, str(exc))
+        return fail(500, str(exc))
+
+    class Unauthorized(Exception):
+        pass
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return fail(401, str(exc))
+
+    def require_token(request: Request) -> None:
+        if not cfg.token:
+            return
+        auth = request.headers.get("authorization", "")
+        scheme, _, given = auth.partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+        if not hmac.compare_digest(given.strip().encode(), cfg.token.encode()):
+            raise Unauthorized("invalid bearer token")
+
+    auth = [Depends(require_token)]
+
+    async def read_body(request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > cfg.max_upload_bytes:
+            raise UploadError(413, f"upload of {int(length)} bytes exceeds the {cfg.max_upload_bytes}-byte limit")
+        chunks, size = [], 0
+
+        async def collect() -> None:
+            nonlocal size
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cfg.max_upload_bytes:
+                    raise UploadError(413, f"upload exceeds the {cfg.max_upload_bytes}-byte limit")
+                chunks.append(chunk)
+
+        try:
+            await asyncio.wait_for(collect(), cfg.body_timeout_s)
+        except asyncio.TimeoutError:
+            raise UploadError(408, f"the upload did not complete within {cfg.body_timeout_s:g} s") from None
+        return b"".join(chunks)
+
+    async def read_audio(request: Request, many: bool = False) -> list[tuple[np.ndarray, int, int, str | None]]:
+        body = await read_body(request)
+        mtype, _ = _media(request.headers.get("content-type"))
+        if mtype == "multipart/form-data":
+            request._body = body  # starlette parses the form from the cached body
+            form = await request.form()
+            try:
+                files = [f for k, f in form.multi_items() if k == "file" and hasattr(f, "read")]
+                if not files:
+                    raise UploadError(422, "multipart upload without a 'file' field holding the audio")
+                if len(files) > 1 and not many:
+                    raise UploadError(422, "send one 'file' per request")
+                out = []
+                for f in files:
+                    out.append((*decode_upload(await f.read(), f.content_type, f.filename), f.filename))
+                return out
+            finally:
+                await form.close()
+        return [(*decode_upload(body, request.headers.get("content-type")), None)]
+
+    def check_duration(y: np.ndarray, sr: int) -> None:
+        if len(y) / sr > cfg.max_upload_duration_s:
+            raise UploadError(413, f"recording of {len(y) / sr:.0f} s exceeds the {cfg.max_upload_duration_s:g} s "
+                                   "limit (max_upload_duration_s); split it or raise the limit")
+
+    # -- health and docs ------------------------------------------------------------------
+
+    @app.get("/healthz", tags=["service"], summary="Liveness (no token needed)")
+    async def healthz() -> dict[str, Any]:
+        return service.health()
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=auth)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=auth)
+    async def docs() -> Any:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="voiceguard API")
+
+    # -- scoring --------------------------------------------------------------------------
+
+    @app.post("/v1/score", tags=["scoring"], dependencies=auth,
+              summary="Score a recording for synthetic or cloned speech",
+              description="Body: the audio (raw with its media type, or multipart 'file'). Returns the JSON "
+                          "object `voiceguard score --format jsonl` prints for a file.")
+    async def score(request: Request) -> dict[str, Any]:
+        [(y, sr, channels, name)] = await read_audio(request)
+        check_duration(y, sr)
+        res = await service.run_scoring(functools.partial(service.detector.score_mono, y, sr, name=name,
+                                                          channels=channels))
+        return res.to_dict()
+
+    @app.post("/v1/verify", tags=["voiceprints"], dependencies=auth,
+              summary="Verify a recording against an enrolled speaker (spoof-aware)",
+              description="Query `speaker=NAME`; body as for /v1/score. Returns the JSON of `voiceguard verify`.")
+    async def verify(request: Request, speaker: str) -> dict[str, Any]:
+        [(y, sr, channels, name)] = await read_audio(request)
+        check_duration(y, sr)
+        ver = await service.run_store(service._verifier_with, speaker)
+        res = await service.run_scoring(functools.partial(ver.verify_mono, speaker, y, sr, file=name,
+                                                          channels=channels))
+        return res.to_dict()
+
+    # -- enrollment -----------------------------------------------------------------------
+
+    @app.get("/v1/speakers", tags=["voiceprints"], dependencies=auth, summary="List enrolled speakers")
+    async def speakers() -> list[dict[str, Any]]:
+        return await service.run_store(lambda: service.verifier().store.list())
+
+    @app.get("/v1/speakers/{name}", tags=["voiceprints"], dependencies=auth, summary="One enrolled speaker")
+    async def speaker_info(name: str) -> dict[str, Any]:
+        return await service.run_store(lambda: service.verifier().store.get(name).info())
+
+    @app.post("/v1/speakers/{name}", tags=["voiceprints"], dependencies=auth, summary="Enroll a speaker",
+              description="One clip as the body, or several as multipart 'file' fields (each with >= 3 s of "
+                          "speech). Query flags `replace`, `add`, `force` as for `voiceguard enroll`.")
+    async def enroll(request: Request, name: str, replace: bool = False, add: bool = False,
+                     force: bool = False) -> dict[str, Any]:
+        clips = await read_audio(request, many=True)
+        for y, sr, _, _ in clips:
+            check_duration(y, sr)
+
+        def run() -> dict[str, Any]:
+            from voiceguard.verify import enroll as _enroll
+
+            ver = service.verifier()
+            rep = _enroll(name, [(y, sr) for y, sr, _, _ in clips], store=ver.store, encoder=ver.encoder,
+                          calibration=ver.calibration, replace=replace, add=add, force=force)
+            service.forget_voiceprint(name)
+            return rep.to_dict()
+
+        return await service.run_store(run)
+
+    @app.delete("/v1/speakers/{name}", tags=["voiceprints"], dependencies=auth, summary="Delete a voiceprint")
+    async def delete_speaker(name: str) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            service.verifier().store.delete(name)
+            service.forget_voiceprint(name)
+            return {"deleted": name}
+
+        return await service.run_store(run)
+
+    # -- calls ----------------------------------------------------------------------------
+
+    @app.get("/v1/calls", tags=["calls"], dependencies=auth, summary="Calls in progress")
+    async def calls() -> dict[str, Any]:
+        return {"active": [c.to_dict() for c in list(service.calls.values())],
+                "recently_ended": len(service.ended)}
+
+    def call_key(call_uuid: str) -> str:
+        try:
+            return str(_uuid.UUID(call_uuid))
+        except ValueError:
+            raise UploadError(422, f"{call_uuid!r} is not a UUID") from None
+
+    @app.get("/v1/calls/{call_uuid}", tags=["calls"], dependencies=auth,
+             summary="Latest state of an AudioSocket call",
+             description="`verdict` (pending, bonafide, spoof, no_speech), `spoof_probability`, `speech_s`, "
+                         "`final`, and the speaker fields when one is attached.")
+    async def call_state(call_uuid: str) -> dict[str, Any]:
+        call = service.lookup_call(call_key(call_uuid))
+        if call is None:
+            return fail(404, f"no call {call_uuid} in progress or recently ended")
+        return call.to_dict()
+
+    @app.put("/v1/calls/{call_uuid}/speaker", tags=["calls"], dependencies=auth,
+             summary="Attach an enrolled speaker to a call",
+             description="Before the call starts (kept for speaker_ttl_s) or while it runs: the call's running "
+                         "and final results then carry the voiceprint match and the fused decision.")
+    async def attach(call_uuid: str, body: AttachSpeaker) -> dict[str, Any]:
+        key = call_key(call_uuid)
+        call = await service.attach_speaker(key, body.speaker)
+        return {"call": key, "speaker": body.speaker, "attached": "live" if call is not None else "pending"}
+
+    return app
