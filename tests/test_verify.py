@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voiceguard import speaker
 from voiceguard.audio import resample
 from voiceguard.cli import main
 from voiceguard.verify import (

@@ -41,7 +41,7 @@ from typing import Any, Union
 import numpy as np
 
 from voiceguard.calibration import DEFAULT_PRIOR, DEFAULT_THRESHOLD, Calibration, spoof_probability
-from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
+from voiceguard.errors import InvalidParameterError, ModelError
 
 __all__ = [
     "BONAFIDE",

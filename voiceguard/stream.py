@@ -87,7 +87,8 @@ class StreamState:
     spoof_probability, llr : float or None
         Of the audio so far (running) or of the whole recording (final).
     duration_s : float
-        Audio received so far (including any beyond ``max_duration_s``).
+        Audio covered: up to the update's end (running), or all audio received
+        including any beyond ``max_duration_s`` (final).
     speech_s : float
         Speech detected so far.
     window : dict or None
@@ -214,6 +215,7 @@ class StreamScorer:
         self._segments: list[dict[str, Any]] = []  # grid windows, with their llr
         self._speech_s = 0.0
         self._counted_to = 0  # samples whose speech has been counted
+        self._last_end = 0  # end of the latest update
         self._window: dict[str, Any] | None = None
         self._verifier = None
         self._speaker: str | None = None
@@ -345,6 +347,7 @@ class StreamScorer:
         new_from = int(round((max(self._counted_to, start) - start) / self.sr / hop))
         self._speech_s += float(mask[new_from:].sum()) * hop
         self._counted_to = end
+        self._last_end = end
         frac = float(mask.mean()) if mask.size else 0.0
         feats = compute_features(y16, det.sr, det.feature_config)[:, skip:]
         if feats.shape[1] == 0:
@@ -399,7 +402,7 @@ class StreamScorer:
         public = [{k: v for k, v in s.items() if not k.startswith("_")} for s in self._segments]
         window = None if self._window is None else {k: v for k, v in self._window.items() if not k.startswith("_")}
         return StreamState(final=False, verdict=verdict, spoof_probability=p, llr=llr,
-                           duration_s=self._received / self.sr, speech_s=self._speech_s, window=window,
+                           duration_s=self._last_end / self.sr, speech_s=self._speech_s, window=window,
                            segments=public, truncated=self._received > self._n, speaker=self._speaker,
                            speaker_llr=self._speaker_llr, speaker_similarity=self._speaker_sim, decision=decision)
 

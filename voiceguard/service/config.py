@@ -160,7 +160,8 @@ class ServiceConfig:
             raise InvalidParameterError("the bearer token must be at least 16 characters; generate one with "
                                         "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
         if not self.token:
-            exposed = [f"{h}:{p}" for h, p in (self.http, self.audiosocket) if h is not None and not is_loopback(h)]
+            exposed = [f"{a[0]}:{a[1]}" for a in (self.http, self.audiosocket)
+                       if a is not None and not is_loopback(a[0])]
             if exposed:
                 raise InvalidParameterError(
                     f"refusing to listen on non-loopback address {', '.join(exposed)} without a token: set "
