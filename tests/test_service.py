@@ -653,3 +653,20 @@ def test_enroll_verify_and_speakers_endpoints(detector, tmp_path):
     got = r["verify"].json()
     assert {**got, "file": None} == {**expected.to_dict(), "file": None}
     assert got["decision"] == "reject_spoof"
+
+
+def test_shutdown_during_a_call_reports_it(detector, tmp_path):
+    async def main():
+        rs = await RunningService(_config(tmp_path), detector=detector).start()
+        c = AudioSocketClient("127.0.0.1", rs.audiosocket_port)
+        await c.connect()
+        await c.stream(_pcm8k(BONAFIDE, 5.0), realtime=False)
+        await asyncio.sleep(0.3)
+        await rs.stop(grace_s=0.2)
+        await c.close()
+        return str(c.uuid), rs.service
+
+    u, service = run(main())
+    final = [e for e in _events(tmp_path) if e["event"] == "final" and e["call"] == u]
+    assert len(final) == 1 and final[0]["ended_by"] == "shutdown" and final[0]["verdict"] == "bonafide"
+    assert service.active == 0 and not service.handlers

@@ -75,18 +75,18 @@ class RunningService:
         return self
 
     async def stop(self, grace_s: float = 5.0) -> None:
-        """Stop accepting, let live calls end (up to ``grace_s``), then close everything."""
+        """Stop accepting, let live calls end (up to ``grace_s``), cancel the rest, close."""
         if self._as_server is not None:
-            self._as_server.close()
-            await self._as_server.wait_closed() if not self.service.calls else None
+            self._as_server.close()  # no new connections
         loop = asyncio.get_running_loop()
         end = loop.time() + grace_s
-        while self.service.active and loop.time() < end:
+        while self.service.handlers and loop.time() < end:
             await asyncio.sleep(0.05)
-        if self._as_server is not None:
-            self._as_server.close_clients() if hasattr(self._as_server, "close_clients") else None
-            await asyncio.wait_for(self._as_server.wait_closed(), grace_s)
-            self._as_server = None
+        handlers = list(self.service.handlers)
+        for t in handlers:  # calls still running after the grace period: their final verdicts are still reported
+            t.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        self._as_server = None
         if self._http is not None:
             self._http.should_exit = True
             await self._http_task

@@ -54,7 +54,12 @@ async def start_audiosocket(service: Service, host: str, port: int) -> asyncio.b
     """Listen for AudioSocket connections."""
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await handle_connection(service, reader, writer)
+        task = asyncio.current_task()
+        service.handlers.add(task)
+        try:
+            await handle_connection(service, reader, writer)
+        finally:
+            service.handlers.discard(task)
 
     return await asyncio.start_server(on_connect, host, port, limit=2 ** 16)
 
@@ -71,13 +76,8 @@ async def handle_connection(service: Service, reader: asyncio.StreamReader, writ
         await _close(writer, hangup=True)
         return
     service.active += 1
-    call: Call | None = None
     try:
-        call = await _serve(service, reader, writer, peer)
-    except asyncio.CancelledError:
-        if call is not None:
-            call.error = call.error or "server shutting down"
-        raise
+        await _serve(service, reader, writer, peer)
     finally:
         service.active -= 1
         await _close(writer)
@@ -112,6 +112,9 @@ async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio
             except VoiceguardError as exc:
                 service.events.emit("error", key, error=f"speaker {speaker!r} not attached: {exc}", fatal=False)
         await _stream(service, call, reader, **limits)
+    except asyncio.CancelledError:
+        call.error, call.ended_by = "the service shut down during the call", "shutdown"
+        raise
     except (ProtocolError, IdleTimeoutError, ReadTimeoutError, CallError, ConnectionError, VoiceguardError) as exc:
         call.error = _describe(exc)
         call.ended_by = "error"

@@ -97,6 +97,7 @@ class Service:
         self.ended: collections.OrderedDict[str, Call] = collections.OrderedDict()
         self.pending_speakers: dict[str, tuple[str, float]] = {}
         self.active = 0  # connections holding a call slot
+        self.handlers: set[asyncio.Task] = set()  # connection handler tasks, for shutdown
         self.refused = 0
         self._verifier: Any = None
         self.started = time.time()
