@@ -81,7 +81,10 @@ def test_chunking_does_not_change_anything(detector, rng):
     sd = d.feed(pcm.astype(np.float32) / 32768.0)  # float input, same values
     dicts = [[st.to_dict() for st in s] for s in (sa, sb, sc, sd)]
     assert dicts[0] == dicts[1] == dicts[2] == dicts[3]
+    # 16-bit PCM is kept as 2 bytes a sample, float input as 4
+    assert a.buffer_bytes <= 2 * 2 * len(pcm) and d.buffer_bytes >= 4 * len(pcm)
     assert a.finish().to_dict() == b.finish().to_dict() == c.finish().to_dict() == d.finish().to_dict()
+    assert a.buffer_bytes == 0  # released at the end
 
 
 def test_segments_follow_the_whole_recording_grid(detector):

@@ -27,7 +27,8 @@ computed on each window with 0.3 s of left context rather than over the whole re
 and in speech detection (adaptive per 4 s window instead of per recording); the test
 suite bounds the difference on real speech.
 
-Audio is kept as float32 at the input rate (32 KB per second at 8 kHz) up to
+Audio is kept at the input rate, as int16 when it arrives as 16-bit PCM (16 KB per second
+at 8 kHz; float input is kept as float32, twice that), up to
 ``max_duration_s`` (1 hour by default): later audio is counted but neither kept nor
 scored, and the results say ``truncated``. That bound is what keeps a server's memory
 bounded.
@@ -204,7 +205,9 @@ class StreamScorer:
         self.speaker_update_s = float(speaker_update_s)
         self.speaker_context_s = float(speaker_context_s)
         self._capacity = int(round(self.max_duration_s * self.sr))
-        self._buf = np.zeros(min(self._capacity, 8 * self.sr), np.float32)
+        # int16 PCM (what telephony sends) is kept as int16, 2 bytes a sample; float input
+        # switches the buffer to float32. Both convert exactly to the same float64 values.
+        self._buf = np.zeros(min(self._capacity, 8 * self.sr), np.int16)
         self._n = 0  # samples kept
         self._received = 0  # samples received (kept or not)
         self._update_every = max(1, int(round(self.update_s * self.sr)))
@@ -255,6 +258,11 @@ class StreamScorer:
         return self._received / self.sr
 
     @property
+    def buffer_bytes(self) -> int:
+        """int : memory held by the retained audio (allocated, grows by doubling)."""
+        return int(self._buf.nbytes)
+
+    @property
     def finished(self) -> bool:
         """bool : :meth:`finish` has been called."""
         return self._final is not None
@@ -269,14 +277,19 @@ class StreamScorer:
             [-1, 1]).
         """
         if isinstance(chunk, (bytes, bytearray, memoryview)):
-            x = pcm16_to_float(chunk)
+            if len(chunk) % 2:
+                raise InvalidAudioError(f"16-bit PCM needs an even number of bytes, got {len(chunk)}")
+            x = np.frombuffer(chunk, dtype="<i2")
         else:
             from voiceguard.audio import to_mono_array
 
             arr = np.asarray(chunk)
             if arr.size == 0:
                 return self.update_due
-            x = to_mono_array(arr)[0].astype(np.float32)
+            if arr.dtype == np.int16 and arr.ndim == 1:
+                x = arr
+            else:
+                x = to_mono_array(arr)[0].astype(np.float32)
         with self._lock:
             if self._final is not None:
                 raise InvalidParameterError("the stream is finished; start a new StreamScorer")
@@ -284,9 +297,11 @@ class StreamScorer:
             room = self._capacity - self._n
             if room > 0:
                 x = x[:room]
+                if x.dtype != self._buf.dtype:  # float audio into an int16 buffer: keep floats from now on
+                    self._buf = self._buf.astype(np.float32) * np.float32(1 / 32768)
                 need = self._n + len(x)
                 if need > len(self._buf):
-                    grown = np.zeros(min(self._capacity, max(need, 2 * len(self._buf))), np.float32)
+                    grown = np.zeros(min(self._capacity, max(need, 2 * len(self._buf))), self._buf.dtype)
                     grown[: self._n] = self._buf[: self._n]
                     self._buf = grown
                 self._buf[self._n:need] = x
@@ -322,6 +337,11 @@ class StreamScorer:
                 out.append(self._state())
         return out
 
+    def _samples(self, lo: int, hi: int) -> np.ndarray:
+        """Retained samples ``lo:hi`` as float64 in [-1, 1)."""
+        x = self._buf[lo:hi]
+        return x.astype(np.float64) / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
+
     def _next_update_after(self, end: int) -> int:
         """The next update point: a multiple of ``update_s`` or the end of a grid window,
         whichever comes first (so every grid window is scored whatever ``update_s``)."""
@@ -337,7 +357,7 @@ class StreamScorer:
         det = self.detector
         start = max(0, end - self._win)
         lo = max(0, start - self._context)
-        y = self._buf[lo:end].astype(np.float64)
+        y = self._samples(lo, end)
         y16 = _resample_to(y, self.sr, det.sr)
         act = speech_activity(y16, det.sr)
         hop = det.frame_hop_s
@@ -363,7 +383,7 @@ class StreamScorer:
             self._segments.append(seg)
         if self._verifier is not None and end >= self._next_speaker:
             self._next_speaker = end + int(round(self.speaker_update_s * self.sr))
-            ctx = self._buf[max(0, end - int(round(self.speaker_context_s * self.sr))):end].astype(np.float64)
+            ctx = self._samples(max(0, end - int(round(self.speaker_context_s * self.sr))), end)
             ev = self._verifier.speaker_evidence(self._speaker, ctx, self.sr)
             self._speaker_llr, self._speaker_sim = ev.speaker_llr, ev.similarity
 
@@ -415,7 +435,7 @@ class StreamScorer:
     def audio(self) -> np.ndarray:
         """The retained audio, ``[n]`` float32 at ``sr`` (a copy)."""
         with self._lock:
-            return self._buf[: self._n].copy()
+            return self._samples(0, self._n).astype(np.float32)
 
     def finish(self) -> StreamState:
         """Score the whole retained audio and end the stream (idempotent).
@@ -431,7 +451,7 @@ class StreamScorer:
             if self._final is not None:
                 return self._final
             truncated = self._received > self._n
-            y = self._buf[: self._n].astype(np.float64)
+            y = self._samples(0, self._n)
             duration = self._received / self.sr
             if y.size == 0:
                 self._final = StreamState(final=True, verdict="no_speech", spoof_probability=None, llr=None,

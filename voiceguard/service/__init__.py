@@ -103,6 +103,7 @@ class RunningService:
 def run_service(config: ServiceConfig) -> int:
     """Run until SIGINT/SIGTERM (the ``voiceguard serve`` command)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per webhook delivery
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -208,7 +208,7 @@ async def _finish(service: Service, call: Call) -> None:
     """Final verdict over whatever audio arrived, reported once; then the call is ended."""
     try:
         if call.scorer is not None:
-            st = await service.run_scoring(call.scorer.finish)
+            st = await service.run_final(call.scorer.finish)
             call.state = st.to_dict()
         else:
             call.state = {**(call.state or {}), "verdict": "no_speech"}
