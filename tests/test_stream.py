@@ -10,7 +10,7 @@ import pytest
 from voiceguard.audio import load_mono
 from voiceguard.errors import InvalidAudioError, InvalidParameterError
 from voiceguard.scoring import Detector
-from voiceguard.stream import PENDING, StreamScorer, pcm16_to_float
+from voiceguard.stream import PENDING, StreamScorer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -157,9 +157,13 @@ def test_bad_input(detector):
         StreamScorer(detector, sr=8000).attach_speaker("alice", None)
 
 
-def test_pcm16_to_float_scaling():
-    x = np.array([-32768, -1, 0, 1, 32767], np.int16)
-    np.testing.assert_array_equal(pcm16_to_float(x.astype("<i2").tobytes()), x.astype(np.float32) / 32768)
+def test_int16_bytes_and_arrays_scale_like_voiceguard_score(detector):
+    x = np.array([-32768, -1, 0, 1, 32767] * 1600, np.int16)
+    a, b = StreamScorer(detector, sr=8000), StreamScorer(detector, sr=8000)
+    a.push(x.astype("<i2").tobytes())
+    b.push(x.astype(np.float32) / 32768)
+    np.testing.assert_array_equal(a.audio(), b.audio())
+    np.testing.assert_array_equal(a.audio(), x.astype(np.float32) / 32768)
 
 
 def test_threads_do_not_change_results(detector):

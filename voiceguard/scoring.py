@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ __all__ = [
     "window_bounds",
     "aggregate_llr",
     "DEFAULT_MODEL",
+    "shared_detector",
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -513,6 +515,7 @@ class Detector:
 
 
 _default: dict[tuple, Detector] = {}
+_default_lock = threading.Lock()
 
 
 def score(
@@ -547,8 +550,15 @@ def score(
     >>> r.verdict, r.spoof_probability  # doctest: +SKIP
     ('bonafide', 0.031)
     """
+    return shared_detector(model, prior=prior, threshold=threshold).score(audio, sr)
+
+
+def shared_detector(model: PathLike | None = None, *, prior: float | None = None,
+                    threshold: float | None = None) -> Detector:
+    """A :class:`Detector` loaded once per process for these settings (thread-safe)."""
     key = (None if model is None else os.fspath(model), prior, threshold)
-    det = _default.get(key)
-    if det is None:
-        det = _default[key] = Detector(model, prior=prior, threshold=threshold)
-    return det.score(audio, sr)
+    with _default_lock:
+        det = _default.get(key)
+        if det is None:
+            det = _default[key] = Detector(model, prior=prior, threshold=threshold)
+        return det

@@ -52,7 +52,7 @@ import numpy as np
 
 from voiceguard.errors import InvalidAudioError, InvalidParameterError
 
-__all__ = ["PENDING", "StreamScorer", "StreamState", "pcm16_to_float"]
+__all__ = ["PENDING", "StreamScorer", "StreamState"]
 
 #: Verdict of a running result before enough speech has arrived.
 PENDING = "pending"
@@ -60,19 +60,6 @@ PENDING = "pending"
 #: Left context (seconds) given to each rolling window so its first frames do not see the
 #: excerpt's edge (resampler transient, delta features).
 _CONTEXT_S = 0.3
-
-
-def pcm16_to_float(data: bytes | bytearray | memoryview) -> np.ndarray:
-    """Signed 16-bit little-endian PCM bytes to float32 in [-1, 1).
-
-    Raises
-    ------
-    InvalidAudioError
-        An odd number of bytes (not whole 16-bit samples).
-    """
-    if len(data) % 2:
-        raise InvalidAudioError(f"16-bit PCM needs an even number of bytes, got {len(data)}")
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) * np.float32(1.0 / 32768.0)
 
 
 @dataclass
@@ -187,7 +174,9 @@ class StreamScorer:
         speaker_context_s: float = 20.0,
     ) -> None:
         if detector is None:
-            detector = verifier.detector if verifier is not None else _shared_detector()
+            from voiceguard.scoring import shared_detector
+
+            detector = verifier.detector if verifier is not None else shared_detector()
         if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or sr < 8000:
             raise InvalidParameterError(f"sr must be an integer sample rate >= 8000 Hz, got {sr!r}")
         for name, v in (("update_s", update_s), ("max_duration_s", max_duration_s),
@@ -350,6 +339,7 @@ class StreamScorer:
         return min(regular, grid)
 
     def _update(self, end: int) -> None:
+        from voiceguard.audio import resample
         from voiceguard.calibration import spoof_probability
         from voiceguard.scoring import compute_features
         from voiceguard.vad import speech_activity
@@ -358,7 +348,7 @@ class StreamScorer:
         start = max(0, end - self._win)
         lo = max(0, start - self._context)
         y = self._samples(lo, end)
-        y16 = _resample_to(y, self.sr, det.sr)
+        y16 = resample(y, self.sr, det.sr)
         act = speech_activity(y16, det.sr)
         hop = det.frame_hop_s
         skip = int(round((start - lo) / self.sr / hop))  # frames of left context
@@ -470,23 +460,3 @@ class StreamScorer:
             self._final = state
             self._buf = np.zeros(0, np.float32)  # the audio is no longer needed
             return state
-
-
-def _resample_to(y: np.ndarray, sr: int, target: int) -> np.ndarray:
-    from voiceguard.audio import resample
-
-    return y if sr == target else resample(y, sr, target)
-
-
-_shared: dict[str, Any] = {}
-_shared_lock = threading.Lock()
-
-
-def _shared_detector() -> Any:
-    """The shipped detector, loaded once per process."""
-    with _shared_lock:
-        if "det" not in _shared:
-            from voiceguard.scoring import Detector
-
-            _shared["det"] = Detector()
-        return _shared["det"]
