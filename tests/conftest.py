@@ -102,3 +102,16 @@ def ref():
     import features_ref
 
     return features_ref
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests: the small networks gain nothing from more,
+    and on a loaded machine spinning OpenMP workers slow them down by orders of magnitude.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

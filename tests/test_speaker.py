@@ -19,7 +19,7 @@ def enc():
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(1)  # see tests/test_verify.py::_one_torch_thread
+    torch.set_num_threads(1)  # see tests/conftest.py::one_torch_thread
     yield speaker.default_encoder()
     torch.set_num_threads(before)
 

@@ -21,14 +21,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RUNNING_VS_FINAL_LLR = 0.5
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -34,16 +34,7 @@ REQUIRED_KEYS = {"file", "speaker", "decision", "speaker_llr", "speaker_similari
                  "spoof_probability", "condition", "single_voice", "duration_s", "speech_s"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One torch thread: the small LSTM gains nothing from more, and on a loaded machine
-    spinning OpenMP workers slow it down by orders of magnitude."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)
