@@ -297,21 +297,32 @@ def _mel_to_hz(m: np.ndarray) -> np.ndarray:
     return np.where(m >= brk, 1000.0 * np.exp(step * (m - brk)), m * (200.0 / 3.0))
 
 
-def mel_filterbank(sr: int = SPEAKER_SR, n_fft: int = _N_FFT, n_mels: int = _N_MELS) -> np.ndarray:
-    """Triangular Slaney-scale mel filters with area normalisation.
+def mel_filterbank(sr: int = SPEAKER_SR, n_fft: int = _N_FFT, n_mels: int = _N_MELS, fmin: float = 0.0,
+                   fmax: float | None = None) -> np.ndarray:
+    """Triangular Slaney-scale mel filters with area normalisation (librosa's defaults).
 
     Parameters
     ----------
     sr, n_fft, n_mels : int
+    fmin, fmax : float
+        Band edges in Hz; ``fmax=None`` is ``sr / 2``.
 
     Returns
     -------
     np.ndarray [shape=(n_mels, n_fft // 2 + 1)], float64
-        Each filter rises from the previous band edge to its centre and falls to the
-        next edge, scaled by ``2 / (upper_edge - lower_edge)`` (Hz).
+        Filter ``i`` rises from edge ``i`` to its centre ``i + 1`` and falls to edge
+        ``i + 2`` (edges equally spaced in mel), scaled by ``2 / (upper - lower edge)`` (Hz).
+
+    Raises
+    ------
+    InvalidParameterError
+        Unless ``0 <= fmin < fmax <= sr / 2``.
     """
+    fmax = sr / 2.0 if fmax is None else float(fmax)
+    if not 0.0 <= fmin < fmax <= sr / 2.0:
+        raise InvalidParameterError(f"need 0 <= fmin < fmax <= sr/2, got fmin={fmin}, fmax={fmax}, sr={sr}")
     freqs = np.linspace(0.0, sr / 2.0, n_fft // 2 + 1)
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2.0), n_mels + 2))
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
     fb = np.zeros((n_mels, freqs.size))
     for i in range(n_mels):
         lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]

@@ -98,6 +98,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 from voiceguard.errors import InputTooShortError, InvalidAudioError, InvalidParameterError, ModelError
+from voiceguard.speaker import mel_filterbank  # the Slaney filters (librosa defaults), re-exported
 
 __all__ = [
     "FAMILIES",
@@ -137,59 +138,6 @@ _PEAK = 0.95
 # --------------------------------------------------------------------------------------
 # Mel analysis
 # --------------------------------------------------------------------------------------
-
-
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale: linear below 1 kHz, logarithmic above (librosa's default)."""
-    f = np.asarray(f, np.float64)
-    f_sp = 200.0 / 3.0
-    brk = 1000.0 / f_sp
-    step = math.log(6.4) / 27.0
-    return np.where(f >= 1000.0, brk + np.log(np.maximum(f, 1e-10) / 1000.0) / step, f / f_sp)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, np.float64)
-    f_sp = 200.0 / 3.0
-    brk = 1000.0 / f_sp
-    step = math.log(6.4) / 27.0
-    return np.where(m >= brk, 1000.0 * np.exp(step * (m - brk)), m * f_sp)
-
-
-@functools.lru_cache(maxsize=16)
-def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
-    """Triangular Slaney-scale mel filters with area normalisation.
-
-    (:func:`voiceguard.speaker.mel_filterbank` builds the same filters but always over
-    0 Hz to Nyquist, so it cannot take ``fmin`` / ``fmax``.)
-
-    Parameters
-    ----------
-    sr, n_fft, n_mels : int
-    fmin, fmax : float
-        Band edges in Hz; ``fmax=None`` is ``sr / 2``.
-
-    Returns
-    -------
-    np.ndarray [shape=(n_mels, n_fft // 2 + 1)], float64, read-only
-        Filter ``i`` rises from edge ``i`` to its centre ``i + 1`` and falls to edge
-        ``i + 2`` (edges equally spaced in mel), scaled by ``2 / (upper - lower edge)`` so
-        each has unit area in Hz -- the filters of librosa's ``filters.mel`` defaults and
-        of the HiFi-GAN/Vocos recipes.
-    """
-    fmax = sr / 2.0 if fmax is None else float(fmax)
-    if not 0.0 <= fmin < fmax <= sr / 2.0:
-        raise InvalidParameterError(f"need 0 <= fmin < fmax <= sr/2, got fmin={fmin}, fmax={fmax}, sr={sr}")
-    freqs = np.linspace(0.0, sr / 2.0, n_fft // 2 + 1)
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
-    fb = np.zeros((n_mels, freqs.size))
-    for i in range(n_mels):
-        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
-        rise = (freqs - lo) / (mid - lo)
-        fall = (hi - freqs) / (hi - mid)
-        fb[i] = np.maximum(0.0, np.minimum(rise, fall)) * (2.0 / (hi - lo))
-    fb.setflags(write=False)
-    return fb
 
 
 _WINDOWS: dict[tuple[int, str, torch.dtype], torch.Tensor] = {}
@@ -259,7 +207,7 @@ def log_mel(
     key = (sr, n_fft, n_mels, float(fmin), fmax, str(x.device), x.dtype)
     if key not in _MEL_BASES:
         fb = mel_filterbank(int(sr), int(n_fft), int(n_mels), float(fmin), fmax)
-        _MEL_BASES[key] = torch.tensor(np.array(fb), dtype=x.dtype, device=x.device)
+        _MEL_BASES[key] = torch.tensor(fb, dtype=x.dtype, device=x.device)
     mel = torch.matmul(_MEL_BASES[key], mag)
     return torch.log(torch.clamp(mel, min=1e-5))
 
