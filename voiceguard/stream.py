@@ -377,18 +377,18 @@ class StreamScorer:
             ev = self._verifier.speaker_evidence(self._speaker, ctx, self.sr)
             self._speaker_llr, self._speaker_sim = ev.speaker_llr, ev.similarity
 
-    def _running(self) -> tuple[float | None, list[dict[str, Any]]]:
-        """Running LLR over the grid segments plus the rolling window (if off the grid)."""
-        from voiceguard.scoring import used_segments
+    def _running_llr(self) -> float | None:
+        """Running LLR over the grid segments plus the rolling window (if off the grid),
+        aggregated as whole-recording scoring aggregates its windows."""
+        from voiceguard.scoring import aggregate_llr, used_segments
 
         segs = list(self._segments)
         if self._window is not None and (not segs or segs[-1] is not self._window):
             segs.append(self._window)
         if not segs:
-            return None, segs
-        fr = np.array([s["_frac"] for s in segs])
-        used = used_segments(fr, self.detector.min_speech_fraction)
-        return float(np.mean(np.array([s["_llr"] for s in segs])[used])), segs
+            return None
+        used = used_segments(np.array([s["_frac"] for s in segs]), self.detector.min_speech_fraction)
+        return aggregate_llr(np.array([s["_llr"] for s in segs]), used)
 
     def _state(self) -> StreamState:
         from voiceguard.calibration import spoof_probability
@@ -396,7 +396,7 @@ class StreamScorer:
         from voiceguard.verify import fuse
 
         det = self.detector
-        llr, _ = self._running()
+        llr = self._running_llr()
         verdict, p = PENDING, None
         if llr is not None and self._speech_s >= self.running_min_speech_s:
             p = float(spoof_probability(llr, det.prior))

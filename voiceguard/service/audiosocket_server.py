@@ -83,7 +83,7 @@ async def handle_connection(service: Service, reader: asyncio.StreamReader, writ
         await _close(writer)
 
 
-async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> Call | None:
+async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
     cfg = service.config
     limits = dict(max_payload=cfg.max_frame_bytes, read_timeout=cfg.read_timeout_s)
     try:
@@ -95,11 +95,11 @@ async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio
         key = str(first.uuid())
     except (ProtocolError, IdleTimeoutError, ReadTimeoutError, CallError, ConnectionError) as exc:
         service.events.emit("error", None, peer=peer, error=_describe(exc), stage="handshake")
-        return None
+        return
     if key in service.calls:
         service.events.emit("error", key, peer=peer, error="a call with this UUID is already in progress",
                             stage="handshake")
-        return None
+        return
     call = Call(uuid=key, peer=peer)
     service.calls[key] = call
     speaker = service.speaker_for(key)
@@ -107,7 +107,7 @@ async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio
     try:
         if speaker is not None:
             try:
-                await service.run_store(service._verifier_with, speaker)
+                await service.run_store(service.verifier_for, speaker)
                 call.speaker = speaker
             except VoiceguardError as exc:
                 service.events.emit("error", key, error=f"speaker {speaker!r} not attached: {exc}", fatal=False)
@@ -126,7 +126,6 @@ async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio
         if call.error is not None:
             service.events.emit("error", key, error=call.error)
         await _finish(service, call)
-    return call
 
 
 async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **limits: Any) -> None:
@@ -192,8 +191,8 @@ def _report_running(service: Service, call: Call, state: Any) -> None:
         return
     key = (d["verdict"], d.get("decision"))
     due = state.duration_s - call.last_report_s >= service.config.running_report_s
-    if key != call.last_verdict or due:
-        call.last_verdict = key
+    if key != call.last_reported or due:
+        call.last_reported = key
         call.last_report_s = state.duration_s
         service.events.emit("running", call.uuid, **_public(call))
 

@@ -45,7 +45,7 @@ class Call:
     dtmf_digits: int = 0
     frames: int = 0
     last_report_s: float = -1e9
-    last_verdict: tuple | None = None  # (verdict, decision) last reported
+    last_reported: tuple | None = None  # (verdict, decision) last reported
 
     def to_dict(self) -> dict[str, Any]:
         """What ``GET /v1/calls/{uuid}`` returns."""
@@ -163,7 +163,7 @@ class Service:
         UnknownSpeakerError, VoiceprintStoreError
         """
         key = str(_uuid.UUID(str(call_uuid)))
-        ver = await self.run_store(self._verifier_with, speaker)
+        ver = await self.run_store(self.verifier_for, speaker)
         call = self.calls.get(key)
         if call is None:
             self.pending_speakers[key] = (speaker, time.time())
@@ -173,7 +173,13 @@ class Service:
             await self.run_scoring(call.scorer.attach_speaker, speaker, ver)
         return call
 
-    def _verifier_with(self, speaker: str) -> Any:
+    def verifier_for(self, speaker: str) -> Any:
+        """The shared verifier, with ``speaker``'s voiceprint loaded (store thread only).
+
+        Raises
+        ------
+        UnknownSpeakerError
+        """
         ver = self.verifier()
         ver.voiceprint(speaker)  # raises for an unknown name; caches it for the scoring threads
         return ver

@@ -265,7 +265,7 @@ def create_app(service: Service) -> Any:
     async def verify(request: Request, speaker: str) -> dict[str, Any]:
         [(y, sr, channels, name)] = await read_audio(request)
         check_duration(y, sr)
-        ver = await service.run_store(service._verifier_with, speaker)
+        ver = await service.run_store(service.verifier_for, speaker)
         res = await service.run_scoring(functools.partial(ver.verify_mono, speaker, y, sr, file=name,
                                                           channels=channels))
         return res.to_dict()
