@@ -181,6 +181,11 @@ def test_hold_out_family_leaves_it_out_of_training(toy_manifest: Path, tmp_path:
     n_train_all = sum(1 for r in m if r.split == "train")
     n_smoothed = sum(1 for r in m if r.split == "train" and r.family == "smoothed")
     assert cfg["training"]["n_train"] == n_train_all - n_smoothed
+    # nor does validation (epoch selection, calibration) see the held-out family
+    n_val_all = sum(1 for r in m if r.split == "val")
+    n_val_smoothed = sum(1 for r in m if r.split == "val" and r.family == "smoothed")
+    assert n_val_smoothed > 0
+    assert cfg["training"]["n_val"] == n_val_all - n_val_smoothed
     assert any("holding out family ['smoothed']" in line for line in lines)
     res = train(path, tmp_path / "loso", features="lfcc", model="gmm", gmm_components=4,
                 gmm_iterations=3, seed=0, hold_out_systems=["rand-phase"], log=lambda _: None)

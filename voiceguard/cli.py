@@ -451,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a detector (ResNet or GMM) from a manifest")
     tr.add_argument("manifest", help="manifest.tsv (voiceguard), CSV with path,label, or ASVspoof protocol")
     tr.add_argument("--out", required=True, help="output folder (model.json, weights, cache)")
-    tr.add_argument("--features", choices=["lfcc", "cqcc"], default="lfcc")
+    tr.add_argument("--features", choices=["lfcc", "lfcc-subband", "cqcc"], default="lfcc")
     tr.add_argument("--model", choices=["resnet", "gmm"], default="resnet")
     tr.add_argument("--name", default=None, help="model name (default FEATURES-MODEL)")
     tr.add_argument("--train-split", default="train")

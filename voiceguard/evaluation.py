@@ -164,7 +164,7 @@ def evaluate(
     out_dir : str or os.PathLike
         Output folder for ``report.json``, ``scores.tsv``, ``det*.png``, ``tables.md``.
     split : str, optional
-        Only rows of this split (default: every row).
+        Only rows of this split, or of these comma-separated splits (default: every row).
     audit : bool
         Also score the trimmed and loudness-normalised variants.
     threads : int, optional
@@ -186,7 +186,8 @@ def evaluate(
     if not isinstance(manifest, Manifest):
         manifest = read_manifest(manifest)
     if split is not None:
-        manifest = manifest.filter(split=split)
+        # "val,xdomain": several splits pooled (held-out speakers and held-out domains)
+        manifest = manifest.filter(split=[x.strip() for x in split.split(",") if x.strip()])
     if len(manifest) == 0:
         raise InvalidParameterError(f"no clips to evaluate (split {split!r}); check --split")
     if not models:

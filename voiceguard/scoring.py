@@ -198,7 +198,10 @@ def compute_features(y: np.ndarray, sr: int, feature_config: dict) -> np.ndarray
     sr : int
         Must equal ``feature_config['sr']``.
     feature_config : dict
-        ``{'kind': 'lfcc' | 'cqcc', 'preset': str, 'sr': int}``.
+        ``{'kind': 'lfcc' | 'cqcc', 'preset': str, 'sr': int}``, optionally with
+        ``'bands': [[fmin, fmax], ...]`` (LFCC only): one LFCC block per band, stacked, so
+        that a weak high band gets cepstra of its own instead of being swamped by the
+        strong low band in one DCT.
 
     Returns
     -------
@@ -215,8 +218,14 @@ def compute_features(y: np.ndarray, sr: int, feature_config: dict) -> np.ndarray
     fn = {"lfcc": features.lfcc, "cqcc": features.cqcc}.get(kind)
     if fn is None:
         raise ModelError(f"unknown feature kind {kind!r} in the model config; expected 'lfcc' or 'cqcc'")
+    kw = {} if preset is None else {"preset": preset}
+    bands = feature_config.get("bands")
     try:
-        return fn(y, sr, **({} if preset is None else {"preset": preset}))
+        if bands:
+            if kind != "lfcc":
+                raise ModelError(f"'bands' needs LFCC features, the model config has {kind!r}")
+            return np.vstack([fn(y, sr, fmin=float(lo), fmax=float(hi), **kw) for lo, hi in bands])
+        return fn(y, sr, **kw)
     except InputTooShortError:
         return np.zeros((int(feature_config.get("n_features", 60)), 0), np.float32)
 

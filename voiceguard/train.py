@@ -60,6 +60,11 @@ __all__ = ["FEATURE_PRESETS", "CachedClip", "load_features", "train", "TrainResu
 FEATURE_PRESETS = {
     "lfcc": {"kind": "lfcc", "preset": "asvspoof2019", "sr": 16000, "hop_s": 0.01, "n_features": 60},
     "cqcc": {"kind": "cqcc", "preset": "todisco", "sr": 16000, "hop_s": 0.01, "n_features": 60},
+    # Sub-band LFCC: the ASVspoof 2019 front end run separately on 0-4 kHz and 4-8 kHz.
+    # Vocoder artefacts concentrate in the high band (Tak et al., Interspeech 2020, found
+    # 4-8 kHz the most informative sub-band), which one DCT over 0-8 kHz dilutes.
+    "lfcc-subband": {"kind": "lfcc", "preset": "asvspoof2019", "sr": 16000, "hop_s": 0.01, "n_features": 120,
+                     "bands": [[0.0, 4000.0], [4000.0, 8000.0]]},
 }
 
 Log = Callable[[str], None]
@@ -299,8 +304,9 @@ def train(
     train_split, val_split : str
         Values of the manifest's ``split`` column used for training and validation.
     hold_out_families : sequence of str
-        Spoof families (the manifest's ``family`` column) removed from the training split
-        only: their validation clips then measure a family the model never saw
+        Spoof families (the manifest's ``family`` column) removed from the training and
+        validation splits, so that neither training nor epoch selection nor calibration sees
+        them; scoring their clips later measures a family the model never saw
         (leave-one-family-out).
     hold_out_systems : sequence of str
         The same for single synthesizers (the ``system`` column): leave-one-synthesizer-out.
@@ -358,7 +364,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     fcfg = dict(FEATURE_PRESETS[features])
     cache_dir = Path(cache_dir) if cache_dir is not None else out / "cache"
-    cache_dir = cache_dir / f"{fcfg['kind']}-{fcfg['preset']}-{fcfg['sr']}"
+    sub = f"{fcfg['kind']}-{fcfg['preset']}-{fcfg['sr']}" + ("-bands" if fcfg.get("bands") else "")
+    cache_dir = cache_dir / sub
     tr_m = _split(manifest, train_split, "training")
     for column, values in (("family", hold_out_families), ("system", hold_out_systems)):
         if not values:
@@ -374,6 +381,11 @@ def train(
                       train_split, f"training (after holding out {column} {sorted(held)})")
         log(f"holding out {column} {sorted(held)}: {len(tr_m)} training clips remain")
     va_m = _split(manifest, val_split, "validation")
+    # A held-out family stays out of validation too: epoch selection and calibration must
+    # not see it, or leave-one-out numbers are optimistic.
+    va_m = _split(Manifest([r for r in va_m if r.family not in set(hold_out_families)
+                            and r.system not in set(hold_out_systems)], va_m.root),
+                  val_split, "validation (after holding out)")
     tr = load_features(tr_m, cache_dir, fcfg, jobs=jobs, log=log)
     va = load_features(va_m, cache_dir, fcfg, jobs=jobs, log=log)
     t_feat = time.perf_counter() - t_start
