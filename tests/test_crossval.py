@@ -83,3 +83,47 @@ def test_table_worst_and_cli(tmp_path: Path, rng: np.random.Generator, capsys) -
         held_out_eers(read_scores(path), "nope", "f1")
     with pytest.raises(SystemExit):
         main([str(path), "--held", "m"])
+
+
+def test_heldout_eval_manifest_adds_unseen_tts_training_clips(tmp_path: Path) -> None:
+    from voiceguard.crossval import heldout_eval_manifest
+    from voiceguard.data.manifest import ClipRow, Manifest, read_manifest, write_manifest
+
+    rows = [ClipRow(path=f"clips/{i}.flac", label=lab, family=fam, split=split, system=sys_)
+            for i, (lab, fam, split, sys_) in enumerate([
+                ("bonafide", "bonafide", "train", "-"), ("bonafide", "bonafide", "val", "-"),
+                ("bonafide", "bonafide", "xdomain", "-"), ("bonafide", "bonafide", "test", "-"),
+                ("spoof", "tts-neural", "train", "tts-piper"), ("spoof", "tts-neural", "val", "tts-piper"),
+                ("spoof", "dsp-vocoder", "train", "voc-world"), ("spoof", "dsp-vocoder", "xdomain", "voc-world"),
+                ("spoof", "tts-rule", "test", "tts-espeak-ng")])]
+    (tmp_path / "corpus").mkdir()
+    write_manifest(Manifest(rows, tmp_path / "corpus"), tmp_path / "corpus" / "manifest.tsv")
+    n = heldout_eval_manifest(tmp_path / "corpus" / "manifest.tsv", tmp_path / "eval" / "m.tsv")
+    m = read_manifest(tmp_path / "eval" / "m.tsv")
+    assert n == len(m) == 5
+    got = sorted((Path(r.path).name, r.split) for r in m)
+    # val/xdomain rows as they are; the TTS training clip as val; no train bona fide, no
+    # training copy-synthesis (its original was trained on), no test rows
+    assert got == [("1.flac", "val"), ("2.flac", "xdomain"), ("4.flac", "val"), ("5.flac", "val"), ("7.flac", "xdomain")]
+    assert m.resolve(m.rows[0]) == (tmp_path / "corpus" / "clips" / "1.flac").resolve()
+
+
+def test_calibration_by_domain_prefers_cross_domain_fit_when_domains_shift(rng: np.random.Generator) -> None:
+    from voiceguard.crossval import calibration_by_domain
+
+    rows, sources = [], {}
+    # raw scores: val well separated around 0; every xdomain source shifted down by 3
+    # (its bona fide speech looks more "spoof-like"), the same shift for all sources
+    for i in range(300):
+        for label, mu in (("bonafide", 2.0), ("spoof", -2.0)):
+            for split, shift, src in (("val", 0.0, "v"), ("xdomain", -3.0, f"s{i % 3}")):
+                path = f"{split}-{label}-{i}.flac"
+                sources[path] = src
+                rows.append(dict(path=path, label=label, split=split, model="m",
+                                 llr=str(2 * (mu + shift + rng.normal()) + 1)))  # stored calibration 2x + 1
+    res = calibration_by_domain(rows, "m", {"scale": 2.0, "offset": 1.0}, sources)
+    assert sorted(res["per_source"]) == ["s0", "s1", "s2"]
+    for v in res["per_source"].values():
+        assert v["n"] == 200
+        assert v["error_cross"] < v["error_val"] and v["cllr_cross"] < v["cllr_val"]
+    assert res["mean"]["error_val"] > 0.3  # val-only calibration rejects most unseen-domain bona fide

@@ -199,3 +199,25 @@ def test_hold_out_family_leaves_it_out_of_training(toy_manifest: Path, tmp_path:
     with pytest.raises(InvalidParameterError, match="both classes"):
         train(path, tmp_path / "bad2", model="gmm", hold_out_families=["smoothed", "dsp-vocoder"],
               log=lambda _: None)
+
+
+def test_separability_per_family(toy_manifest: Path, tmp_path: Path) -> None:
+    from voiceguard.data.separability import _markdown, separability
+
+    m = read_manifest(toy_manifest)
+    for r in m:
+        if r.system == "rand-phase-lp":
+            r.family = "smoothed"
+    res = separability(m, tmp_path / "sep", budget_s=None, epochs=2, batch_size=16, channels=(16,), strides=(1,),
+                       embedding_dim=8, cache_dir=tmp_path / "cache")
+    fams = sorted({r.family for r in m if r.label == "spoof"})
+    assert sorted(res) == fams and len(fams) == 2
+    for fam, r in res.items():
+        # one fresh model per family, validated on that family only
+        cfg = json.loads((tmp_path / "sep" / fam / "model.json").read_text())
+        assert cfg["training"]["settings"]["hold_out_families"] == [f for f in fams if f != fam]
+        assert cfg["training"]["n_val"] == sum(1 for x in m if x.split == "val" and x.family in ("bonafide", fam))
+        assert len(r["val_eer_by_epoch"]) == r["epochs"] == 2
+        assert r["best_val_eer"] == pytest.approx(min(r["val_eer_by_epoch"]), abs=1e-4)
+        assert r["n_train_spoof"] == sum(1 for x in m if x.split == "train" and x.family == fam)
+    assert "| smoothed |" in _markdown(res, 1)

@@ -13,8 +13,15 @@ fide speech, in the slices that stand for "unseen" in deployment:
 * ``wideband`` / ``telephony``: both splits, by channel band;
 * ``all``: both splits pooled.
 
+TTS families have few validation clips (their sentences are split 80/10/10), so
+:func:`heldout_eval_manifest` adds their *training*-split clips to the evaluation manifest
+as validation clips: a model trained without the family never saw them, and TTS clips have
+no bona fide original in the training split. Copy-synthesis families are not added: their
+training clips copy speakers and utterances the model did see.
+
 Used by ``scripts/lofo`` and ``scripts/ablation``:
-``python -m voiceguard.crossval SCORES.tsv --held MODEL=FAMILY[,FAMILY] ... --out PREFIX``.
+``python -m voiceguard.crossval SCORES.tsv --held MODEL=FAMILY[,FAMILY] ... --out PREFIX`` and
+``python -m voiceguard.crossval --eval-manifest MANIFEST OUT.tsv``.
 """
 
 from __future__ import annotations
@@ -33,10 +40,39 @@ from voiceguard.errors import InvalidParameterError
 from voiceguard.evaluation import band_of
 from voiceguard.metrics import eer
 
-__all__ = ["SLICES", "read_scores", "held_out_eers", "held_out_table", "main"]
+__all__ = ["SLICES", "read_scores", "held_out_eers", "held_out_table", "heldout_eval_manifest",
+           "calibration_by_domain", "main"]
 
 #: Column order of the tables.
 SLICES = ("held_out_speakers", "held_out_domains", "wideband", "telephony", "all")
+
+
+def heldout_eval_manifest(manifest: str | Path, out_path: str | Path) -> int:
+    """Write the evaluation manifest of the held-out-family validation.
+
+    Parameters
+    ----------
+    manifest : path
+        A corpus manifest (``voiceguard.data build``).
+    out_path : path
+        The manifest to write: every ``val`` and ``xdomain`` row, plus the ``train`` rows
+        of TTS families (``family`` starting with ``tts``) relabelled ``val``.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    import dataclasses
+
+    from voiceguard.data.manifest import Manifest, read_manifest, write_manifest
+
+    m = read_manifest(manifest)
+    rows = [r for r in m if r.split in ("val", "xdomain")]
+    rows += [dataclasses.replace(r, split="val") for r in m
+             if r.split == "train" and r.label == "spoof" and r.family.startswith("tts")]
+    write_manifest(Manifest(rows, m.root), out_path)
+    return len(rows)
 
 
 def read_scores(path: str | Path) -> list[dict[str, str]]:
@@ -90,6 +126,65 @@ def held_out_eers(rows: Iterable[Mapping[str, str]], model: str, family: str) ->
     return out
 
 
+def calibration_by_domain(
+    rows: Sequence[Mapping[str, str]], model: str, calibration: Mapping[str, float], sources: Mapping[str, str]
+) -> dict:
+    """Is calibrating on the cross-domain validation better than on held-out speakers only?
+
+    For every held-out recording source ``S`` of the ``xdomain`` split, two affine
+    calibrations of the model's raw scores are compared on the clips of ``S`` (bona fide
+    and their copies): the one fitted on ``val`` alone (what training stores) and one
+    fitted on ``val`` plus the *other* held-out sources. Calibration cannot change an
+    EER; it changes the decisions at the threshold (``llr = 0``) and Cllr.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        :func:`read_scores` rows of ``val`` and ``xdomain`` clips.
+    model : str
+        Model name in ``rows``.
+    calibration : mapping
+        The model's stored calibration (``scale``, ``offset``), to undo it.
+    sources : mapping
+        Clip path -> recording source.
+
+    Returns
+    -------
+    dict
+        ``{'per_source': {S: {'cllr_val', 'cllr_cross', 'error_val', 'error_cross',
+        'n'}}, 'mean': {...}}``; ``error_*`` is the mean of the miss and false-alarm rates
+        at ``llr = 0``.
+    """
+    from voiceguard.calibration import cllr, fit_calibration
+
+    mine = [r for r in rows if r["model"] == model]
+    raw = lambda r: (float(r["llr"]) - calibration["offset"]) / calibration["scale"]  # noqa: E731
+    val = [r for r in mine if r["split"] == "val"]
+    xdom = [r for r in mine if r["split"] == "xdomain"]
+
+    def fit(rs):
+        return fit_calibration([raw(r) for r in rs if r["label"] == "bonafide"],
+                               [raw(r) for r in rs if r["label"] == "spoof"])
+
+    def judge(cal, rs):
+        b = np.array([cal.llr(raw(r)) for r in rs if r["label"] == "bonafide"])
+        s = np.array([cal.llr(raw(r)) for r in rs if r["label"] == "spoof"])
+        return cllr(b, s), 0.5 * (np.mean(b <= 0) + np.mean(s > 0))
+
+    cal_val = fit(val)
+    per: dict[str, dict] = {}
+    for src in sorted({sources.get(r["path"], "?") for r in xdom}):
+        here = [r for r in xdom if sources.get(r["path"], "?") == src]
+        if len({r["label"] for r in here}) < 2:
+            continue
+        cal_x = fit(val + [r for r in xdom if sources.get(r["path"], "?") != src])
+        (cv, ev), (cx, ex) = judge(cal_val, here), judge(cal_x, here)
+        per[src] = {"cllr_val": cv, "cllr_cross": cx, "error_val": ev, "error_cross": ex, "n": len(here)}
+    keys = ("cllr_val", "cllr_cross", "error_val", "error_cross")
+    mean = {k: float(np.mean([v[k] for v in per.values()])) for k in keys} if per else {}
+    return {"per_source": per, "mean": mean}
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
 
@@ -138,12 +233,20 @@ def held_out_table(
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m voiceguard.crossval SCORES --held MODEL=FAM[,FAM] ... [--out PREFIX]``."""
     ap = argparse.ArgumentParser(prog="python -m voiceguard.crossval", description=__doc__.split("\n")[0])
-    ap.add_argument("scores", help="scores.tsv written by voiceguard evaluate --split val,xdomain")
-    ap.add_argument("--held", action="append", required=True, metavar="MODEL=FAMILY[,FAMILY]",
+    ap.add_argument("scores", nargs="?", help="scores.tsv written by voiceguard evaluate --split val,xdomain")
+    ap.add_argument("--eval-manifest", nargs=2, metavar=("MANIFEST", "OUT"),
+                    help="write the held-out evaluation manifest (see heldout_eval_manifest) and exit")
+    ap.add_argument("--held", action="append", metavar="MODEL=FAMILY[,FAMILY]",
                     help="a model and the spoof families it was trained without (repeatable)")
     ap.add_argument("--title", default="")
     ap.add_argument("--out", default=None, metavar="PREFIX", help="write PREFIX.json and PREFIX.md")
     args = ap.parse_args(argv)
+    if args.eval_manifest:
+        n = heldout_eval_manifest(*args.eval_manifest)
+        print(f"{n} rows -> {args.eval_manifest[1]}")
+        return 0
+    if not args.scores or not args.held:
+        ap.error("give SCORES and at least one --held MODEL=FAMILY")
     held: dict[str, list[str]] = {}
     for h in args.held:
         model, sep, fams = h.partition("=")

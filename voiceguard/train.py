@@ -116,7 +116,8 @@ def _featurise(args: tuple[str, dict, str]) -> tuple[str, str | None]:
         mask = np.zeros(feats.shape[1], bool)
         n = min(len(act.mask), feats.shape[1])
         mask[:n] = act.mask[:n]
-        tmp = dst + ".tmp.npz"
+        # a per-process temporary name: parallel trainings may share one cache folder
+        tmp = f"{dst}.{os.getpid()}.tmp.npz"
         np.savez(tmp, feats=feats.astype(np.float32), speech=mask)
         os.replace(tmp, dst)
         return dst, None

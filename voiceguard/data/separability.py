@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,9 +22,6 @@ from pathlib import Path
 from voiceguard.data.manifest import Manifest, read_manifest
 
 __all__ = ["separability", "main"]
-
-_EPOCH = re.compile(r"epoch (\d+) loss [\d.]+ val EER ([\d.]+) %")
-
 
 def separability(
     manifest: Manifest | str | Path,
@@ -38,6 +34,7 @@ def separability(
     jobs: int = 1,
     cache_dir: str | Path | None = None,
     seed: int = 0,
+    **train_kwargs,
 ) -> dict[str, dict]:
     """Train a fresh detector per spoof family and record how fast it learns it.
 
@@ -58,12 +55,15 @@ def separability(
     cache_dir : path, optional
         Shared feature cache (default ``out_dir/cache``).
     seed : int
+    **train_kwargs
+        Passed to :func:`voiceguard.train.train` (``channels``, ``batch_size``, ``epochs``, ...).
 
     Returns
     -------
     dict
         ``{family: {'val_eer_by_epoch': [fraction, ...], 'best_val_eer': fraction,
-        'epochs': int, 'seconds': float, 'n_train_spoof': int}}``.
+        'epochs': int, 'seconds': float, 'n_train_spoof': int}}``, or
+        ``{family: {'skipped': reason}}`` for a family without validation clips.
     """
     from voiceguard.train import train
 
@@ -73,17 +73,14 @@ def separability(
     out = Path(out_dir)
     result: dict[str, dict] = {}
     for fam in families:
-        curve: list[float] = []
-
-        def log(msg: str, curve: list[float] = curve) -> None:
-            hit = _EPOCH.search(msg)
-            if hit:
-                curve.append(float(hit.group(2)) / 100)
-
-        res = train(m, out / fam, features=features, model="resnet", epochs=100, time_budget_s=budget_s,
-                    hold_out_families=[f for f in all_fams if f != fam], threads=threads, jobs=jobs,
-                    cache_dir=cache_dir if cache_dir is not None else out / "cache", seed=seed,
-                    name=f"only-{fam}", log=log)
+        if not any(r.split == "val" and r.family == fam for r in m):  # tiny corpora
+            result[fam] = {"skipped": "no validation clips of this family"}
+            continue
+        kw = dict(epochs=100, threads=threads, jobs=jobs, seed=seed, log=lambda _msg: None,
+                  cache_dir=cache_dir if cache_dir is not None else out / "cache") | train_kwargs
+        res = train(m, out / fam, features=features, model="resnet", time_budget_s=budget_s,
+                    hold_out_families=[f for f in all_fams if f != fam], name=f"only-{fam}", **kw)
+        curve = [h["val_eer"] for h in json.loads(Path(res.config_path).read_text())["training"]["history"]]
         result[fam] = {"val_eer_by_epoch": curve, "best_val_eer": res.val_eer, "epochs": res.epochs,
                        "seconds": round(res.seconds, 1),
                        "n_train_spoof": sum(1 for r in m if r.split == "train" and r.family == fam)}
@@ -95,6 +92,9 @@ def _markdown(result: dict[str, dict], budget_s: float) -> str:
              "validation EER (%) after each epoch. A family near 0 % after one or two epochs is a shortcut.", "",
              "| family | train spoof clips | EER after epoch 1 | epoch 2 | best | epochs |", "|---|---|---|---|---|---|"]
     for fam, r in result.items():
+        if "skipped" in r:
+            lines.append(f"| {fam} | - | {r['skipped']} | | | |")
+            continue
         c = r["val_eer_by_epoch"] + [None, None]
         f = lambda v: "-" if v is None else f"{100 * v:.1f}"  # noqa: E731
         lines.append(f"| {fam} | {r['n_train_spoof']} | {f(c[0])} | {f(c[1])} | {f(r['best_val_eer'])} | {r['epochs']} |")
