@@ -460,6 +460,14 @@ class CallRecord:
     t_hangup: float | None = None
     error: str | None = None
 
+    def sent_at(self, duration_s: Any) -> float | None:
+        """When the whole second of audio holding ``duration_s`` was sent (None: unknown)."""
+        return self.sec_sent.get(self.second_of(duration_s))
+
+    @staticmethod
+    def second_of(duration_s: Any) -> int:
+        return int(np.floor(float(duration_s or 0.0) + 1e-6))
+
 
 async def place_call(rec: CallRecord, port: int, pcm: np.ndarray) -> None:
     from voiceguard.audiosocket import AudioSocketClient
@@ -559,7 +567,7 @@ def analyse_calls(records: list[CallRecord], hook: WebhookReceiver, call_s: floa
             row["first_running_audio_s"] = e1.get("duration_s")
             row["first_running_verdict"] = e1.get("verdict")
             first_audio.append(float(e1.get("duration_s") or 0.0))
-            ts1 = rec.sec_sent.get(int(np.floor(float(e1.get("duration_s") or 0.0) + 1e-6)))
+            ts1 = rec.sent_at(e1.get("duration_s"))
             if ts1 is not None:
                 first_proc.append(t1 - ts1)
             t4 = rec.sec_sent.get(FIRST_VERDICT_AT_S)
@@ -570,7 +578,7 @@ def analyse_calls(records: list[CallRecord], hook: WebhookReceiver, call_s: floa
                 d = e.get("duration_s")
                 if d is None:
                     continue
-                sec = int(np.floor(float(d) + 1e-6))
+                sec = rec.second_of(d)
                 ts = rec.sec_sent.get(sec)
                 if ts is not None:
                     lags.append(t - ts)

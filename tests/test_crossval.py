@@ -79,6 +79,18 @@ def test_table_worst_and_cli(tmp_path: Path, rng: np.random.Generator, capsys) -
     assert main([str(path), "--held", "m=f1,f2", "--out", str(tmp_path / "x")]) == 0
     assert json.loads((tmp_path / "x.json").read_text())["worst"]["m"]["family"] == "f1"
     assert "| m | f2 |" in capsys.readouterr().out
+    assert "overall" not in result and "Worst held-out family" not in md
+    # leave-one-family-out summary: one family per model, the worst and the mean of them
+    rows = read_scores(path)
+    rows += [{**r, "model": "m2"} for r in rows if r["model"] == "m"]
+    res, md = held_out_table(rows, {"m": ["f1"], "m2": ["f2"]}, overall=True)
+    f1, f2 = res["models"]["m"]["f1"]["all"], res["models"]["m2"]["f2"]["all"]
+    assert f2 == 0.0 < f1
+    assert res["overall"] == {"worst_family": "f1", "worst_eer": f1, "mean_eer": pytest.approx((f1 + f2) / 2)}
+    assert md.rstrip().endswith(f"Worst held-out family: **f1** ({100 * f1:.1f} %); "
+                                f"mean over held-out families {100 * f1 / 2:.1f} %.")
+    assert main([str(path), "--held", "m=f1", "--overall", "--out", str(tmp_path / "y")]) == 0
+    assert json.loads((tmp_path / "y.json").read_text())["overall"]["worst_family"] == "f1"
     with pytest.raises(InvalidParameterError, match="no scores"):
         held_out_eers(read_scores(path), "nope", "f1")
     with pytest.raises(SystemExit):

@@ -190,7 +190,8 @@ def _pct(v: float | None) -> str:
 
 
 def held_out_table(
-    rows: Sequence[Mapping[str, str]], held: Mapping[str, Sequence[str]], *, title: str = ""
+    rows: Sequence[Mapping[str, str]], held: Mapping[str, Sequence[str]], *, title: str = "",
+    overall: bool = False,
 ) -> tuple[dict, str]:
     """Every (model, held-out family) pair as JSON and as a Markdown table.
 
@@ -202,12 +203,16 @@ def held_out_table(
         Model name -> the families it was trained without.
     title : str
         First line of the Markdown.
+    overall : bool
+        Also summarise over all models (leave-one-family-out: one held-out family per
+        model): the worst held-out family and the mean of the per-model worst EERs, in
+        ``result['overall']`` and a closing line of the Markdown.
 
     Returns
     -------
     result : dict
-        ``{model: {family: held_out_eers(...)}}`` and ``worst``: the (model, family) with the
-        highest ``all`` EER, per model.
+        ``{'models': {model: {family: held_out_eers(...)}}, 'worst': {model: {'family',
+        'eer'}}}`` (the family with the highest ``all`` EER, per model), plus ``overall``.
     markdown : str
     """
     result: dict = {"models": {}, "worst": {}}
@@ -227,6 +232,13 @@ def held_out_table(
             lines.append(f"| {model} | {f} | " + " | ".join(_pct(v[s]) for s in SLICES)
                          + f" | {v['n_bonafide']} / {v['n_spoof']} |")
     lines.append("")
+    if overall and result["worst"]:
+        worst = result["worst"].values()
+        w = max(worst, key=lambda v: v["eer"])
+        mean = sum(v["eer"] for v in worst) / len(worst)
+        result["overall"] = {"worst_family": w["family"], "worst_eer": w["eer"], "mean_eer": mean}
+        lines += ["", f"Worst held-out family: **{w['family']}** ({100 * w['eer']:.1f} %); "
+                  f"mean over held-out families {100 * mean:.1f} %.", ""]
     return result, "\n".join(lines) + "\n"
 
 
@@ -239,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--held", action="append", metavar="MODEL=FAMILY[,FAMILY]",
                     help="a model and the spoof families it was trained without (repeatable)")
     ap.add_argument("--title", default="")
+    ap.add_argument("--overall", action="store_true",
+                    help="add the worst held-out family and the mean over models (leave-one-family-out)")
     ap.add_argument("--out", default=None, metavar="PREFIX", help="write PREFIX.json and PREFIX.md")
     args = ap.parse_args(argv)
     if args.eval_manifest:
@@ -253,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not sep or not fams:
             ap.error(f"--held wants MODEL=FAMILY[,FAMILY], got {h!r}")
         held[model] = [f for f in fams.split(",") if f]
-    result, md = held_out_table(read_scores(args.scores), held, title=args.title)
+    result, md = held_out_table(read_scores(args.scores), held, title=args.title, overall=args.overall)
     if args.out:
         Path(args.out + ".json").write_text(json.dumps(result, indent=2) + "\n")
         Path(args.out + ".md").write_text(md)

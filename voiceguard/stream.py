@@ -444,9 +444,11 @@ class StreamScorer:
             y = self._samples(0, self._n)
             duration = self._received / self.sr
             if y.size == 0:
-                self._final = StreamState(final=True, verdict="no_speech", spoof_probability=None, llr=None,
+                from voiceguard.scoring import NO_SPEECH
+
+                self._final = StreamState(final=True, verdict=NO_SPEECH, spoof_probability=None, llr=None,
                                           duration_s=duration, speech_s=0.0, speaker=self._speaker,
-                                          decision=None if self._speaker is None else "no_speech")
+                                          decision=None if self._speaker is None else NO_SPEECH)
                 self._buf = np.zeros(0, np.float32)
                 return self._final
             res = self.detector.score_mono(y, self.sr)

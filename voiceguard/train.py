@@ -384,8 +384,8 @@ def train(
     va_m = _split(manifest, val_split, "validation")
     # A held-out family stays out of validation too: epoch selection and calibration must
     # not see it, or leave-one-out numbers are optimistic.
-    va_m = _split(Manifest([r for r in va_m if r.family not in set(hold_out_families)
-                            and r.system not in set(hold_out_systems)], va_m.root),
+    held_fam, held_sys = set(hold_out_families), set(hold_out_systems)
+    va_m = _split(Manifest([r for r in va_m if r.family not in held_fam and r.system not in held_sys], va_m.root),
                   val_split, "validation (after holding out)")
     tr = load_features(tr_m, cache_dir, fcfg, jobs=jobs, log=log)
     va = load_features(va_m, cache_dir, fcfg, jobs=jobs, log=log)

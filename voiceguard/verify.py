@@ -56,6 +56,7 @@ from typing import Any, Union
 import numpy as np
 
 from voiceguard.errors import InvalidParameterError, ModelError, VoiceguardError
+from voiceguard.scoring import NO_SPEECH  # the detector's verdict doubles as the decision
 
 __all__ = [
     "ACCEPT",
@@ -81,7 +82,6 @@ PathLike = Union[str, os.PathLike]
 ACCEPT = "accept"
 REJECT_SPOOF = "reject_spoof"
 REJECT_SPEAKER = "reject_speaker"
-NO_SPEECH = "no_speech"
 
 CLEAN_CLEAN = "clean-clean"
 CLEAN_PHONE = "clean-phone"
@@ -215,7 +215,7 @@ def fuse(speaker_llr: float | None, spoof_llr: float | None, *, speaker_threshol
     fused_score : float or None
         ``min(speaker_llr - speaker_threshold, spoof_llr - spoof_threshold)``.
     """
-    if speaker_llr is None or spoof_llr is None or spoof_verdict == "no_speech":
+    if speaker_llr is None or spoof_llr is None or spoof_verdict == NO_SPEECH:
         return NO_SPEECH, None
     fused = min(speaker_llr - speaker_threshold, spoof_llr - spoof_threshold)
     is_spoof = (spoof_verdict == "spoof") if spoof_verdict is not None else spoof_llr <= spoof_threshold

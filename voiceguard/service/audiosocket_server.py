@@ -37,6 +37,7 @@ from voiceguard.audiosocket import (
     read_frame,
 )
 from voiceguard.errors import VoiceguardError
+from voiceguard.scoring import NO_SPEECH
 from voiceguard.service.core import Call, Service
 
 __all__ = ["handle_connection", "start_audiosocket"]
@@ -210,7 +211,7 @@ async def _finish(service: Service, call: Call) -> None:
             st = await service.run_final(call.scorer.finish)
             call.state = st.to_dict()
         else:
-            call.state = {**(call.state or {}), "verdict": "no_speech"}
+            call.state = {**(call.state or {}), "verdict": NO_SPEECH}
     except Exception as exc:  # noqa: BLE001 - the final scoring failed; report, do not crash
         log.exception("final scoring failed in call %s", call.uuid)
         msg = f"final scoring failed: {type(exc).__name__}: {exc}"
