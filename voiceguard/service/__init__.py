@@ -15,8 +15,10 @@ from typing import Any
 
 from voiceguard.service.config import ServiceConfig, load_config
 from voiceguard.service.core import Service
+from voiceguard.service.listen import ListenError
 
-__all__ = ["ServiceConfig", "load_config", "Service", "RunningService", "run_service"]
+__all__ = ["ServiceConfig", "load_config", "Service", "RunningService", "run_service", "ListenError",
+           "missing_modules"]
 
 log = logging.getLogger("voiceguard.service")
 
@@ -40,7 +42,7 @@ class RunningService:
     def __init__(self, config: ServiceConfig, *, detector: Any = None) -> None:
         self.config = config
         self.service = Service(config, detector=detector)
-        self._as_server: asyncio.base_events.Server | None = None
+        self._as_servers: list[asyncio.base_events.Server] = []
         self._http: Any = None
         self._http_task: asyncio.Task | None = None
         self.audiosocket_port: int | None = None
@@ -49,12 +51,22 @@ class RunningService:
     async def start(self) -> RunningService:
         """Bind the listeners; returns once they accept connections."""
         from voiceguard.service.audiosocket_server import start_audiosocket
+        from voiceguard.service.listen import bind
 
-        await self.service.start()
         cfg = self.config
-        if cfg.audiosocket is not None:
-            self._as_server = await start_audiosocket(self.service, *cfg.audiosocket)
-            self.audiosocket_port = self._as_server.sockets[0].getsockname()[1]
+        # bind both listeners before starting anything: a taken port is one clear error
+        as_socks = bind(*cfg.audiosocket, "AudioSocket") if cfg.audiosocket is not None else []
+        try:
+            http_socks = bind(*cfg.http, "the HTTP API") if cfg.http is not None else []
+        except BaseException:
+            for s in as_socks:
+                s.close()
+            raise
+        await self.service.start()
+        for sock in as_socks:
+            self._as_servers.append(await start_audiosocket(self.service, sock=sock))
+        if as_socks:
+            self.audiosocket_port = as_socks[0].getsockname()[1]
         if cfg.http is not None:
             import uvicorn
 
@@ -65,19 +77,26 @@ class RunningService:
                                   limit_concurrency=max(64, 4 * cfg.workers))
             self._http = uvicorn.Server(ucfg)
             self._http.install_signal_handlers = lambda: None  # the caller owns signals
-            self._http_task = asyncio.create_task(self._http.serve(), name="http")
+            self._http_task = asyncio.create_task(self._http.serve(sockets=http_socks), name="http")
             while not self._http.started:
                 if self._http_task.done():
-                    self._http_task.result()  # raises the bind error
-                    raise OSError(f"HTTP server on {cfg.http[0]}:{cfg.http[1]} stopped at start")
+                    try:
+                        self._http_task.result()
+                    except (Exception, SystemExit) as exc:  # uvicorn exits on a failed start
+                        why = f" ({exc})" if not isinstance(exc, SystemExit) else ""
+                    else:
+                        why = ""
+                    for server in self._as_servers:
+                        server.close()
+                    raise ListenError(f"the HTTP API on {cfg.http[0]}:{cfg.http[1]} stopped at start{why}")
                 await asyncio.sleep(0.01)
-            self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+            self.http_port = http_socks[0].getsockname()[1]
         return self
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting, let live calls end (up to ``grace_s``), cancel the rest, close."""
-        if self._as_server is not None:
-            self._as_server.close()  # no new connections
+        for server in self._as_servers:
+            server.close()  # no new connections
         loop = asyncio.get_running_loop()
         end = loop.time() + grace_s
         while self.service.handlers and loop.time() < end:
@@ -86,7 +105,7 @@ class RunningService:
         for t in handlers:  # calls still running after the grace period: their final verdicts are still reported
             t.cancel()
         await asyncio.gather(*handlers, return_exceptions=True)
-        self._as_server = None
+        self._as_servers = []
         if self._http is not None:
             self._http.should_exit = True
             await self._http_task
@@ -98,6 +117,32 @@ class RunningService:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def missing_modules(config: ServiceConfig) -> list[str]:
+    """Python modules of the ``serve`` extra that this configuration needs and lacks.
+
+    The HTTP API needs fastapi, uvicorn and python-multipart; webhooks need httpx; an
+    AudioSocket listener alone needs none of them.
+    """
+    import importlib
+
+    need: list[tuple[str, ...]] = []
+    if config.http is not None:
+        need += [("fastapi",), ("uvicorn",), ("python_multipart", "multipart")]
+    if config.webhook_url:
+        need.append(("httpx",))
+    missing = []
+    for names in need:
+        for name in names:
+            try:
+                importlib.import_module(name)
+                break
+            except ImportError:
+                continue
+        else:
+            missing.append(names[0].replace("_", "-"))
+    return missing
 
 
 def run_service(config: ServiceConfig) -> int:
