@@ -59,10 +59,11 @@ def _scored(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - (res
             res = fn(*args, **kwargs)
         except VoiceguardError as exc:
             res = exc
-    notes = []
+    notes: list[str] = []
     for w in caught:
         if issubclass(w.category, VoiceguardWarning):
-            notes.append(str(w.message))
+            if str(w.message) not in notes:  # a file read twice warns twice
+                notes.append(str(w.message))
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for n in notes:
