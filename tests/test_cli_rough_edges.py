@@ -186,20 +186,28 @@ def test_serve_on_a_busy_port_is_one_message(tmp_path: Path) -> None:
                      "or stop that program"], p.stderr
 
 
-def test_audiosocket_busy_port_closes_everything(tmp_path: Path) -> None:
-    from voiceguard.service.listen import ListenError, bind
+def test_listeners_bind_all_or_nothing(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from voiceguard.service.listen import ListenError, bind, bind_listeners
 
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    free = probe.getsockname()[1]
+    probe.close()
     try:
         with pytest.raises(ListenError, match="cannot listen for AudioSocket on 127.0.0.1:.*already in use"):
             bind("127.0.0.1", busy.getsockname()[1], "AudioSocket")
+        cfg = SimpleNamespace(audiosocket=("127.0.0.1", free), http=("127.0.0.1", busy.getsockname()[1]))
+        with pytest.raises(ListenError, match="the HTTP API"):
+            bind_listeners(cfg)
+        again = bind("127.0.0.1", free, "AudioSocket")  # the AudioSocket port was let go again
+        again[0].close()
     finally:
         busy.close()
-    socks = bind("127.0.0.1", 0, "AudioSocket")
-    assert len(socks) == 1
-    socks[0].close()
     with pytest.raises(ListenError, match="unknown host"):
         bind("no-such-host.invalid", 0, "AudioSocket")
 

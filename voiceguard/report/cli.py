@@ -119,12 +119,18 @@ def report_command(args: argparse.Namespace) -> int:
         from voiceguard.report.png import _matplotlib
 
         _matplotlib()  # fail before any scoring when the extra is missing
-    verifier = None
+    verifier = store = None
     if args.speaker is not None:
         from voiceguard.verify import Verifier
+        from voiceguard.voiceprints import VoiceprintStore
 
-        verifier = Verifier(args.db, detector=args.model, speaker_threshold=args.speaker_threshold,
-                            threshold=args.threshold, prior=args.prior, threads=args.threads)
+        store = VoiceprintStore(args.db, create=False)  # as verify: no database is an error, not a new one
+        try:
+            verifier = Verifier(store, detector=args.model, speaker_threshold=args.speaker_threshold,
+                                threshold=args.threshold, prior=args.prior, threads=args.threads)
+        except BaseException:
+            store.close()
+            raise
         detector = verifier.detector
     else:
         detector = Detector(args.model, prior=args.prior, threshold=args.threshold, threads=args.threads)
@@ -133,8 +139,8 @@ def report_command(args: argparse.Namespace) -> int:
             verifier.voiceprint(args.speaker)  # an unknown speaker fails before any scoring
         evidence = _gather(files, detector, verifier, args.speaker)
     finally:
-        if verifier is not None:
-            verifier.close()
+        if store is not None:
+            store.close()
     path = write_html(args.output, evidence, title=args.title)
     n_flag = sum(ev.flagged for ev in evidence)
     n_err = sum(ev.error is not None for ev in evidence)

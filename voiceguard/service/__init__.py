@@ -31,6 +31,9 @@ class RunningService:
     config : ServiceConfig
     detector : Detector, optional
         Share an already loaded detector.
+    sockets : Listeners, optional
+        Already bound listening sockets (:func:`voiceguard.service.listen.bind_listeners`);
+        default: bind them in :meth:`start`.
 
     Attributes
     ----------
@@ -39,8 +42,9 @@ class RunningService:
         The bound ports (useful with port 0).
     """
 
-    def __init__(self, config: ServiceConfig, *, detector: Any = None) -> None:
+    def __init__(self, config: ServiceConfig, *, detector: Any = None, sockets: Any = None) -> None:
         self.config = config
+        self._sockets = sockets
         self.service = Service(config, detector=detector)
         self._as_servers: list[asyncio.base_events.Server] = []
         self._http: Any = None
@@ -51,17 +55,12 @@ class RunningService:
     async def start(self) -> RunningService:
         """Bind the listeners; returns once they accept connections."""
         from voiceguard.service.audiosocket_server import start_audiosocket
-        from voiceguard.service.listen import bind
+        from voiceguard.service.listen import bind_listeners
 
         cfg = self.config
-        # bind both listeners before starting anything: a taken port is one clear error
-        as_socks = bind(*cfg.audiosocket, "AudioSocket") if cfg.audiosocket is not None else []
-        try:
-            http_socks = bind(*cfg.http, "the HTTP API") if cfg.http is not None else []
-        except BaseException:
-            for s in as_socks:
-                s.close()
-            raise
+        # both listeners are bound before anything starts: a taken port is one clear error
+        socks, self._sockets = self._sockets or bind_listeners(cfg), None
+        as_socks, http_socks = socks.audiosocket, socks.http
         await self.service.start()
         for sock in as_socks:
             self._as_servers.append(await start_audiosocket(self.service, sock=sock))
@@ -155,7 +154,15 @@ def run_service(config: ServiceConfig) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        rs = await RunningService(config).start()
+        from voiceguard.service.listen import bind_listeners
+
+        socks = bind_listeners(config)  # before the model loads: a taken port fails at once
+        try:
+            rs = RunningService(config, sockets=socks)
+        except BaseException:
+            socks.close()
+            raise
+        await rs.start()
         cfg = config
         if not cfg.token:
             log.warning("no token configured: the HTTP API is open to anyone who can reach this host's "

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import errno
 import socket
+from dataclasses import dataclass, field
+from typing import Any
 
 from voiceguard.errors import VoiceguardError
 
-__all__ = ["ListenError", "bind"]
+__all__ = ["ListenError", "Listeners", "bind", "bind_listeners"]
 
 
 class ListenError(VoiceguardError, OSError):
@@ -77,3 +79,36 @@ def bind(host: str, port: int, what: str, backlog: int = 512) -> list[socket.soc
             raise ListenError(f"cannot listen for {what} on {host}:{port}: {_why(exc, port)}") from None
         socks.append(sock)
     return socks
+
+
+@dataclass
+class Listeners:
+    """The bound sockets of the service's two listeners."""
+
+    audiosocket: list[socket.socket] = field(default_factory=list)
+    http: list[socket.socket] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close every socket (when the service does not start after all)."""
+        for s in self.audiosocket + self.http:
+            s.close()
+
+
+def bind_listeners(config: Any) -> Listeners:
+    """Bind the AudioSocket and HTTP addresses of a :class:`ServiceConfig` (either may be
+    ``None``); all or nothing.
+
+    Raises
+    ------
+    ListenError
+    """
+    out = Listeners()
+    try:
+        if config.audiosocket is not None:
+            out.audiosocket = bind(*config.audiosocket, "AudioSocket")
+        if config.http is not None:
+            out.http = bind(*config.http, "the HTTP API")
+    except BaseException:
+        out.close()
+        raise
+    return out
