@@ -138,7 +138,7 @@ def _long_file(path: Path, minutes: float, speech: np.ndarray, speech_b: np.ndar
 def test_blocks_match_whole_signal(speech) -> None:
     """One block is exactly the whole-signal path; several blocks agree closely with it."""
     from voiceguard.speaker import default_encoder
-    from voiceguard.voiceprint.longaudio import BlockScorer, open_blocks
+    from voiceguard.voiceprint.longaudio import open_blocks
 
     enc = default_encoder(1)
     y = np.tile(np.concatenate([speech, np.zeros(4000)]), 40)  # 130 s
@@ -150,17 +150,6 @@ def test_blocks_match_whole_signal(speech) -> None:
     assert abs(parts.speech_s - whole.speech_s) < 0.02 * whole.speech_s
     one = enc.embed_blocks(open_blocks(y[:48000], 16000), 16000)
     assert np.array_equal(one.vector, enc.embed(y[:48000], 16000).vector)
-
-    from voiceguard.scoring import Detector
-
-    det = Detector(threads=1)
-    ref = det.score_mono(y, 16000)
-    sc = BlockScorer(det, 16000)
-    for b in open_blocks(y, 16000, block_s=30.0):
-        sc.add(b)
-    got = sc.result()
-    assert abs(got.llr - ref.llr) < 0.25 and got.verdict == ref.verdict
-    assert len(got.segments) >= len(ref.segments) - 4
 
 
 def test_verify_memory_is_bounded_on_long_files(tmp_path: Path, speech, speech_b, detector) -> None:

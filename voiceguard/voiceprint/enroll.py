@@ -61,35 +61,19 @@ class SpoofedEnrollmentError(EnrollmentError):
 
 
 def detector_version(detector: Any) -> str:
-    """``"name version"`` of a detector, for the store.
+    """The detector's version string, as stored with every enrollment clip.
 
-    Reads ``detector.version`` when the detector has one; otherwise the name plus the
-    first 12 hex digits of the SHA-256 of its weights file (or of its config when the
-    weights file cannot be located).
+    ``detector.version`` (name and a digest of its config and weights) when the detector
+    has one; otherwise its name plus the first 12 hex digits of the SHA-256 of its config.
     """
     version = getattr(detector, "version", None)
-    name = str(getattr(detector, "name", "detector"))
     if version:
-        return f"{name} {version}"
+        return str(version)
+    import json
+
     cfg = getattr(detector, "config", {}) or {}
-    h = hashlib.sha256()
-    try:
-        from importlib import resources
-
-        data = (resources.files("voiceguard.models") / str(cfg["weights"])).read_bytes()
-        shipped = resources.files("voiceguard.models") / "detector.json"
-        import json
-
-        if json.loads(shipped.read_text(encoding="utf-8")).get("weights") != cfg.get("weights") or \
-                json.loads(shipped.read_text(encoding="utf-8")).get("name") != name:
-            raise KeyError("not the shipped model")
-        h.update(data)
-        return f"{name} weights-sha256:{h.hexdigest()[:12]}"
-    except (KeyError, OSError, ValueError, TypeError):
-        import json
-
-        h.update(json.dumps(cfg, sort_keys=True, default=str).encode())
-        return f"{name} config-sha256:{h.hexdigest()[:12]}"
+    h = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode())
+    return f"{getattr(detector, 'name', 'detector')}@config-{h.hexdigest()[:12]}"
 
 
 @dataclass
@@ -201,7 +185,8 @@ def enroll(
     """
     from voiceguard.speaker import default_encoder
     from voiceguard.voiceprint import clone_check as cc
-    from voiceguard.voiceprint.longaudio import BlockScorer, open_blocks, tee_blocks
+    from voiceguard.voiceprint.longaudio import open_blocks, tee_blocks
+    from voiceguard.voiceprint.verify import _detector_result
     from voiceguard.voiceprints import ClipRecord, _check_name
 
     name = _check_name(name)
@@ -224,13 +209,12 @@ def enroll(
         else:
             blocks = open_blocks(clip, purpose="speaker enrollment")
             src = os.path.basename(os.fspath(clip))
-        scorer = BlockScorer(det, blocks.sr)
-        feeders = [scorer.add] + ([builder.feeder(blocks.sr)] if builder is not None else [])
+        feeders = [builder.feeder(blocks.sr)] if builder is not None else []
         e = enc.embed_blocks(tee_blocks(blocks, *feeders), blocks.sr, telephone=True)
         if e.speech_s < min_speech_s or not e.has_speech:
             raise EnrollmentError(f"{src}: only {e.speech_s:.1f} s of speech detected; each enrollment clip needs "
                                   f"at least {min_speech_s:g} s: use a longer or cleaner recording")
-        sp = scorer.result(name=src, channels=blocks.channels)
+        sp = _detector_result(det, blocks)
         flags = []
         override = False
         if sp.verdict == "spoof":

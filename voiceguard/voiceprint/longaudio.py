@@ -1,12 +1,13 @@
 """Long recordings in blocks: one decoding pass, memory bounded by one block.
 
-Enrollment and verification read a recording once, in consecutive blocks of
-:data:`BLOCK_S` seconds at the file's own rate (a short tail is joined to the block before
-it), and hand every block to each consumer: the speaker encoder
-(:meth:`voiceguard.speaker.GE2EEncoder.embed_blocks`), the spoof detector
-(:class:`BlockScorer`) and the clone check. Nothing holds the whole signal, its whole
-spectrogram or all its frames, so the peak memory of a 1-hour call is that of a
-1-minute one plus a few kilobytes per minute of results (the detector's segment list).
+Enrollment and verification read a recording in consecutive blocks of :data:`BLOCK_S`
+seconds at the file's own rate (:func:`voiceguard.audio.iter_blocks`; a short tail is
+joined to the block before it), and hand every block to the speaker encoder
+(:meth:`voiceguard.speaker.GE2EEncoder.embed_blocks`) and the clone check in one pass. The
+spoof detector streams the file itself (:meth:`voiceguard.scoring.Detector.score`), so its
+result is exactly that of ``voiceguard score``. Nothing holds the whole signal, its whole
+spectrogram or all its frames: the peak memory of a 1-hour call is that of a 1-minute one
+plus a few kilobytes per minute of results (the detector's segment list).
 
 A recording of at most ``BLOCK_S + MIN_TAIL_S`` seconds is one block: its results are
 exactly those of processing it whole.
@@ -22,9 +23,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError
+from voiceguard.errors import InvalidParameterError
 
-__all__ = ["BLOCK_S", "MIN_TAIL_S", "AudioBlocks", "open_blocks", "tee_blocks", "BlockScorer"]
+__all__ = ["BLOCK_S", "MIN_TAIL_S", "AudioBlocks", "open_blocks", "tee_blocks"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -73,26 +74,24 @@ class AudioBlocks:
         return bounds
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        from voiceguard.audio import to_mono_array
-
         if isinstance(self._source, np.ndarray):
             for s, e in self._bounds():
                 yield self._source[s:e]
             return
-        import soundfile as sf
+        from voiceguard.audio import iter_blocks
 
-        try:
-            with sf.SoundFile(self._source) as fh:
-                for s, e in self._bounds():
-                    fh.seek(s)
-                    y = fh.read(e - s, dtype="float64", always_2d=True)
-                    try:
-                        m, _ = to_mono_array(y)
-                    except InvalidAudioError as exc:
-                        raise AudioReadError(f"{self.name}: {exc}") from None
-                    yield m
-        except (RuntimeError, sf.LibsndfileError) as exc:  # decoding failed mid-file
-            raise AudioReadError(f"{self.name}: cannot decode audio ({exc})") from None
+        tail = int(round(MIN_TAIL_S * self.sr))
+        prev = None
+        for b in iter_blocks(self._source, sr=self.sr, block_s=self.block_s):
+            y = b.y
+            if prev is not None:
+                if len(y) < tail:
+                    y = np.concatenate([prev, y])
+                else:
+                    yield prev
+            prev = y
+        if prev is not None:
+            yield prev
 
 
 def open_blocks(audio: PathLike | np.ndarray, sr: int | None = None, *, min_sr: int = 8000,
@@ -128,22 +127,13 @@ def open_blocks(audio: PathLike | np.ndarray, sr: int | None = None, *, min_sr: 
     if not isinstance(audio, (str, os.PathLike)):
         y, file_sr, name, channels = read_input(audio, sr, min_sr=min_sr, purpose=purpose)
         return AudioBlocks(file_sr, channels, name, int(y.size), y, block_s)
-    import soundfile as sf
+    from voiceguard.audio import open_stream
 
-    path = os.fspath(audio)
-    if not os.path.isfile(path):
-        raise AudioReadError(f"{path}: no such file")
-    try:
-        info = sf.info(path)
-    except Exception as exc:  # noqa: BLE001 - libsndfile raises several types for undecodable input
-        raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
-    frames = int(info.frames)
-    if frames <= 0 or frames >= 2**62:  # some formats report no length: decode whole
-        y, file_sr, name, channels = read_input(path, None, min_sr=min_sr, purpose=purpose)
+    st = open_stream(audio, None, min_sr=min_sr, purpose=purpose)
+    if st.frames <= 0:  # a format that does not announce its length: decode it whole
+        y, file_sr, name, channels = read_input(audio, None, min_sr=min_sr, purpose=purpose)
         return AudioBlocks(file_sr, channels, name, int(y.size), y, block_s)
-    if info.samplerate < min_sr:
-        raise InvalidAudioError(f"sample rate {info.samplerate} Hz is too low for {purpose} (need >= {min_sr} Hz)")
-    return AudioBlocks(int(info.samplerate), int(info.channels), path, frames, path, block_s)
+    return AudioBlocks(int(st.sr), int(st.channels), os.fspath(audio), int(st.frames), os.fspath(audio), block_s)
 
 
 def tee_blocks(blocks: Iterable[np.ndarray], *consumers: Callable[[np.ndarray], None]) -> Iterator[np.ndarray]:
@@ -152,61 +142,3 @@ def tee_blocks(blocks: Iterable[np.ndarray], *consumers: Callable[[np.ndarray], 
         for c in consumers:
             c(b)
         yield b
-
-
-class BlockScorer:
-    """The spoof detector's verdict on a recording fed block by block.
-
-    Each block is scored with :meth:`voiceguard.scoring.Detector.score_mono`; the
-    recording's LLR aggregates the blocks' segments as the detector aggregates its
-    windows (mean of the segment LLRs over speech segments, or over the segments with the
-    most speech when none reaches ``min_speech_fraction``). With one block the result is
-    the detector's own.
-
-    Parameters
-    ----------
-    detector : voiceguard.scoring.Detector
-    sr : int
-        Rate of the blocks.
-    """
-
-    def __init__(self, detector: Any, sr: int) -> None:
-        self.detector = detector
-        self.sr = int(sr)
-        self._results: list[tuple[float, Any]] = []
-        self._offset = 0
-
-    def add(self, y: np.ndarray) -> None:
-        """Score the next block."""
-        r = self.detector.score_mono(y, self.sr)
-        self._results.append((self._offset / self.sr, r))
-        self._offset += len(y)
-
-    def result(self, *, name: str | None = None, channels: int = 1) -> Any:
-        """The recording's :class:`voiceguard.scoring.ScoreResult`."""
-        from dataclasses import replace
-
-        from voiceguard.calibration import spoof_probability
-        from voiceguard.scoring import BONAFIDE, NO_SPEECH, SPOOF, ScoreResult, Segment
-
-        det = self.detector
-        duration = self._offset / self.sr
-        if len(self._results) == 1:
-            return replace(self._results[0][1], file=name, channels=channels)
-        speech = float(sum(r.speech_s for _, r in self._results))
-        segs = [Segment(o + s.start_s, o + s.end_s, s.spoof_probability, s.llr, s.speech_fraction, s.used)
-                for o, r in self._results for s in r.segments]
-        base = dict(file=name, duration_s=duration, speech_s=speech, sample_rate=self.sr, channels=channels,
-                    threshold=det.threshold, prior=det.prior, model=det.name)
-        if speech < det.min_speech_s or not segs:
-            return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
-        fr = np.array([s.speech_fraction for s in segs])
-        used = fr >= det.min_speech_fraction
-        if not used.any():
-            used = fr >= fr.max()
-        segs = [Segment(s.start_s, s.end_s, s.spoof_probability, s.llr, s.speech_fraction, bool(u))
-                for s, u in zip(segs, used)]
-        llr = float(np.mean([s.llr for s, u in zip(segs, used) if u]))
-        p = float(spoof_probability(llr, det.prior))
-        return ScoreResult(verdict=SPOOF if p >= det.threshold else BONAFIDE, spoof_probability=p, llr=llr,
-                           segments=segs, **base)

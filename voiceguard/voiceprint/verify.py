@@ -342,20 +342,13 @@ class Verifier:
 
     def _verify_blocks(self, name: str, blocks: Any, spoof: Any = None) -> VerifyResult:
         from voiceguard.voiceprint.clone_check import CloneScorer
-        from voiceguard.voiceprint.longaudio import BlockScorer, tee_blocks
+        from voiceguard.voiceprint.longaudio import tee_blocks
 
         models = self.clone_models(name)
-        feeders = []
-        scorer = None
-        if spoof is None:
-            scorer = BlockScorer(self.detector, blocks.sr)
-            feeders.append(scorer.add)
         clone = CloneScorer(models, blocks.sr) if models else None
-        if clone is not None:
-            feeders.append(clone.add)
-        ev = self._evidence(name, tee_blocks(blocks, *feeders), blocks.sr)
-        if scorer is not None:
-            spoof = scorer.result(name=blocks.name, channels=blocks.channels)
+        ev = self._evidence(name, tee_blocks(blocks, *([clone.add] if clone is not None else [])), blocks.sr)
+        if spoof is None:
+            spoof = _detector_result(self.detector, blocks)
         clone_llr = None
         if clone is not None and ev.speaker_llr is not None:
             raw = clone.score()
@@ -479,3 +472,14 @@ def verify(name: str, audio: PathLike | np.ndarray, sr: int | None = None, *, db
     """
     with Verifier(db, **kwargs) as v:
         return v.verify(name, audio, sr)
+
+
+def _detector_result(detector: Any, blocks: Any) -> Any:
+    """The detector's result for the recording behind ``blocks`` (streamed from a file)."""
+    from dataclasses import replace
+
+    if isinstance(blocks._source, np.ndarray):
+        r = detector.score_mono(blocks._source, blocks.sr, name=blocks.name, channels=blocks.channels)
+    else:
+        r = detector.score(blocks._source)
+    return replace(r, file=blocks.name, channels=blocks.channels)
