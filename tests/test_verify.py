@@ -102,7 +102,11 @@ def test_shipped_calibration() -> None:
     for cond in (CLEAN_CLEAN, CLEAN_PHONE):
         assert cal.conditions[cond].scale > 0
         # a high cosine is strong target evidence, a typical non-target cosine strong counter-evidence
-        assert cal.llr(0.95, cond) > 2 and cal.llr(0.45, cond) < -2
+        # (S-normalised conditions: a score 5 cohort deviations up / at the cohort mean)
+        hi, lo = (0.95, 0.45) if cond not in cal.snorm else (5.0, 0.0)
+        assert cal.llr(hi, cond) > 2 and cal.llr(lo, cond) < -2
+    assert CLEAN_PHONE in cal.snorm and cal.cohort[CLEAN_PHONE].shape[1] == 256
+    assert cal.clone is not None and cal.clone.scale > 0
     assert cal.info["fitted_on"]["n_speakers"] >= 100
 
 
