@@ -2,7 +2,7 @@
 
 Run::
 
-    python benchmarks/bench_long_audio.py [--minutes 10 60] [--out benchmarks/results/long_audio.json]
+    python benchmarks/bench_long_audio.py [--minutes 10 60] [--model fast] [--out benchmarks/results/long_audio.json]
 
 For each length a recording of one reader is generated (the LibriSpeech test clip of
 ``tests/data`` with pauses and a little noise, written to FLAC in pieces); then, each in a
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--model", default="fast", help="detector for enroll/verify/score (default: fast)")
     args = ap.parse_args(argv)
+    mod = ["--model", args.model]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     rows = []
     with tempfile.TemporaryDirectory() as d:
@@ -72,10 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             f = Path(d) / f"reader_{m:g}min.flac"
             make_file(f, m)
             name = f"reader{m:g}"
-            row = {"minutes": m,
-                   "enroll": run(["enroll", name, str(f), "--threads", "1", "--allow-spoof", "--format", "json"], env),
-                   "verify": run(["verify", name, str(f), "--threads", "1", "--no-progress", "--format", "jsonl"], env),
-                   "score": run(["score", str(f), "--threads", "1", "--no-progress", "--format", "jsonl"], env)}
+            row = {"minutes": m, "model": args.model,
+                   "enroll": run(["enroll", name, str(f), "--threads", "1", "--allow-spoof", "--format", "json", *mod], env),
+                   "verify": run(["verify", name, str(f), "--threads", "1", "--no-progress", "--format", "jsonl", *mod], env),
+                   "score": run(["score", str(f), "--threads", "1", "--no-progress", "--format", "jsonl", *mod], env)}
             row["verify_over_score_time"] = row["verify"]["seconds"] / row["score"]["seconds"]
             rows.append(row)
             print(json.dumps(row), flush=True)

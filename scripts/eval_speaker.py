@@ -5,6 +5,7 @@ Reproduces every number of ``docs/voiceprints.md``::
 
     python scripts/eval_speaker.py --fit-calibration   # writes models/speaker_calibration.json
     python scripts/eval_speaker.py                     # SV-EER, SASV; writes the results JSON
+    python scripts/eval_speaker.py --sv-only           # only the SV-EER tables (fast, cached)
 
 Data: ``../shared/data/speech`` (``--data``), LibriSpeech folders
 ``resemblyzer_librispeech/libri_<id>/``.
@@ -664,11 +665,15 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "speech")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "voiceguard_speaker_cache")
     ap.add_argument("--trials", type=Path, default=ROOT / "benchmarks" / "trials")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "speaker_eval.json")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="results JSON (default benchmarks/results/speaker_eval.json; with --sv-only: none)")
     ap.add_argument("--model", default=None, help="detector config (default: the shipped one)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fit-calibration", action="store_true")
     ap.add_argument("--skip-sasv", action="store_true")
+    ap.add_argument("--sv-only", action="store_true",
+                    help="only the SV-EER tables (no two-speaker, SASV or VC trials); writes --out only when "
+                         "--out is given, so the full results file is not overwritten")
     ap.add_argument("--vc-groups", type=int, default=0,
                     help="use only the first N voice-conversion target groups (default 0: all)")
     ap.add_argument("--speakers", type=int, default=10,
@@ -695,6 +700,14 @@ def main(argv=None) -> int:
     cal = SpeakerCalibration.load(ROOT / "models" / "speaker_calibration.json")
     t0 = time.time()
     res, emb = sv_eval(args, cache, cal)
+    if args.sv_only:
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"sv": res, "encoder": enc.name}, indent=2) + "\n")
+            print(f"wrote {args.out}")
+        return 0
+    if args.out is None:
+        args.out = ROOT / "benchmarks" / "results" / "speaker_eval.json"
     res["two_speaker_check"] = mixed_voice_eval(args, cache)
     print("single-voice check:", res["single_voice_check"], res["two_speaker_check"], flush=True)
     out = {"sv": res, "calibration": cal.info.get("stats"), "encoder": enc.name}
