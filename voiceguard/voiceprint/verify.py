@@ -350,9 +350,16 @@ class Verifier:
         if spoof is None:
             spoof = _detector_result(self.detector, blocks)
         clone_llr = None
+        warnings = list(ev.warnings)
         if clone is not None and ev.speaker_llr is not None:
-            raw = clone.score()
-            clone_llr = None if raw is None else self.calibration.clone_llr(raw)
+            if ev.condition == CLEAN_CLEAN:
+                raw = clone.score()
+                clone_llr = None if raw is None else self.calibration.clone_llr(raw)
+            else:
+                # the clone model holds wideband enrollment frames and is calibrated on wideband
+                # trials: on telephone audio its score measures the channel, not the vocoder
+                warnings.append("clone check skipped: telephone audio (the voiceprint's clone model is "
+                                "wideband); only the detector guards against clones on this call")
         decision, fused = fuse(ev.speaker_llr, spoof.llr, speaker_threshold=self.speaker_threshold,
                                spoof_threshold=self.spoof_threshold_llr, spoof_verdict=spoof.verdict,
                                clone_llr=clone_llr, clone_threshold=self.clone_threshold)
@@ -365,7 +372,7 @@ class Verifier:
             fused_score=fused, single_voice=ev.single_voice,
             voice_consistency=ev.voice_consistency, duration_s=ev.duration_s, speech_s=ev.speech_s,
             sample_rate=blocks.sr, channels=blocks.channels, encoder=self.encoder.name, model=self.detector.name,
-            warnings=list(ev.warnings))
+            warnings=warnings)
 
     def speaker_evidence(self, name: str, y: np.ndarray, sr: int) -> SpeakerEvidence:
         """The speaker half of a verification: how well ``y`` matches ``name``'s voiceprint.
