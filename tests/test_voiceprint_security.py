@@ -76,6 +76,13 @@ def test_genuine_enrollment_records_detector_and_builds_clone_check(tmp_path: Pa
         # the model was trained on this clip and Griffin-Lim copies of it: the copy must score lower
         assert g.clone_llr is not None and c.clone_llr is not None and c.clone_llr < g.clone_llr
         assert v.verify("reader", GENUINE).to_dict()["clone_llr"] == g.to_dict()["clone_llr"]  # deterministic
+        # telephone audio: the wideband clone model is not applied (it rejected genuine calls)
+        from voiceguard.audio import resample
+
+        y, sr = sf.read(GENUINE)
+        t = v.verify_mono("reader", resample(np.asarray(y, np.float64), sr, 8000), 8000)
+        assert t.condition == "clean-phone" and t.clone_llr is None and t.decision != "reject_clone"
+        assert any("clone check skipped" in w for w in t.warnings)
     with Verifier(db, detector=detector, clone_check=False) as v:
         assert v.verify("reader", GENUINE).clone_llr is None
     # the clone model is stored encrypted like the embeddings, and deleted with the speaker
