@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             row["verify_over_score_time"] = row["verify"]["seconds"] / row["score"]["seconds"]
             rows.append(row)
             print(json.dumps(row), flush=True)
+            if args.out:  # keep what is measured if a long run is stopped
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.with_suffix(".partial.json").write_text(json.dumps(rows, indent=2) + "\n")
             f.unlink()
     lo, hi = rows[0], rows[-1]
     summary = {
