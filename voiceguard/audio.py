@@ -15,6 +15,9 @@ from voiceguard.features import as_float_audio
 
 PathLike = Union[str, os.PathLike]
 
+#: Highest sample rate accepted (a rate beyond it is a corrupt header or a wrong ``sr``).
+MAX_SR = 768000
+
 #: File extensions `voiceguard score` picks up when given a folder.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au")
 
@@ -119,7 +122,13 @@ def read_input(
             raise InvalidParameterError(
                 f"{purpose} of an array needs its sample rate: pass sr=16000 (or the array's rate)"
             )
+        if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)) or \
+                not math.isfinite(sr) or sr <= 0:
+            raise InvalidParameterError(f"sample rate must be a positive number of Hz, got {sr!r}")
         y, file_sr, name = np.asarray(audio), int(sr), None
+    if file_sr > MAX_SR:
+        raise InvalidAudioError(f"sample rate {file_sr} Hz is above the {MAX_SR} Hz voiceguard reads; "
+                                "resample the audio first")
     if file_sr < min_sr:
         raise InvalidAudioError(
             f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)"

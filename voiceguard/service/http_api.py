@@ -10,7 +10,8 @@ Accepted: WAV (PCM, float, G.711 mu-law/A-law), FLAC, OGG/Vorbis/Opus, MP3, AIFF
 rate and channel count), and headerless G.711: ``audio/basic`` or ``audio/PCMU``
 (mu-law), ``audio/PCMA`` or ``audio/x-alaw-basic`` (A-law), 8 kHz unless a ``rate=``
 parameter says otherwise, also recognised by the ``.ul``/``.ulaw``/``.al``/``.alaw``
-file extensions. Errors are JSON ``{"error": message, "status": code}``: 401 (token),
+file extensions. Errors are JSON ``{"error": message, "status": code}``: 400 (a
+multipart body that does not parse), 401 (token),
 404 (unknown speaker or call), 408 (upload too slow), 409 (speaker exists), 413 (upload
 too large or too long), 415 (unsupported media type), 422 (audio that cannot be decoded
 or scored, a failed enrollment).
@@ -107,7 +108,8 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
         if not 4000 <= sr <= 192000:
             raise UploadError(422, f"rate parameter {sr} is out of range (4000-192000 Hz)")
         codes = np.frombuffer(data, dtype=np.uint8)
-        y = (mulaw_decode if law == "mu" else alaw_decode)(codes).astype(np.float64)
+        # 16-bit PCM values, scaled to [-1, 1] as every other decoded upload is
+        y = (mulaw_decode if law == "mu" else alaw_decode)(codes).astype(np.float64) / 32768.0
         return y, sr, 1
     if mtype and mtype not in _SNDFILE_TYPES:
         raise UploadError(415, f"unsupported media type {mtype!r}: send WAV, FLAC, OGG, MP3 or AIFF (audio/wav, "
@@ -152,6 +154,20 @@ def create_app(service: Service) -> Any:
     @app.exception_handler(UploadError)
     async def _upload_error(request: Request, exc: UploadError) -> JSONResponse:
         return fail(exc.status, str(exc))
+
+    # what the framework refuses itself (a multipart body that does not parse, a query flag
+    # that is not a boolean, an unknown path) answers in the same JSON shape
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return fail(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in exc.errors())
+        return fail(422, f"invalid request ({problems})")
 
     @app.exception_handler(VoiceguardError)
     async def _vg_error(request: Request, exc: VoiceguardError) -> JSONResponse:
@@ -212,7 +228,13 @@ def create_app(service: Service) -> Any:
         mtype, _ = _media(request.headers.get("content-type"))
         if mtype == "multipart/form-data":
             request._body = body  # starlette parses the form from the cached body
-            form = await request.form()
+            from starlette.exceptions import HTTPException
+
+            try:
+                form = await request.form()
+            except HTTPException as exc:  # starlette's answer to a body that does not parse
+                raise UploadError(400, f"malformed multipart/form-data body ({exc.detail}); send the audio in a "
+                                       "'file' field, e.g. curl -F file=@clip.wav") from None
             try:
                 files = [f for k, f in form.multi_items() if k == "file" and hasattr(f, "read")]
                 if not files:
