@@ -298,7 +298,7 @@ def _db_errors(method: Any) -> Any:
     def wrapper(self: VoiceprintStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a corrupt text cell fails to decode
             if "locked" in str(exc) or "busy" in str(exc):
                 raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from None
             raise VoiceprintStoreError(f"{self.path} is corrupt or unreadable ({exc}); restore it from a backup "
@@ -394,7 +394,7 @@ class VoiceprintStore:
             if ok != "ok":
                 raise VoiceprintStoreError(f"{p} is corrupt ({ok}); restore it from a backup or "
                                            "move it away and enroll again")
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             self.close()
             raise VoiceprintStoreError(
                 f"{p} is corrupt or not a voiceprint database ({exc}); restore it from a backup or "
