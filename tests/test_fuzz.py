@@ -87,7 +87,30 @@ def test_manifest_that_is_not_utf8_is_a_manifest_error(tmp_path):
         read_manifest(path, audio_dir=tmp_path)
 
 
-@pytest.mark.parametrize("finding", ["corrupt_text_column.db", "non_utf8_schema.db"])
+def test_extra_manifest_column_with_a_tab_is_refused(tmp_path):
+    """A CSV cell or header may hold a tab; written back as TSV it would shift every column."""
+    from voiceguard.data.manifest import ManifestError, read_manifest
+
+    path = tmp_path / "list.csv"
+    path.write_bytes((FUZZ / "regressions" / "manifest" / "tab_in_extra_column").read_bytes()[1:])
+    with pytest.raises(ManifestError, match="contains a tab or newline"):
+        read_manifest(path)
+
+
+def test_signalling_nan_samples_are_refused_without_a_warning():
+    import warnings
+
+    from voiceguard.audio import read_input
+    from voiceguard.errors import NonFiniteAudioError
+
+    y = np.frombuffer(bytes.fromhex("ffffbfff") * 4 + np.zeros(100, "<f4").tobytes(), "<f4")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(NonFiniteAudioError):
+            read_input(y, 16000, min_sr=8000, purpose="spoof scoring")
+
+
+@pytest.mark.parametrize("finding", ["corrupt_text_column.db", "non_utf8_schema.db", "meta_without_store_id.db"])
 def test_corrupt_voiceprint_database_is_a_store_error(tmp_path, finding):
     from voiceguard.voiceprints import VoiceprintStore, VoiceprintStoreError
 

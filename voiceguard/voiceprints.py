@@ -12,7 +12,8 @@ audio**, and:
   nothing that was committed and leaves no half-written speaker; concurrent writers wait
   for each other (busy timeout);
 * really deletes: ``secure_delete`` overwrites freed pages with zeros and the write-ahead
-  log is checkpointed and truncated after a deletion;
+  log is checkpointed and truncated after a deletion, and at the next open when a killed
+  process left a log behind (benchmarks/store_crash.py kills writers at random);
 * optionally **encrypts each embedding** at rest with AES-256-GCM (``cryptography``) under
   a 32-byte key taken from the environment variable ``VOICEGUARD_DB_KEY`` (64 hex digits
   or base64). The key is never stored; the store keeps a key check value so that a wrong
@@ -394,7 +395,9 @@ class VoiceprintStore:
             if ok != "ok":
                 raise VoiceprintStoreError(f"{p} is corrupt ({ok}); restore it from a backup or "
                                            "move it away and enroll again")
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            self._purge_log(timeout)
+        except (sqlite3.DatabaseError, UnicodeDecodeError, KeyError, ValueError, TypeError) as exc:
+            # also a damaged meta table (a key missing, a schema that is not a number...)
             self.close()
             raise VoiceprintStoreError(
                 f"{p} is corrupt or not a voiceprint database ({exc}); restore it from a backup or "
@@ -402,6 +405,24 @@ class VoiceprintStore:
         except VoiceprintStoreError:
             self.close()
             raise
+
+    def _purge_log(self, timeout: float) -> None:
+        """Checkpoint and truncate a write-ahead log left behind, without waiting for anyone.
+
+        A process killed between a deletion's commit and its checkpoint (or in the middle of
+        any write) leaves old page images in the -wal file; the next open removes them when
+        no other connection is using the store (otherwise that connection's next deletion
+        does)."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            conn = self._db
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.OperationalError:
+                pass  # busy: another connection holds the log
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     def _set_wal(self, conn: sqlite3.Connection) -> str:
         import time

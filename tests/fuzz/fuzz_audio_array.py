@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.signal  # noqa: F401 - imported lazily by resample(); here so the first input is not slow
 
 from voiceguard import audio
 from _harness import Reader, check_audio, expected_errors

@@ -212,9 +212,12 @@ class ClipRow:
         for name in _STR_FIELDS:
             value = getattr(self, name)
             value = "-" if value is None or str(value).strip() == "" else str(value).strip()
-            if "\t" in value or "\n" in value:
+            if "\t" in value or "\n" in value or "\r" in value:
                 raise ManifestError(f"{self.path}: field {name} contains a tab or newline")
             setattr(self, name, value)
+        for key, value in self.extra.items():  # written back as TSV cells too
+            if any(c in str(s) for s in (key, value) for c in "\t\n\r"):
+                raise ManifestError(f"{self.path}: column {key!r} or its value contains a tab or newline")
 
     @property
     def is_spoof(self) -> bool:

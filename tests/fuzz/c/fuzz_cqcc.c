@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_CHECK(T >= 1 && M >= T && L == M * p.hop_length && L >= n, "geometry T=%zu M=%zu L=%zu n=%zu", T, M, L, n);
-    if (L > (1u << 18) || T * (p.n_bins > rows ? p.n_bins : rows) > 400000) {
+    if (L > (1u << 18) || T * (p.n_bins > rows ? p.n_bins : rows) > 400000 || p.n_bins * M > (1u << 20)) {
         free(y);
         return 0;
     }
