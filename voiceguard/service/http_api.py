@@ -66,7 +66,8 @@ def _media(content_type: str | None) -> tuple[str, dict[str, str]]:
     return main.lower(), out
 
 
-def decode_upload(data: bytes, content_type: str | None, filename: str | None = None) -> tuple[np.ndarray, int, int]:
+def decode_upload(data: bytes, content_type: str | None, filename: str | None = None, *,
+                  max_duration_s: float | None = None) -> tuple[np.ndarray, int, int]:
     """Decode an uploaded recording.
 
     Parameters
@@ -76,6 +77,12 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
         The media type as sent (parameters such as ``rate=8000`` honoured for G.711).
     filename : str, optional
         Used to recognise headerless G.711 (``.ul``, ``.al``) sent as octet-stream.
+    max_duration_s : float, optional
+        Refuse (413) a recording longer than this **before** decoding it: compressed audio
+        can expand a thousandfold (2 hours of silence are 180 KB of FLAC), so the upload's
+        byte limit alone does not bound the memory the decoded samples need. The samples
+        are decoded in blocks and mixed down as they come, so memory is that of the mono
+        result.
 
     Returns
     -------
@@ -86,8 +93,8 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
     Raises
     ------
     UploadError
-        415 for a media type that is not audio voiceguard reads, 422 for bytes that do not
-        decode or hold no samples.
+        413 for a recording above ``max_duration_s``, 415 for a media type that is not
+        audio voiceguard reads, 422 for bytes that do not decode or hold no samples.
     """
     from voiceguard.audio import to_mono_array
 
@@ -107,6 +114,7 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
             raise UploadError(422, f"rate parameter {params['rate']!r} is not an integer") from None
         if not 4000 <= sr <= 192000:
             raise UploadError(422, f"rate parameter {sr} is out of range (4000-192000 Hz)")
+        _check_length(len(data), sr, max_duration_s)
         codes = np.frombuffer(data, dtype=np.uint8)
         # 16-bit PCM values, scaled to [-1, 1] as every other decoded upload is
         y = (mulaw_decode if law == "mu" else alaw_decode)(codes).astype(np.float64) / 32768.0
@@ -118,18 +126,34 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
     import soundfile as sf
 
     try:
-        y, sr = sf.read(io.BytesIO(data), dtype="float64", always_2d=False)
+        with sf.SoundFile(io.BytesIO(data)) as f:
+            sr, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
+            _check_length(frames, sr, max_duration_s)
+            y = np.empty(frames, np.float64)
+            n = 0
+            for block in f.blocks(blocksize=1 << 16, dtype="float64", always_2d=True):
+                # mix-down per block: the same values as mixing the whole decoded array
+                y[n:n + len(block)] = block[:, 0] if channels == 1 else block.mean(axis=1)
+                n += len(block)
+    except UploadError:
+        raise
     except Exception as exc:  # libsndfile raises several types for undecodable input
         why = str(exc).rsplit(": ", 1)[-1].strip() or type(exc).__name__  # drop libsndfile's "Error opening <obj>"
         raise UploadError(422, f"cannot decode the upload as audio ({why}); check the file and its media "
                                "type") from None
-    if y.size == 0:
+    if n == 0:
         raise UploadError(422, "the upload decodes to no audio samples")
     try:
-        y, channels = to_mono_array(y)
+        y, _ = to_mono_array(y[:n])
     except InvalidAudioError as exc:
         raise UploadError(422, f"the upload is not usable audio ({exc})") from None
-    return y, int(sr), channels
+    return y, sr, channels
+
+
+def _check_length(frames: int, sr: int, max_duration_s: float | None) -> None:
+    if max_duration_s is not None and sr > 0 and frames > max_duration_s * sr:
+        raise UploadError(413, f"the upload holds {frames / sr:.0f} s of audio, above the {max_duration_s:g} s limit "
+                               "(max_upload_duration_s); split it or raise the limit")
 
 
 class AttachSpeaker(BaseModel):
@@ -243,11 +267,13 @@ def create_app(service: Service) -> Any:
                     raise UploadError(422, "send one 'file' per request")
                 out = []
                 for f in files:
-                    out.append((*decode_upload(await f.read(), f.content_type, f.filename), f.filename))
+                    out.append((*decode_upload(await f.read(), f.content_type, f.filename,
+                                               max_duration_s=cfg.max_upload_duration_s), f.filename))
                 return out
             finally:
                 await form.close()
-        return [(*decode_upload(body, request.headers.get("content-type")), None)]
+        return [(*decode_upload(body, request.headers.get("content-type"), max_duration_s=cfg.max_upload_duration_s),
+                 None)]
 
     def check_duration(y: np.ndarray, sr: int) -> None:
         if len(y) / sr > cfg.max_upload_duration_s:
