@@ -159,6 +159,23 @@ def test_array_sample_rates_are_validated(sr):
         read_input(np.zeros(16000), sr, min_sr=8000, purpose="spoof scoring")
 
 
+def test_files_with_more_channels_than_frames_mix_down_per_frame(tmp_path):
+    """A decoded file is [frames, channels]: a few frames of many channels (a short file, or
+    the last block of a long one) were taken for [channels, frames] by the layout guess."""
+    import soundfile as sf
+
+    from voiceguard.audio import open_stream, read_input
+
+    y = np.random.default_rng(0).uniform(-0.5, 0.5, (103, 9))
+    sf.write(str(tmp_path / "short.wav"), y[:3], 16000, subtype="FLOAT")
+    whole, *_ = read_input(tmp_path / "short.wav", None, min_sr=8000, purpose="spoof scoring")
+    np.testing.assert_array_equal(whole, y[:3].astype(np.float32).astype(np.float64).mean(axis=1))
+    sf.write(str(tmp_path / "tail.wav"), y, 16000, subtype="FLOAT")
+    whole, *_ = read_input(tmp_path / "tail.wav", None, min_sr=8000, purpose="spoof scoring")
+    blocks = open_stream(tmp_path / "tail.wav", None, min_sr=8000, purpose="spoof scoring", block_frames=50).blocks
+    np.testing.assert_array_equal(np.concatenate(list(blocks)), whole)  # blocks of 50, 50, 3 frames
+
+
 def test_cqt_geometry_refuses_an_absurd_bandwidth():
     """The C core once cast an infinite padding length to size_t (UB; found by the cqcc
     target): it now refuses the parameters."""

@@ -58,12 +58,19 @@ def load(path: PathLike) -> tuple[np.ndarray, int]:
     return y, int(sr)
 
 
-def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
+def to_mono_array(y: np.ndarray, *, frames_first: bool = False) -> tuple[np.ndarray, int]:
     """Mix an array down to mono.
 
     Accepts ``[n]``, soundfile's ``[n, channels]`` and librosa's ``[channels, n]``
     (recognised as the layout whose first axis is at most 8 and shorter than the second).
     Integer PCM is scaled as :func:`voiceguard.features.as_float_audio` does.
+
+    Parameters
+    ----------
+    y : np.ndarray
+    frames_first : bool
+        ``y`` is known to be ``[n, channels]`` (decoded from a file): no layout guess, which
+        would take a few frames of many channels, e.g. a file's last block, for the other one.
 
     Returns
     -------
@@ -75,7 +82,7 @@ def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
         return as_float_audio(y), 1
     if y.ndim != 2:
         raise InvalidAudioError(f"expected audio as [n], [n, channels] or [channels, n], got shape {y.shape}")
-    if y.shape[0] <= 8 and y.shape[0] < y.shape[1]:
+    if not frames_first and y.shape[0] <= 8 and y.shape[0] < y.shape[1]:
         y = y.T
     channels = int(y.shape[1])
     # scale integer PCM per channel (as_float_audio takes 1-D input), then average
@@ -83,9 +90,9 @@ def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(flat.mean(axis=1)), channels
 
 
-def to_mono(y: np.ndarray) -> np.ndarray:
+def to_mono(y: np.ndarray, *, frames_first: bool = False) -> np.ndarray:
     """Mix ``[n]``, ``[n, channels]`` or ``[channels, n]`` audio down to ``[n]``."""
-    return to_mono_array(y)[0]
+    return to_mono_array(y, frames_first=frames_first)[0]
 
 
 def read_input(
@@ -135,7 +142,7 @@ def read_input(
         raise InvalidAudioError(
             f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)"
         )
-    y, channels = to_mono_array(y)
+    y, channels = to_mono_array(y, frames_first=name is not None)
     if y.size == 0:
         raise InvalidAudioError("the audio holds no samples")
     return y, int(file_sr), name, channels
@@ -324,6 +331,10 @@ def open_stream(
     except Exception as exc:  # libsndfile raises several types for undecodable input
         raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
     file_sr, channels = int(f.samplerate), int(f.channels)
+    if file_sr > MAX_SR:
+        f.close()
+        raise InvalidAudioError(f"sample rate {file_sr} Hz is above the {MAX_SR} Hz voiceguard reads; "
+                                "resample the audio first")
     if file_sr < min_sr:
         f.close()
         raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)")
@@ -340,7 +351,7 @@ def open_stream(
                     break
                 n += len(y)
                 try:
-                    yield to_mono(y)
+                    yield to_mono(y, frames_first=True)
                 except InvalidAudioError as exc:
                     raise AudioReadError(f"{path}: {exc}") from None
         if n == 0:
@@ -423,7 +434,7 @@ def load_mono(path: PathLike, sr: float | None = None) -> tuple[np.ndarray, int]
     y, file_sr = load(path)
     try:
         # to_mono validates too (finite samples): a file holding NaN is a read error
-        y = to_mono(y)
+        y = to_mono(y, frames_first=True)
     except InvalidAudioError as exc:
         raise AudioReadError(f"{path}: {exc}") from None
     if sr is not None and sr != file_sr:

@@ -144,7 +144,7 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
     if n == 0:
         raise UploadError(422, "the upload decodes to no audio samples")
     try:
-        y, _ = to_mono_array(y[:n])
+        y, _ = to_mono_array(y[:n], frames_first=True)
     except InvalidAudioError as exc:
         raise UploadError(422, f"the upload is not usable audio ({exc})") from None
     return y, sr, channels
