@@ -176,6 +176,31 @@ def test_files_with_more_channels_than_frames_mix_down_per_frame(tmp_path):
     np.testing.assert_array_equal(np.concatenate(list(blocks)), whole)  # blocks of 50, 50, 3 frames
 
 
+def test_headerless_bytes_named_au_are_not_decoded_by_guess(tmp_path):
+    from voiceguard.audio import open_stream, read_input
+    from voiceguard.errors import AudioReadError
+
+    path = tmp_path / "junk.au"
+    path.write_bytes((FUZZ / "regressions" / "audio_file" / "headerless_au_guess").read_bytes()[1:])
+    with pytest.raises(AudioReadError, match="no audio header"):
+        read_input(path, None, min_sr=8000, purpose="spoof scoring")
+    with pytest.raises(AudioReadError, match="no audio header"):
+        open_stream(path, None, min_sr=8000, purpose="spoof scoring")
+
+
+def test_damaged_mp3_streams_the_samples_a_whole_read_gives(tmp_path):
+    """libsndfile's MPEG decoder returned more frames on repeated reads of a damaged file
+    than one read gives (1920 vs 1536): the block pipeline stops where load() stops."""
+    from voiceguard.audio import open_stream, read_input
+
+    path = tmp_path / "damaged.mp3"
+    path.write_bytes((FUZZ / "regressions" / "audio_file" / "mp3_longer_than_announced").read_bytes()[1:])
+    whole, *_ = read_input(path, None, min_sr=8000, purpose="spoof scoring")
+    blocks = np.concatenate(list(open_stream(path, None, min_sr=8000, purpose="spoof scoring").blocks))
+    assert len(blocks) == len(whole) == 1536
+    np.testing.assert_allclose(blocks, whole, rtol=0, atol=1e-6)
+
+
 def test_cqt_geometry_refuses_an_absurd_bandwidth():
     """The C core once cast an infinite padding length to size_t (UB; found by the cqcc
     target): it now refuses the parameters."""

@@ -50,12 +50,25 @@ def load(path: PathLike) -> tuple[np.ndarray, int]:
     if not path.is_file():
         raise AudioReadError(f"{path}: no such file")
     try:
-        y, sr = sf.read(str(path), dtype="float64", always_2d=False)
+        with sf.SoundFile(str(path)) as f:
+            _refuse_headerless(f, path)
+            y, sr = f.read(dtype="float64", always_2d=False), f.samplerate
+    except AudioReadError:
+        raise
     except Exception as exc:  # libsndfile raises several types for undecodable input
         raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
     if y.size == 0:
         raise AudioReadError(f"{path}: the file holds no audio samples")
     return y, int(sr)
+
+
+def _refuse_headerless(f, path: Path) -> None:
+    """libsndfile takes any bytes named ``.au`` (and a few others) for header-less audio and
+    decodes them as a guess (differently depending on read sizes, too): refuse them."""
+    if f.format == "RAW":
+        raise AudioReadError(f"{path}: no audio header, so its encoding and rate are unknown (libsndfile would "
+                             f"guess header-less {f.subtype_info}); convert it to WAV, e.g. with "
+                             "sox -t ul -r 8000 in.ul out.wav")
 
 
 def to_mono_array(y: np.ndarray, *, frames_first: bool = False) -> tuple[np.ndarray, int]:
@@ -330,6 +343,11 @@ def open_stream(
         f = sf.SoundFile(str(path))
     except Exception as exc:  # libsndfile raises several types for undecodable input
         raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
+    try:
+        _refuse_headerless(f, path)
+    except AudioReadError:
+        f.close()
+        raise
     file_sr, channels = int(f.samplerate), int(f.channels)
     if file_sr > MAX_SR:
         f.close()
@@ -339,12 +357,19 @@ def open_stream(
         f.close()
         raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)")
 
+    announced = max(0, int(f.frames))
+
     def blocks() -> Iterator[np.ndarray]:
         n = 0
         with f:
             while True:
+                # never past the frames the header announces, and no further after a short
+                # read: exactly what load() reads in one call
+                want = block_frames if announced == 0 else min(block_frames, announced - n)
+                if want <= 0:
+                    break
                 try:
-                    y = f.read(block_frames, dtype="float64", always_2d=False)
+                    y = f.read(want, dtype="float64", always_2d=False)
                 except Exception as exc:  # noqa: BLE001
                     raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
                 if y.size == 0:
@@ -354,10 +379,12 @@ def open_stream(
                     yield to_mono(y, frames_first=True)
                 except InvalidAudioError as exc:
                     raise AudioReadError(f"{path}: {exc}") from None
+                if len(y) < want:  # a short read is the end (a damaged MP3 decodes more on a retry)
+                    break
         if n == 0:
             raise AudioReadError(f"{path}: the file holds no audio samples")
 
-    return AudioStream(blocks(), file_sr, channels, os.fspath(audio), max(0, int(f.frames)))
+    return AudioStream(blocks(), file_sr, channels, os.fspath(audio), announced)
 
 
 def resampled_blocks(blocks: Iterable[np.ndarray], orig_sr: float, target_sr: float) -> Iterator[np.ndarray]:

@@ -4,8 +4,9 @@ The path every recording takes: :func:`voiceguard.audio.load` (libsndfile throug
 soundfile: WAV/RF64/W64, FLAC, OGG Vorbis/Opus, MP3, AIFF, AU, CAF, ...),
 :func:`voiceguard.audio.read_input` (mix-down, validation) and
 :func:`voiceguard.audio.resample` to the detector's 16 kHz, and, where the block pipeline
-exists, :func:`voiceguard.audio.iter_blocks`, whose blocks must equal slices of the
-whole-file result.
+exists, :func:`voiceguard.audio.open_stream` (blocks of any size) and
+:func:`voiceguard.audio.iter_blocks`, whose blocks must equal slices of the whole-file
+result exactly.
 
 Input: byte 0 picks the file extension (libsndfile mostly sniffs the content, but a few
 formats are chosen by name), the rest is the file.
@@ -21,6 +22,13 @@ from _harness import check_audio, expected_errors, scratch_file
 from fuzz_audio_array import _check_resampled
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".au", ".opus", ".caf", ".w64", ".bin")
+
+#: libsndfile 1.2.2 decodes MP3 read in blocks to samples up to 9e-8 (one float32 ulp) away
+#: from the same file read at once, and at some block sizes (1000, 4096, 8192 frames; not
+#: 16384 or the pipeline's 65536) to glitches of up to 0.17 at a few points (measured on a
+#: 30 s file; docs/reliability.md). MP3 is therefore checked at the pipeline's block size,
+#: within this tolerance; every other format at random block sizes, exactly.
+_MPEG_TOLERANCE = 1e-6
 
 #: Decoded lengths above this are not resampled in the harness (kept fast); the decode
 #: itself, and its memory, is still exercised.
@@ -44,10 +52,19 @@ def one_input(data: bytes) -> None:
             out = audio.resample(y, sr, 16000)
             check_audio(out)
             _check_resampled(y, sr, out)
-        iter_blocks = getattr(audio, "iter_blocks", None)
-        if iter_blocks is not None and len(y) <= _MAX_RESAMPLE:
+        # the block pipeline (bounded memory for any length) must give exactly the same samples
+        mpeg = soundfile.info(str(path)).format == "MP3"
+        block_frames = 1 << 16 if mpeg else 1 + (data[-1] * 37) % 3000
+        stream = audio.open_stream(path, None, min_sr=8000, purpose="fuzzing", block_frames=block_frames)
+        assert (stream.sr, stream.channels) == (sr, channels)
+        blocks = np.concatenate(list(stream.blocks))
+        if mpeg:  # libsndfile's MPEG decoder: ~1 float32 ulp apart (see _MPEG_TOLERANCE)
+            np.testing.assert_allclose(blocks, y, rtol=0, atol=_MPEG_TOLERANCE)
+        else:
+            np.testing.assert_array_equal(blocks, y)
+        if len(y) <= _MAX_RESAMPLE and not mpeg:
             whole = audio.resample(y, sr, 16000)
-            _check_blocks(iter_blocks, path, whole)
+            _check_blocks(audio.iter_blocks, path, whole)
 
 
 def _check_blocks(iter_blocks, path, whole: np.ndarray) -> None:
