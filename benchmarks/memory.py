@@ -3,7 +3,7 @@
 Usage::
 
     nice -n 5 python benchmarks/memory.py --label before \\
-        [--durations 300,600,3600,7200] [--kinds silence,speech] [--commands score,enroll,verify] \\
+        [--durations 300,600,3600,7200] [--kinds silence,speech] [--commands score,enroll,verify,upload] \\
         [--audio-dir /tmp/vg_memory_audio] [--out benchmarks/results/memory.json]
 
     # a quick smoke run (about a minute)
@@ -19,6 +19,8 @@ itself stays small):
 * ``speech``: the 3 s LibriSpeech clip of ``tests/data`` (one speaker) followed by 1 s of
   that noise, looped, with the gain varied per repetition (-6 to 0 dB).
 
+``upload`` is what ``POST /v1/score`` does with a request body (the file's bytes through
+``decode_upload``, then ``Detector.score_mono`` on the decoded array), without HTTP.
 ``verify`` runs against a speaker enrolled once from the first 60 s of the speech file
 (``--force``: the loop is one voice but the same sentence). Results are merged into
 ``--out`` under ``--label`` (``before``/``after`` the block pipeline), and a Markdown table
@@ -113,7 +115,20 @@ def _commands(command: str, path: Path, db: Path) -> list[str]:
         return base + ["enroll", "bench", str(path), "--db", str(db), "--replace", "--force", "--format", "json"]
     if command == "verify":
         return base + ["verify", "bench", str(path), "--db", str(db), "--no-progress", "--format", "jsonl"]
+    if command == "upload":  # what POST /v1/score does with the body: decode_upload, then score_mono
+        return [sys.executable, "-c", _UPLOAD, str(path)]
     raise SystemExit(f"unknown command {command!r}")
+
+
+_UPLOAD = """
+import sys
+from voiceguard.scoring import Detector
+from voiceguard.service.http_api import decode_upload
+data = open(sys.argv[1], "rb").read()
+y, sr, ch = decode_upload(data, "audio/flac", max_duration_s=1e6)
+del data
+print(Detector().score_mono(y, sr, channels=ch).to_dict()["verdict"])
+"""
 
 
 def table(runs: dict) -> str:
@@ -169,7 +184,8 @@ def main() -> int:
                     path = make_audio(audio_dir / f"{kind}_{d}s.flac", kind, d)
                     # enroll goes to a throw-away db so verify keeps its reference speaker
                     use_db = db if command != "enroll" else Path(tmp) / "enroll.db"
-                    r = measure(_commands(command, path, use_db) + (["--threads", str(args.threads)]), env,
+                    cmd = _commands(command, path, use_db)
+                    r = measure(cmd + (["--threads", str(args.threads)] if command != "upload" else []), env,
                                 args.timeout_s)
                     res_all.setdefault(command, {}).setdefault(kind, {})[str(d)] = r
                     print(f"{args.label} {command} {kind} {_label(d)}: {r['peak_rss_mib']:.0f} MiB, "
