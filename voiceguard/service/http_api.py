@@ -14,7 +14,8 @@ file extensions. Errors are JSON ``{"error": message, "status": code}``: 400 (a
 multipart body that does not parse), 401 (token),
 404 (unknown speaker or call), 408 (upload too slow), 409 (speaker exists), 413 (upload
 too large or too long), 415 (unsupported media type), 422 (audio that cannot be decoded
-or scored, a failed enrollment).
+or scored, a failed enrollment, a missing or malformed parameter). Error messages never
+reveal the server's files or other enrolled speakers.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -156,6 +158,23 @@ def _check_length(frames: int, sr: int, max_duration_s: float | None) -> None:
                                "(max_upload_duration_s); split it or raise the limit")
 
 
+def _describe_validation(exc: Any) -> str:
+    """One sentence for FastAPI's request-validation errors (missing or malformed parameters)."""
+    where = {"query": "query parameter", "path": "path parameter", "body": "request body field",
+             "header": "header", "cookie": "cookie"}
+    parts = []
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ())]
+        kind = where.get(loc[0], loc[0]) if loc else "request"
+        name = ".".join(loc[1:])
+        what = f"{kind} '{name}'" if name else kind
+        if err.get("type") == "missing":
+            parts.append(f"missing {what}")
+        else:
+            parts.append(f"{what}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts) if parts else "invalid request"
+
+
 class AttachSpeaker(BaseModel):
     """Body of ``PUT /v1/calls/{uuid}/speaker``."""
 
@@ -179,34 +198,37 @@ def create_app(service: Service) -> Any:
     async def _upload_error(request: Request, exc: UploadError) -> JSONResponse:
         return fail(exc.status, str(exc))
 
-    # what the framework refuses itself (a multipart body that does not parse, a query flag
-    # that is not a boolean, an unknown path) answers in the same JSON shape
-    from fastapi.exceptions import RequestValidationError
+    # what the framework refuses itself (an unknown path, a wrong method) answers in the
+    # same JSON shape (invalid parameters: _invalid_request below)
     from starlette.exceptions import HTTPException
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return fail(exc.status_code, str(exc.detail))
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in exc.errors())
-        return fail(422, f"invalid request ({problems})")
-
     @app.exception_handler(VoiceguardError)
     async def _vg_error(request: Request, exc: VoiceguardError) -> JSONResponse:
         from voiceguard.verify import EnrollmentError
         from voiceguard.voiceprints import SpeakerExistsError, UnknownSpeakerError
 
-        if isinstance(exc, UnknownSpeakerError):
-            return fail(404, str(exc))
+        if isinstance(exc, UnknownSpeakerError):  # the CLI's message names the database and who is enrolled
+            who = f" named {exc.name!r}" if exc.name is not None else ""
+            return fail(404, f"no speaker{who} is enrolled; enroll one with POST /v1/speakers/{{name}}")
         if isinstance(exc, SpeakerExistsError):
-            return fail(409, str(exc))
+            if exc.reason == "encoder":
+                how = "re-enroll it with replace=true"
+            else:
+                how = "send replace=true to re-enroll it from these clips, or add=true to add them to it"
+            return fail(409, f"{str(exc).rsplit(': ', 1)[0]}; {how}")
         if isinstance(exc, (InvalidAudioError, AudioReadError, EnrollmentError)):
             return fail(422, str(exc))
         if isinstance(exc, InvalidParameterError):
             return fail(400, str(exc))
         return fail(500, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return fail(422, _describe_validation(exc))
 
     class Unauthorized(Exception):
         pass
@@ -341,7 +363,8 @@ def create_app(service: Service) -> Any:
             from voiceguard.verify import enroll as _enroll
 
             ver = service.verifier()
-            rep = _enroll(name, [(y, sr) for y, sr, _, _ in clips], store=ver.store, encoder=ver.encoder,
+            named = [(y, sr, fname or f"upload{i + 1}") for i, (y, sr, _, fname) in enumerate(clips)]
+            rep = _enroll(name, named, store=ver.store, encoder=ver.encoder,
                           calibration=ver.calibration, replace=replace, add=add, force=force)
             service.forget_voiceprint(name)
             return rep.to_dict()
