@@ -130,13 +130,15 @@ class HeadConfig:
     seed: int = 0
     balance: str = "system"  # 'system', 'family' or 'none' (see _window_weights)
     exclude_families: tuple[str, ...] = ()  # spoof families never trained on (an ablation)
+    bona_balance: str = ""  # bona fide weighting when it differs from ``balance``: 'source' or 'none'
 
     def describe(self) -> str:
         kind = "linear" if not self.hidden else f"mlp{self.hidden}"
         return f"L{'+'.join(map(str, self.layers))}-{self.mix}-{kind}-e{self.epochs}"
 
 
-def _window_weights(info: ClipInfo, clip_of_window: np.ndarray, train_clips: np.ndarray, balance: str) -> np.ndarray:
+def _window_weights(info: ClipInfo, clip_of_window: np.ndarray, train_clips: np.ndarray, balance: str,
+                    bona_balance: str = "") -> np.ndarray:
     """Per-window training weights: every clip counts once; ``balance='system'``: every
     spoof system and every bona fide source alike; ``'family'``: every spoof family alike,
     then every system within it; ``'none'``: every clip alike. Both classes carry the same
@@ -148,13 +150,14 @@ def _window_weights(info: ClipInfo, clip_of_window: np.ndarray, train_clips: np.
         if not np.any(sel):
             continue
         idx = np.flatnonzero(sel)
-        if balance == "none":
+        mode = bona_balance if (lab == 1 and bona_balance) else balance
+        if mode == "none":
             w = np.ones(len(idx))
         else:
             keys = (info.system if lab == 0 else info.source)[idx].astype(str)
             _, inv = np.unique(keys, return_inverse=True)
             w = 1.0 / np.bincount(inv)[inv]
-            if balance == "family" and lab == 0:
+            if mode == "family" and lab == 0:
                 fam = info.family[idx].astype(str)
                 _, finv = np.unique(fam, return_inverse=True)
                 # each family's systems share one family's worth of weight
@@ -193,7 +196,7 @@ def train_head(X: np.ndarray, clip_of_window: np.ndarray, info: ClipInfo, train_
     if cfg.exclude_families:
         train_clips = train_clips & ~((info.label == 0) & np.isin(info.family, list(cfg.exclude_families)))
     win = np.flatnonzero(train_clips[clip_of_window])
-    w = _window_weights(info, clip_of_window, train_clips, cfg.balance)[win]
+    w = _window_weights(info, clip_of_window, train_clips, cfg.balance, cfg.bona_balance)[win]
     w = w / w.mean()
     Xt = torch.from_numpy(np.ascontiguousarray(X[win], np.float32))
     yt = torch.from_numpy(info.label[clip_of_window[win]].astype(np.float32))

@@ -142,7 +142,7 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
 def _config_from_args(args: argparse.Namespace) -> HeadConfig:
     return HeadConfig(layers=tuple(int(x) for x in args.layers.split(",")), mix=args.mix, hidden=args.hidden,
                       dropout=args.dropout, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
-                      seed=args.seed, balance=args.balance,
+                      seed=args.seed, balance=args.balance, bona_balance=args.bona_balance,
                       exclude_families=tuple(f for f in (args.exclude_families or "").split(",") if f))
 
 
@@ -160,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--lr", type=float, default=1e-3)
     ev.add_argument("--weight-decay", type=float, default=1e-2)
     ev.add_argument("--balance", default="system", choices=["system", "family", "none"])
+    ev.add_argument("--bona-balance", default="", choices=["", "source", "none"],
+                    help="bona fide weighting when it differs from --balance")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--exclude-families", help="comma-separated spoof families left out of training (ablation)")
     ev.add_argument("--scheme", default="repo", choices=["repo", "family"], help="held-out folds")

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Markdown tables of held-out fold results (the model card's side-by-side tables).
+
+    python scripts/heldout_tables.py runs/recipe/heads [--per-fold NAME ...]
+
+Every ``*.json`` in the folder written by ``voiceguard.training.whisper_head evaluate`` or
+``voiceguard.training.detector_folds`` becomes one row: pooled EER (all trials, 16 kHz,
+telephone), the worst fold and the mean over folds. ``--per-fold`` adds a table with one
+column per named result and one row per fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("folder")
+    p.add_argument("--per-fold", nargs="*", default=[], help="result names (file stems) for the per-fold table")
+    args = p.parse_args()
+    results = {}
+    for f in sorted(Path(args.folder).glob("*.json")):
+        r = json.loads(f.read_text())
+        if "summary" in r and "pooled" in r["summary"]:
+            results[f.stem] = r
+    by_scheme: dict[str, list[str]] = {}
+    for name, r in results.items():
+        s = r["summary"]
+        row = (f"| {name} | {pct(s['pooled']['all'])} | {pct(s['pooled']['16k'])} | {pct(s['pooled']['tel'])} | "
+               f"{s['worst']['fold']} {pct(s['worst']['eer'])} | {pct(s['mean'])} |")
+        by_scheme.setdefault(r.get("scheme", "?"), []).append(row)
+    for scheme, rows in by_scheme.items():
+        print(f"\nHeld out by {scheme}: EER (%)\n")
+        print("| result | pooled | 16 kHz | telephone | worst fold | mean over folds |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(rows))
+    if args.per_fold:
+        chosen = [results[n] for n in args.per_fold]
+        folds = list(chosen[0]["summary"]["per_fold"])
+        print("\nPer fold: EER (%), all trials (spoof trials of the fold)\n")
+        print("| fold | spoof trials | " + " | ".join(args.per_fold) + " |")
+        print("|---|---|" + "---|" * len(chosen))
+        for fold in folds:
+            cells = [pct(r["summary"]["per_fold"].get(fold, {}).get("all")) for r in chosen]
+            n = chosen[0]["summary"]["per_fold"][fold]["n_spoof"]
+            print(f"| {fold} | {n} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
