@@ -503,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_voiceprint_parsers(sub)
     _add_serve_parser(sub)
+    from voiceguard.provenance.cli import add_parsers as _add_provenance_parsers  # register, provenance, registry
+
+    _add_provenance_parsers(sub)
     return parser
 
 

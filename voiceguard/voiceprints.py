@@ -458,6 +458,15 @@ class VoiceprintStore:
         else:
             conn.execute("COMMIT")
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection, for other tables kept in this file (provenance registry)."""
+        return self._db
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction (rolled back on error), for those tables."""
+        return self._transaction()
+
     def _encrypt_raw(self, data: bytes, aad: str) -> bytes:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 

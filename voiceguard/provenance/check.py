@@ -1,0 +1,332 @@
+"""Registering originals and checking copies against them.
+
+:func:`register` fingerprints recordings and stores them, signed, in a
+:class:`~voiceguard.provenance.registry.Registry`. :func:`check` answers "which
+registered original is this, and what was changed?": exact hashes first, then the
+fingerprint look-up, the frame-by-frame alignment of each candidate original
+(:mod:`voiceguard.provenance.align`), and the detector's score of every stretch of the
+copy that does not come from the original (public :class:`voiceguard.scoring.Detector`
+API only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+import numpy as np
+
+from voiceguard.errors import VoiceguardError
+from voiceguard.provenance.align import align, candidate_offsets, classify
+from voiceguard.provenance.fingerprint import VERSION, fingerprint
+from voiceguard.provenance.registry import Original, Registry, pcm_sha256
+
+__all__ = ["register", "check", "RegisterResult", "ProvenanceResult", "MIN_MATCH_S", "file_sha256"]
+
+PathLike = Union[str, os.PathLike]
+
+#: Matched audio a copy needs to be called a copy of an original (or half of a shorter copy).
+MIN_MATCH_S = 1.0
+#: Originals with the most key hits aligned in full.
+MAX_CANDIDATES = 5
+#: Non-matching copy audio shorter than this is not given to the detector.
+MIN_SCORED_S = 0.5
+
+IDENTICAL = "identical"
+SAME_AUDIO = "same_audio"
+MATCH = "match"
+ALTERED = "altered"
+NO_MATCH = "no_match"
+#: Statuses meaning "this is a registered original, unaltered".
+UNALTERED = (IDENTICAL, SAME_AUDIO, MATCH)
+
+
+def file_sha256(path: PathLike) -> str:
+    """SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read(audio: PathLike | np.ndarray, sr: int | None, data: bytes | None) -> tuple[np.ndarray, int, str | None,
+                                                                                      int, str | None]:
+    from voiceguard.audio import read_input
+
+    y, file_sr, name, channels = read_input(audio, sr, min_sr=4000, purpose="fingerprinting")
+    digest = None
+    if data is not None:
+        digest = hashlib.sha256(data).hexdigest()
+    elif name is not None:
+        try:
+            digest = file_sha256(audio)  # type: ignore[arg-type]
+        except OSError as exc:
+            from voiceguard.errors import AudioReadError
+
+            raise AudioReadError(f"{name}: cannot read ({exc.strerror})") from None
+    return y, int(file_sr), name, channels, digest
+
+
+@dataclass
+class RegisterResult:
+    """Outcome of registering one recording."""
+
+    file: str | None
+    original: Original
+    new: bool
+    c2pa: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        d = {"file": self.file, "registered": self.new, **self.original.info()}
+        if not self.new:
+            d["already_registered"] = True
+        if self.c2pa is not None:
+            d["c2pa"] = self.c2pa
+        return d
+
+
+def register(audio: PathLike | np.ndarray, registry: Registry, *, sr: int | None = None, note: str = "",
+             name: str | None = None, data: bytes | None = None) -> RegisterResult:
+    """Fingerprint one recording and store it, signed, in the registry.
+
+    Parameters
+    ----------
+    audio : str, os.PathLike or np.ndarray
+        A file, or samples (with ``sr``).
+    registry : Registry
+    sr : int, optional
+        Sample rate of an array.
+    note : str
+        Free text kept (and signed) with the original.
+    name : str, optional
+        Label (default: the file's base name, ``'audio'`` for arrays).
+    data : bytes, optional
+        The file's bytes when ``audio`` was decoded from an upload: its exact hash.
+
+    Returns
+    -------
+    RegisterResult
+        ``new`` is False when the same file (same bytes; for arrays the same samples)
+        was registered before.
+    """
+    y, file_sr, path_name, channels, digest = _read(audio, sr, data)
+    fp = fingerprint(y, file_sr)
+    label = name or (os.path.basename(path_name) if path_name else "audio")
+    rec, new = registry.add(fp, name=label, pcm_sha256=pcm_sha256(y), n_samples=y.size, sample_rate=file_sr,
+                            channels=channels, file_sha256=digest, note=note)
+    return RegisterResult(path_name if name is None else name, rec, new)
+
+
+@dataclass
+class ProvenanceResult:
+    """What :func:`check` found.
+
+    Attributes
+    ----------
+    file : str or None
+    status : str
+        ``'identical'`` (the same bytes as a registered original), ``'same_audio'`` (the
+        same decoded samples), ``'match'`` (a copy of an original, re-encoded or trimmed,
+        with nothing inserted, replaced or removed), ``'altered'`` (a copy with changes)
+        or ``'no_match'``.
+    duration_s : float
+    original : Original or None
+        The registered original it comes from.
+    signature_valid : bool or None
+        Whether the original's record verifies under its registry key.
+    offset_s : float or None
+        Original time minus copy time in the longest matching stretch.
+    matched_s : float
+        Copy audio that matches the original.
+    original_coverage : float or None
+        Share of the original's duration present in the copy.
+    timeline : list of dict
+        Matching and non-matching spans in copy order (see
+        :func:`voiceguard.provenance.align.classify`), non-matching ones with the
+        detector's score.
+    other_matches : list of dict
+        Other originals that part of the copy matches.
+    c2pa : dict or None
+        The C2PA manifest report, if the file carries one.
+    """
+
+    file: str | None
+    status: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    file_sha256: str | None
+    pcm_sha256: str
+    original: Original | None = None
+    signature_valid: bool | None = None
+    offset_s: float | None = None
+    matched_s: float = 0.0
+    original_coverage: float | None = None
+    bit_error_rate: float | None = None
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    other_matches: list[dict[str, Any]] = field(default_factory=list)
+    c2pa: dict[str, Any] | None = None
+    detector: str | None = None
+
+    @property
+    def matched_fraction(self) -> float:
+        """float : share of the copy's duration that matches the original."""
+        return min(1.0, self.matched_s / self.duration_s) if self.duration_s > 0 else 0.0
+
+    @property
+    def segments(self) -> list[dict[str, Any]]:
+        """list of dict : the non-matching spans of the timeline."""
+        return [s for s in self.timeline if s["kind"] != "match"]
+
+    @property
+    def unaltered(self) -> bool:
+        """bool : a registered original, or a copy of one with nothing changed."""
+        return self.status in UNALTERED
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, keys in a stable order (``file`` first)."""
+        def r(x: float | None, n: int = 3) -> float | None:
+            return None if x is None else round(float(x), n)
+
+        def span(s: dict[str, Any]) -> dict[str, Any]:
+            d = {k: (r(v) if isinstance(v, float) and k != "bit_error_rate" else v) for k, v in s.items()}
+            if d.get("bit_error_rate") is not None:
+                d["bit_error_rate"] = r(d["bit_error_rate"], 4)
+            d["duration_s"] = r(s["end_s"] - s["start_s"])
+            return d
+
+        orig = None
+        if self.original is not None:
+            orig = {**self.original.info(), "signature_valid": self.signature_valid}
+        timeline = [span(s) for s in self.timeline]
+        return {
+            "file": self.file, "status": self.status, "duration_s": r(self.duration_s),
+            "sample_rate": self.sample_rate, "channels": self.channels, "file_sha256": self.file_sha256,
+            "pcm_sha256": self.pcm_sha256, "original": orig, "offset_s": r(self.offset_s),
+            "matched_s": r(self.matched_s), "matched_fraction": r(self.matched_fraction, 4),
+            "original_coverage": r(self.original_coverage, 4), "bit_error_rate": r(self.bit_error_rate, 4),
+            "segments": [s for s in timeline if s["kind"] != "match"], "timeline": timeline,
+            "other_matches": self.other_matches, "c2pa": self.c2pa, "fingerprint": VERSION,
+            "detector": self.detector,
+        }
+
+
+def _summarise(timeline: list[dict[str, Any]], original: Original) -> tuple[float, float, float | None, float | None]:
+    """matched copy seconds, share of the original covered, longest run's offset, mean BER."""
+    matches = [s for s in timeline if s["kind"] == "match"]
+    matched = sum(s["end_s"] - s["start_s"] for s in matches)
+    spans = sorted((s["original_start_s"], s["original_end_s"]) for s in matches)
+    covered, reach = 0.0, 0.0
+    for a, b in spans:
+        a = max(a, reach)
+        if b > a:
+            covered += b - a
+            reach = b
+    longest = max(matches, key=lambda s: s["end_s"] - s["start_s"]) if matches else None
+    bers = [(s["bit_error_rate"], s["end_s"] - s["start_s"]) for s in matches if s["bit_error_rate"] is not None]
+    ber = sum(b * w for b, w in bers) / sum(w for _, w in bers) if bers and sum(w for _, w in bers) > 0 else None
+    return (matched, min(1.0, covered / original.duration_s) if original.duration_s else 0.0,
+            None if longest is None else longest["offset_s"], ber)
+
+
+def check(audio: PathLike | np.ndarray, registry: Registry, *, sr: int | None = None, detector: Any = None,
+          data: bytes | None = None, name: str | None = None, c2pa: bool | dict[str, Any] = True) -> ProvenanceResult:
+    """Find the registered original of a recording and what differs from it.
+
+    Parameters
+    ----------
+    audio : str, os.PathLike or np.ndarray
+        A file, or samples (with ``sr``).
+    registry : Registry
+    sr : int, optional
+        Sample rate of an array.
+    detector : Detector, callable or None
+        Scores each inserted or replaced span (``score_mono``); a callable without
+        ``score_mono`` is called once to make the detector when there is something to
+        score. None: no scores.
+    data : bytes, optional
+        The file's bytes when ``audio`` was decoded from an upload (exact hash, C2PA).
+    name : str, optional
+        Label for the result (default: the path).
+    c2pa : bool or dict
+        Read a C2PA manifest from the file when ``c2pa-python`` is installed; a dict
+        passes options (``trust_anchors``) to :func:`voiceguard.provenance.c2pa_manifest.read`.
+
+    Returns
+    -------
+    ProvenanceResult
+    """
+    y, file_sr, path_name, channels, digest = _read(audio, sr, data)
+    res = ProvenanceResult(name if name is not None else path_name, NO_MATCH, y.size / float(file_sr), file_sr,
+                           channels, digest, pcm_sha256(y))
+    if c2pa is not False and (path_name is not None or data is not None):
+        from voiceguard.provenance import c2pa_manifest
+
+        opts = c2pa if isinstance(c2pa, dict) else {}
+        res.c2pa = c2pa_manifest.read(data if data is not None else path_name, **opts)  # type: ignore[arg-type]
+    exact = registry.find_exact(file_sha256=digest, pcm_sha256=res.pcm_sha256)
+    if exact:
+        o = exact[0]
+        res.status = IDENTICAL if digest is not None and o.file_sha256 == digest else SAME_AUDIO
+        res.original, res.signature_valid = o, registry.verify(o)
+        res.offset_s, res.matched_s, res.original_coverage, res.bit_error_rate = 0.0, res.duration_s, 1.0, 0.0
+        res.timeline = [{"kind": "match", "start_s": 0.0, "end_s": res.duration_s, "original_start_s": 0.0,
+                         "original_end_s": o.duration_s, "offset_s": 0.0, "bit_error_rate": 0.0}]
+        return res
+    q = fingerprint(y, file_sr, query=True)
+    hits = registry.lookup(*q.query_keys())
+    ranked = []
+    for oid, (qf, of) in hits.items():
+        offs = candidate_offsets(qf, of)
+        if offs:
+            ranked.append((offs[0][1], oid, [o for o, _ in offs]))
+    ranked.sort(reverse=True)
+    found = []
+    for _, oid, offs in ranked[:MAX_CANDIDATES]:
+        orig = registry.by_id(oid)
+        ofp = orig.fingerprint()
+        timeline = classify(align(q, ofp, offs), q, ofp)
+        matched, coverage, offset, ber = _summarise(timeline, orig)
+        if matched >= min(MIN_MATCH_S, 0.5 * res.duration_s):
+            found.append((matched, orig, timeline, coverage, offset, ber))
+    if not found:
+        return res
+    found.sort(key=lambda f: -f[0])
+    matched, orig, timeline, coverage, offset, ber = found[0]
+    res.original, res.signature_valid = orig, registry.verify(orig)
+    res.matched_s, res.timeline, res.original_coverage, res.offset_s, res.bit_error_rate = (
+        matched, timeline, coverage, offset, ber)
+    res.other_matches = [{"uid": o.uid, "name": o.name, "matched_s": round(m, 3)} for m, o, *_ in found[1:]]
+    res.status = ALTERED if res.segments else MATCH
+    if detector is not None:
+        res.detector = _score_segments(res, y, file_sr, detector)
+    return res
+
+
+def _score_segments(res: ProvenanceResult, y: np.ndarray, sr: int, detector: Any) -> str | None:
+    """Give every inserted or replaced span of at least :data:`MIN_SCORED_S` to the detector;
+    returns the detector's name (None when nothing was scored)."""
+    det: Any = None
+    for seg in res.timeline:
+        if seg["kind"] not in ("inserted", "replaced"):
+            continue
+        if seg["end_s"] - seg["start_s"] < MIN_SCORED_S:
+            seg["detector"] = {"skipped": f"shorter than {MIN_SCORED_S:g} s"}
+            continue
+        if det is None:
+            det = detector() if callable(detector) and not hasattr(detector, "score_mono") else detector
+        a, b = int(round(seg["start_s"] * sr)), int(round(seg["end_s"] * sr))
+        try:
+            r = det.score_mono(y[a:b], sr, name=res.file)
+        except VoiceguardError as exc:
+            seg["detector"] = {"error": str(exc)}
+            continue
+        seg["detector"] = {"verdict": r.verdict, "spoof_probability": None if r.spoof_probability is None else
+                           round(r.spoof_probability, 6), "llr": None if r.llr is None else round(r.llr, 4)}
+    return None if det is None else str(getattr(det, "name", type(det).__name__))
+
+
