@@ -23,7 +23,7 @@ from voiceguard.provenance.align import align, candidate_offsets, classify
 from voiceguard.provenance.fingerprint import VERSION, fingerprint
 from voiceguard.provenance.registry import Original, Registry, pcm_sha256
 
-__all__ = ["register", "check", "RegisterResult", "ProvenanceResult", "MIN_MATCH_S", "file_sha256"]
+__all__ = ["register", "check", "score_segments", "RegisterResult", "ProvenanceResult", "MIN_MATCH_S", "file_sha256"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -303,13 +303,29 @@ def check(audio: PathLike | np.ndarray, registry: Registry, *, sr: int | None = 
     res.other_matches = [{"uid": o.uid, "name": o.name, "matched_s": round(m, 3)} for m, o, *_ in found[1:]]
     res.status = ALTERED if res.segments else MATCH
     if detector is not None:
-        res.detector = _score_segments(res, y, file_sr, detector)
+        score_segments(res, y, file_sr, detector)
     return res
 
 
-def _score_segments(res: ProvenanceResult, y: np.ndarray, sr: int, detector: Any) -> str | None:
-    """Give every inserted or replaced span of at least :data:`MIN_SCORED_S` to the detector;
-    returns the detector's name (None when nothing was scored)."""
+def score_segments(res: ProvenanceResult, y: np.ndarray, sr: int, detector: Any) -> str | None:
+    """Give every inserted or replaced span of at least :data:`MIN_SCORED_S` to the detector.
+
+    Parameters
+    ----------
+    res : ProvenanceResult
+        Its timeline entries gain a ``detector`` entry (``verdict``, ``spoof_probability``,
+        ``llr``; or ``skipped`` / ``error``).
+    y : np.ndarray [shape=(n,)]
+        The copy's mono samples, at ``sr``.
+    sr : int
+    detector : Detector or callable
+        See :func:`check`.
+
+    Returns
+    -------
+    str or None
+        The detector's name, also set as ``res.detector`` (None when nothing was scored).
+    """
     det: Any = None
     for seg in res.timeline:
         if seg["kind"] not in ("inserted", "replaced"):
@@ -327,6 +343,8 @@ def _score_segments(res: ProvenanceResult, y: np.ndarray, sr: int, detector: Any
             continue
         seg["detector"] = {"verdict": r.verdict, "spoof_probability": None if r.spoof_probability is None else
                            round(r.spoof_probability, 6), "llr": None if r.llr is None else round(r.llr, 4)}
-    return None if det is None else str(getattr(det, "name", type(det).__name__))
+    if det is not None:
+        res.detector = str(getattr(det, "name", type(det).__name__))
+    return res.detector
 
 
