@@ -63,6 +63,15 @@ def _context(trust_anchors: PathLike | str | None) -> Any:
     return c2pa.Context.from_dict(settings)
 
 
+def _read_stream(c2pa: Any, stream: Any, ctx: Any) -> tuple[dict, str | None, dict, int] | None:
+    reader = c2pa.Reader.try_create(None, stream, None, ctx)
+    if reader is None:
+        return None
+    with reader:
+        return (reader.get_active_manifest() or {}, reader.get_validation_state(),
+                reader.get_validation_results() or {}, len(json.loads(reader.json()).get("manifests", {})))
+
+
 def read(source: PathLike | bytes, *, trust_anchors: PathLike | str | None = None) -> dict[str, Any] | None:
     """Read and validate the C2PA manifest store of a file.
 
@@ -90,11 +99,12 @@ def read(source: PathLike | bytes, *, trust_anchors: PathLike | str | None = Non
     except ImportError:
         return {"error": f"c2pa-python is not installed, C2PA manifests were not read: {_INSTALL}"}
     try:
+        ctx = _context(trust_anchors)
         if isinstance(source, (bytes, bytearray)):
-            reader = c2pa.Reader.try_create(None, io.BytesIO(bytes(source)), None, _context(trust_anchors))
+            found = _read_stream(c2pa, io.BytesIO(bytes(source)), ctx)
         else:
-            with open(source, "rb") as fh:
-                reader = c2pa.Reader.try_create(None, io.BytesIO(fh.read()), None, _context(trust_anchors))
+            with open(source, "rb") as fh:  # c2pa reads what it needs from the stream
+                found = _read_stream(c2pa, fh, ctx)
     except c2pa.C2paError as exc:
         if "NotSupported" in type(exc).__name__ or "unsupported" in str(exc).lower():
             return None
@@ -104,13 +114,9 @@ def read(source: PathLike | bytes, *, trust_anchors: PathLike | str | None = Non
         from voiceguard.errors import AudioReadError
 
         raise AudioReadError(f"{source}: cannot read ({exc.strerror})") from None
-    if reader is None:
+    if found is None:
         return None
-    with reader:
-        active = reader.get_active_manifest() or {}
-        state = reader.get_validation_state()
-        results = reader.get_validation_results() or {}
-        n_manifests = len(json.loads(reader.json()).get("manifests", {}))
+    active, state, results, n_manifests = found
     act = results.get("activeManifest", {}) if isinstance(results, dict) else {}
     success = [c.get("code", "") for c in act.get("success", [])]
     failures = [{"code": c.get("code", ""), "explanation": c.get("explanation", "")} for c in act.get("failure", [])]

@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 import numpy as np
 
 from voiceguard.errors import VoiceguardError
 from voiceguard.provenance.align import align, candidate_offsets, classify
-from voiceguard.provenance.fingerprint import VERSION, fingerprint
+from voiceguard.provenance.fingerprint import VERSION, Fingerprint, fingerprint, fingerprint_blocks
 from voiceguard.provenance.registry import Original, Registry, pcm_sha256
 
 __all__ = ["register", "check", "score_segments", "RegisterResult", "ProvenanceResult", "MIN_MATCH_S", "file_sha256"]
@@ -52,22 +52,65 @@ def file_sha256(path: PathLike) -> str:
     return h.hexdigest()
 
 
-def _read(audio: PathLike | np.ndarray, sr: int | None, data: bytes | None) -> tuple[np.ndarray, int, str | None,
-                                                                                      int, str | None]:
-    from voiceguard.audio import read_input
+@dataclass
+class _Audio:
+    """A recording read once, block by block: its fingerprint and exact hashes."""
 
-    y, file_sr, name, channels = read_input(audio, sr, min_sr=4000, purpose="fingerprinting")
-    digest = None
-    if data is not None:
-        digest = hashlib.sha256(data).hexdigest()
-    elif name is not None:
+    source: Any
+    fp: Fingerprint
+    pcm_sha256: str
+    n_samples: int
+    sr: int
+    channels: int
+    name: str | None
+    file_sha256: str | None
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / float(self.sr)
+
+    def segment(self, start_s: float, end_s: float) -> np.ndarray:
+        """Mono samples of ``[start_s, end_s)`` (read from the file again for files)."""
+        a, b = int(round(start_s * self.sr)), int(round(end_s * self.sr))
+        if isinstance(self.source, np.ndarray):
+            return self.source[a:b]
+        import soundfile as sf
+
+        from voiceguard.audio import to_mono
+        from voiceguard.errors import AudioReadError
+
         try:
-            digest = file_sha256(audio)  # type: ignore[arg-type]
-        except OSError as exc:
-            from voiceguard.errors import AudioReadError
+            y, _ = sf.read(str(self.source), start=a, stop=b, dtype="float64", always_2d=False)
+        except Exception as exc:  # libsndfile raises several types
+            raise AudioReadError(f"{self.source}: cannot decode audio ({exc})") from None
+        return to_mono(y)
 
-            raise AudioReadError(f"{name}: cannot read ({exc.strerror})") from None
-    return y, int(file_sr), name, channels, digest
+
+def _read(audio: PathLike | np.ndarray, sr: int | None, data: bytes | None, *, query: bool) -> _Audio:
+    from voiceguard.audio import open_stream, read_input
+    from voiceguard.errors import AudioReadError
+
+    if not isinstance(audio, (str, os.PathLike)):
+        y, file_sr, _, channels = read_input(audio, sr, min_sr=4000, purpose="fingerprinting")
+        digest = hashlib.sha256(data).hexdigest() if data is not None else None
+        return _Audio(y, fingerprint(y, file_sr, query=query), pcm_sha256(y), y.size, file_sr, channels, None, digest)
+    stream = open_stream(audio, None, min_sr=4000, purpose="fingerprinting")
+    h = hashlib.sha256()
+    n = 0
+
+    def hashed() -> Any:
+        nonlocal n
+        for block in stream.blocks:
+            h.update(np.ascontiguousarray(block, dtype="<f8").tobytes())
+            n += block.size
+            yield block
+
+    fp = fingerprint_blocks(hashed(), stream.sr, query=query)
+    try:
+        digest = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(audio)
+    except OSError as exc:
+        raise AudioReadError(f"{audio}: cannot read ({exc.strerror})") from None
+    return _Audio(audio, fp, h.hexdigest(), n, stream.sr, stream.channels, os.fspath(audio), digest)
 
 
 @dataclass
@@ -113,12 +156,11 @@ def register(audio: PathLike | np.ndarray, registry: Registry, *, sr: int | None
         ``new`` is False when the same file (same bytes; for arrays the same samples)
         was registered before.
     """
-    y, file_sr, path_name, channels, digest = _read(audio, sr, data)
-    fp = fingerprint(y, file_sr)
-    label = name or (os.path.basename(path_name) if path_name else "audio")
-    rec, new = registry.add(fp, name=label, pcm_sha256=pcm_sha256(y), n_samples=y.size, sample_rate=file_sr,
-                            channels=channels, file_sha256=digest, note=note)
-    return RegisterResult(path_name if name is None else name, rec, new)
+    rd = _read(audio, sr, data, query=False)
+    label = name or (os.path.basename(rd.name) if rd.name else "audio")
+    rec, new = registry.add(rd.fp, name=label, pcm_sha256=rd.pcm_sha256, n_samples=rd.n_samples,
+                            sample_rate=rd.sr, channels=rd.channels, file_sha256=rd.file_sha256, note=note)
+    return RegisterResult(rd.name if name is None else name, rec, new)
 
 
 @dataclass
@@ -171,6 +213,7 @@ class ProvenanceResult:
     other_matches: list[dict[str, Any]] = field(default_factory=list)
     c2pa: dict[str, Any] | None = None
     detector: str | None = None
+    _audio: Any = field(default=None, repr=False, compare=False)
 
     @property
     def matched_fraction(self) -> float:
@@ -260,24 +303,25 @@ def check(audio: PathLike | np.ndarray, registry: Registry, *, sr: int | None = 
     -------
     ProvenanceResult
     """
-    y, file_sr, path_name, channels, digest = _read(audio, sr, data)
-    res = ProvenanceResult(name if name is not None else path_name, NO_MATCH, y.size / float(file_sr), file_sr,
-                           channels, digest, pcm_sha256(y))
-    if c2pa is not False and (path_name is not None or data is not None):
+    rd = _read(audio, sr, data, query=True)
+    res = ProvenanceResult(name if name is not None else rd.name, NO_MATCH, rd.duration_s, rd.sr, rd.channels,
+                           rd.file_sha256, rd.pcm_sha256)
+    res._audio = rd
+    if c2pa is not False and (rd.name is not None or data is not None):
         from voiceguard.provenance import c2pa_manifest
 
         opts = c2pa if isinstance(c2pa, dict) else {}
-        res.c2pa = c2pa_manifest.read(data if data is not None else path_name, **opts)  # type: ignore[arg-type]
-    exact = registry.find_exact(file_sha256=digest, pcm_sha256=res.pcm_sha256)
+        res.c2pa = c2pa_manifest.read(data if data is not None else rd.name, **opts)  # type: ignore[arg-type]
+    exact = registry.find_exact(file_sha256=rd.file_sha256, pcm_sha256=res.pcm_sha256)
     if exact:
         o = exact[0]
-        res.status = IDENTICAL if digest is not None and o.file_sha256 == digest else SAME_AUDIO
+        res.status = IDENTICAL if rd.file_sha256 is not None and o.file_sha256 == rd.file_sha256 else SAME_AUDIO
         res.original, res.signature_valid = o, registry.verify(o)
         res.offset_s, res.matched_s, res.original_coverage, res.bit_error_rate = 0.0, res.duration_s, 1.0, 0.0
         res.timeline = [{"kind": "match", "start_s": 0.0, "end_s": res.duration_s, "original_start_s": 0.0,
                          "original_end_s": o.duration_s, "offset_s": 0.0, "bit_error_rate": 0.0}]
         return res
-    q = fingerprint(y, file_sr, query=True)
+    q = rd.fp
     hits = registry.lookup(*q.query_keys())
     ranked = []
     for oid, (qf, of) in hits.items():
@@ -303,11 +347,11 @@ def check(audio: PathLike | np.ndarray, registry: Registry, *, sr: int | None = 
     res.other_matches = [{"uid": o.uid, "name": o.name, "matched_s": round(m, 3)} for m, o, *_ in found[1:]]
     res.status = ALTERED if res.segments else MATCH
     if detector is not None:
-        score_segments(res, y, file_sr, detector)
+        score_segments(res, detector)
     return res
 
 
-def score_segments(res: ProvenanceResult, y: np.ndarray, sr: int, detector: Any) -> str | None:
+def score_segments(res: ProvenanceResult, detector: Any) -> str | None:
     """Give every inserted or replaced span of at least :data:`MIN_SCORED_S` to the detector.
 
     Parameters
@@ -315,9 +359,6 @@ def score_segments(res: ProvenanceResult, y: np.ndarray, sr: int, detector: Any)
     res : ProvenanceResult
         Its timeline entries gain a ``detector`` entry (``verdict``, ``spoof_probability``,
         ``llr``; or ``skipped`` / ``error``).
-    y : np.ndarray [shape=(n,)]
-        The copy's mono samples, at ``sr``.
-    sr : int
     detector : Detector or callable
         See :func:`check`.
 
@@ -335,9 +376,8 @@ def score_segments(res: ProvenanceResult, y: np.ndarray, sr: int, detector: Any)
             continue
         if det is None:
             det = detector() if callable(detector) and not hasattr(detector, "score_mono") else detector
-        a, b = int(round(seg["start_s"] * sr)), int(round(seg["end_s"] * sr))
         try:
-            r = det.score_mono(y[a:b], sr, name=res.file)
+            r = det.score_mono(res._audio.segment(seg["start_s"], seg["end_s"]), res.sample_rate, name=res.file)
         except VoiceguardError as exc:
             seg["detector"] = {"error": str(exc)}
             continue

@@ -4,7 +4,8 @@ Written from J. Haitsma and T. Kalker, "A Highly Robust Audio Fingerprinting Sys
 ISMIR 2002, adapted to speech and to the telephone band:
 
 * the audio is mixed to mono and resampled to 8 kHz, so wideband, telephone (G.711) and
-  re-encoded copies share one analysis;
+  re-encoded copies share one analysis (block by block: memory does not grow with the
+  recording's length, but for the 5 bytes of fingerprint per 16 ms);
 * frames of 0.2 s (Hann window, FFT of 2048 points) every 16 ms; the power spectrum is
   summed in 33 bands spaced logarithmically between 300 and 3400 Hz (the telephone band);
 * each frame gives one 32-bit *sub-fingerprint*: bit ``m`` is 1 when the energy difference
@@ -24,13 +25,14 @@ ISMIR 2002, adapted to speech and to the telephone band:
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from voiceguard.errors import InputTooShortError, InvalidParameterError
 
-__all__ = ["Fingerprint", "fingerprint", "VERSION", "SR", "HOP_S", "KEY_BITS", "bit_errors"]
+__all__ = ["Fingerprint", "fingerprint", "fingerprint_blocks", "VERSION", "SR", "HOP_S", "KEY_BITS", "bit_errors"]
 
 #: Identifies the fingerprint definition; stored with every registered original.
 VERSION = "hk32-8k-v1"
@@ -138,19 +140,103 @@ def _band_edges() -> np.ndarray:
     return np.ceil(edges_hz * N_FFT / SR).astype(np.int64)
 
 
-def fingerprint(y: np.ndarray, sr: int, *, query: bool = False, block_frames: int = 4096) -> Fingerprint:
+class _Framer:
+    """Band energies of the analysis frames of a signal at :data:`SR` fed in pieces."""
+
+    def __init__(self) -> None:
+        edges = _band_edges()
+        self.lo, self.hi = int(edges[0]), int(edges[-1])
+        self.starts = edges[:-1] - self.lo
+        self.win = np.hanning(FRAME).astype(np.float32)
+        self.buf = np.zeros(0, np.float32)
+        self.out: list[np.ndarray] = []
+
+    def push(self, x: np.ndarray, block_frames: int = 4096) -> None:
+        import scipy.fft
+
+        self.buf = np.concatenate([self.buf, np.asarray(x, np.float32)])
+        n = 1 + (self.buf.size - FRAME) // HOP if self.buf.size >= FRAME else 0
+        if n <= 0:
+            return
+        frames = np.lib.stride_tricks.sliding_window_view(self.buf, FRAME)[::HOP][:n]
+        for s in range(0, n, block_frames):
+            spec = scipy.fft.rfft(frames[s:s + block_frames] * self.win, n=N_FFT, axis=1, workers=1)
+            spec = spec[:, self.lo:self.hi]
+            power = spec.real ** 2 + spec.imag ** 2
+            self.out.append(np.add.reduceat(power, self.starts, axis=1, dtype=np.float64))
+        self.buf = self.buf[n * HOP:].copy()
+
+    def energies(self) -> np.ndarray:
+        return np.concatenate(self.out) if self.out else np.zeros((0, N_BITS + 1))
+
+
+def fingerprint_blocks(blocks: Iterable[np.ndarray], sr: int, *, query: bool = False) -> Fingerprint:
+    """Fingerprint a recording given as consecutive blocks of mono samples (bounded memory:
+    one block and 5 bytes per 16 ms of audio).
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(k,)]
+        Mono float samples in [-1, 1] at ``sr``, in order (e.g.
+        :func:`voiceguard.audio.open_stream`'s blocks).
+    sr : int
+    query : bool
+        Also find each frame's weak bits (for look-ups).
+
+    Returns
+    -------
+    Fingerprint
+        Equal to :func:`fingerprint` of the concatenated blocks.
+
+    Raises
+    ------
+    InputTooShortError
+        Less than 0.25 s of audio.
+    """
+    from voiceguard.audio import resampled_blocks
+
+    if sr < 4000:
+        raise InvalidParameterError(f"sample rate {sr} Hz is too low for a fingerprint (need >= 4000 Hz)")
+    n_in = 0
+
+    def counted() -> Iterator[np.ndarray]:
+        nonlocal n_in
+        for b in blocks:
+            n_in += len(b)
+            yield b
+
+    framer = _Framer()
+    for x in resampled_blocks(counted(), sr, SR):
+        framer.push(x)
+    energy = framer.energies()
+    if energy.shape[0] <= LAG + 2:
+        raise InputTooShortError(f"{n_in / sr:.2f} s of audio is too short to fingerprint (need >= 0.25 s)")
+    diff = energy[:, :-1] - energy[:, 1:]
+    delta = diff[LAG:] - diff[:-LAG]
+    weights = np.left_shift(np.uint64(1), np.arange(N_BITS, dtype=np.uint64))
+    bits = ((delta > 0).astype(np.uint64) @ weights).astype(np.uint32)
+    total = energy.sum(axis=1)
+    level = 10.0 * np.log10(total + 1e-20)
+    rel = np.clip(np.round(level - np.percentile(level, 95)), -128, 0).astype(np.int8)[LAG:]
+    weak = None
+    if query:
+        # reliability of a bit: its margin relative to the frame's energy
+        margin = np.abs(delta[:, :KEY_BITS]) / (total[LAG:, None] + total[:-LAG, None] + 1e-20)
+        weak = np.argsort(margin, axis=1, kind="stable")[:, :FLIP_BITS].astype(np.uint8)
+    return Fingerprint(bits, rel, n_in / float(sr), weak)
+
+
+def fingerprint(y: np.ndarray, sr: int, *, query: bool = False) -> Fingerprint:
     """Fingerprint a mono signal.
 
     Parameters
     ----------
     y : np.ndarray [shape=(n,)]
-        Mono audio (any rate >= 4 kHz), float in [-1, 1].
+        Mono audio (any rate >= 4 kHz), float in [-1, 1] or integer PCM.
     sr : int
         Its sample rate.
     query : bool
         Also find each frame's weak bits (for look-ups).
-    block_frames : int
-        Frames analysed at once (bounds memory for long recordings).
 
     Returns
     -------
@@ -158,46 +244,14 @@ def fingerprint(y: np.ndarray, sr: int, *, query: bool = False, block_frames: in
 
     Raises
     ------
+    InvalidAudioError
+        ``y`` is not mono, or holds NaN or infinite values.
     InputTooShortError
         Less than 0.25 s of audio.
     """
-    from voiceguard.audio import resample
     from voiceguard.features import as_float_audio
 
-    y = as_float_audio(y)
-    if sr < 4000:
-        raise InvalidParameterError(f"sample rate {sr} Hz is too low for a fingerprint (need >= 4000 Hz)")
-    x = resample(y, sr, SR) if sr != SR else y
-    x = x - x.mean()
-    n_frames = 1 + (x.size - FRAME) // HOP if x.size >= FRAME else 0
-    if n_frames <= LAG + 2:
-        raise InputTooShortError(f"{y.size / sr:.2f} s of audio is too short to fingerprint (need >= 0.25 s)")
-    import scipy.fft
-
-    win = np.hanning(FRAME).astype(np.float32)
-    edges = _band_edges()
-    lo, hi = int(edges[0]), int(edges[-1])
-    starts = edges[:-1] - lo
-    energy = np.empty((n_frames, N_BITS + 1), np.float64)
-    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float32), FRAME)[::HOP][:n_frames]
-    for s in range(0, n_frames, block_frames):
-        spec = scipy.fft.rfft(frames[s:s + block_frames] * win, n=N_FFT, axis=1, workers=1)[:, lo:hi]
-        power = spec.real ** 2 + spec.imag ** 2
-        energy[s:s + block_frames] = np.add.reduceat(power, starts, axis=1, dtype=np.float64)
-    diff = energy[:, :-1] - energy[:, 1:]
-    delta = diff[LAG:] - diff[:-LAG]
-    weights = np.left_shift(np.uint64(1), np.arange(N_BITS, dtype=np.uint64))
-    bits = ((delta > 0).astype(np.uint64) @ weights).astype(np.uint32)
-    total = energy.sum(axis=1)
-    level = 10.0 * np.log10(total + 1e-20)
-    ref = np.percentile(level, 95)
-    rel = np.clip(np.round(level - ref), -128, 0).astype(np.int8)[LAG:]
-    weak = None
-    if query:
-        # reliability of a bit: its margin relative to the frame's energy
-        margin = np.abs(delta[:, :KEY_BITS]) / (total[LAG:, None] + total[:-LAG, None] + 1e-20)
-        weak = np.argsort(margin, axis=1, kind="stable")[:, :FLIP_BITS].astype(np.uint8)
-    return Fingerprint(bits, rel, y.size / float(sr), weak)
+    return fingerprint_blocks([as_float_audio(y)], int(sr), query=query)
 
 
 def bit_errors(a: np.ndarray, b: np.ndarray) -> np.ndarray:

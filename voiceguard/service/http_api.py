@@ -353,7 +353,7 @@ def create_app(service: Service) -> Any:
         data, y, sr, _, fname = await read_one_upload(request)
         res = await service.run_store(lambda: check(y, service.registry(), sr=sr, data=data, name=fname))
         if score and res.segments:
-            await service.run_scoring(score_segments, res, y, sr, service.detector)
+            await service.run_scoring(score_segments, res, service.detector)
         return res.to_dict()
 
     # -- calls ----------------------------------------------------------------------------
