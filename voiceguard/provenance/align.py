@@ -1,6 +1,6 @@
 """Aligning a copy with a registered original, frame by frame.
 
-Look-up (:func:`candidate_offsets`) turns key hits into time offsets: a copy that is the
+Look-up (:func:`rank_candidates`) turns key hits into time offsets: a copy that is the
 original, re-encoded or trimmed, has most of its hits at one offset ``original frame -
 copy frame``; a copy with audio inserted or removed has one offset per piece.
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from voiceguard.provenance.fingerprint import HOP_S, N_BITS, QUIET_DB, Fingerprint, bit_errors
 
-__all__ = ["Run", "candidate_offsets", "align", "classify", "P_MATCH", "SWITCH_COST"]
+__all__ = ["Run", "rank_candidates", "support", "align", "classify", "P_MATCH", "SWITCH_COST"]
 
 #: Bit error probability of a matching frame in the model (codec copies measure 0.01-0.15).
 P_MATCH = 0.15
@@ -63,40 +63,68 @@ class Run:
     bit_error_rate: float | None = None
 
 
-def candidate_offsets(query_frames: np.ndarray, original_frames: np.ndarray, *, min_hits: int = 4,
-                      max_offsets: int = 8) -> list[tuple[int, int]]:
-    """Offsets supported by key hits against one original.
+def rank_candidates(original_ids: np.ndarray, query_frames: np.ndarray, original_frames: np.ndarray, *,
+                    min_hits: int = 4, max_candidates: int = 5,
+                    max_offsets: int = 8) -> list[tuple[int, list[tuple[int, int]]]]:
+    """The originals that key hits point to, with the offsets the hits support.
+
+    An offset's *hits* are the distinct copy frames whose keys hit the original at that
+    offset or one frame beside it (codec delays are not whole frames).
 
     Parameters
     ----------
-    query_frames, original_frames : np.ndarray [shape=(n_hits,)], int
-        For every key hit, the copy's frame and the original's frame.
+    original_ids, query_frames, original_frames : np.ndarray [shape=(n_hits,)], int
+        For every key hit: the original's id, the copy's frame and the original's frame.
     min_hits : int
-        Hits (within +-1 frame) an offset needs.
+        Hits an offset needs.
+    max_candidates : int
+        Originals returned (those with the best-supported offsets).
     max_offsets : int
+        Offsets returned per original, at least :data:`OFFSET_TOLERANCE` + 1 frames apart.
 
     Returns
     -------
-    list of (offset, hits)
-        Best first.
+    list of (original id, [(offset, hits), ...])
+        Best first; offsets best first. Offset = original frame - copy frame.
     """
-    if query_frames.size == 0:
+    ids = np.asarray(original_ids, np.int64)
+    qf = np.asarray(query_frames, np.int64)
+    if ids.size == 0:
         return []
-    off = np.asarray(original_frames, np.int64) - np.asarray(query_frames, np.int64)
-    # one vote per (copy frame, offset): the flipped-bit variants of a frame may hit twice
-    pairs = np.unique(np.stack([off, np.asarray(query_frames, np.int64)]), axis=1)
-    uniq, counts = np.unique(pairs[0], return_counts=True)
-    # hits within +-1 frame (codec delays are not whole frames)
-    pos = {int(o): int(c) for o, c in zip(uniq, counts)}
-    smooth = np.array([pos.get(int(o) - 1, 0) + c + pos.get(int(o) + 1, 0) for o, c in zip(uniq, counts)])
-    order = np.lexsort((-counts, -smooth))
-    out: list[tuple[int, int]] = []
-    for i in order:
-        if smooth[i] < min_hits or len(out) >= max_offsets:
-            break
-        o = int(uniq[i])
-        if all(abs(o - p) > OFFSET_TOLERANCE for p, _ in out):
-            out.append((o, int(smooth[i])))
+    key = (ids << 32) | (np.asarray(original_frames, np.int64) - qf + (1 << 31))
+    order = np.lexsort((qf, key))
+    key, qf = key[order], qf[order]
+    first = np.r_[True, (np.diff(key) != 0) | (np.diff(qf) != 0)]  # one vote per (offset, copy frame)
+    uk, counts = np.unique(key[first], return_counts=True)
+
+    def count_at(k: np.ndarray) -> np.ndarray:
+        i = np.clip(np.searchsorted(uk, k), 0, uk.size - 1)
+        return np.where(uk[i] == k, counts[i], 0)
+
+    votes = counts + count_at(uk - 1) + count_at(uk + 1)
+    uid = uk >> 32
+    strong = votes >= min_hits
+    if not strong.any():
+        return []
+    uk, uid, votes, counts = uk[strong], uid[strong], votes[strong], counts[strong]
+    best: dict[int, int] = {}
+    for i, v in zip(uid.tolist(), votes.tolist()):
+        if v > best.get(i, 0):
+            best[i] = v
+    chosen = sorted(best, key=lambda i: -best[i])[:max_candidates]
+    out = []
+    for oid in chosen:
+        m = uid == oid
+        offs = (uk[m] & 0xFFFFFFFF) - (1 << 31)
+        o_order = np.lexsort((-counts[m], -votes[m]))
+        picked: list[tuple[int, int]] = []
+        for j in o_order:
+            o = int(offs[j])
+            if len(picked) >= max_offsets:
+                break
+            if all(abs(o - p) > OFFSET_TOLERANCE for p, _ in picked):
+                picked.append((o, int(votes[m][j])))
+        out.append((int(oid), picked))
     return out
 
 
@@ -144,6 +172,26 @@ def _match_probability(query: Fingerprint, original: Fingerprint, offset: int) -
     return float(np.clip(1.5 * np.percentile(ber, 25), P_MATCH, P_MATCH_MAX))
 
 
+def support(query: Fingerprint, original: Fingerprint, offsets: list[int], *, radius: int = 2,
+            max_errors: int = 8) -> int:
+    """Copy frames that agree closely with the original at one of ``offsets`` (+-``radius``):
+    at most ``max_errors`` of 32 bits differ. A cheap test before :func:`align`: unrelated
+    frames agree that closely with probability 0.0035, copies through codecs with
+    probability 0.5-1.
+
+    Returns
+    -------
+    int
+        The best offset's count.
+    """
+    best = 0
+    for o in offsets:
+        for d in range(-radius, radius + 1):
+            errs, info = _frame_errors(query, original, int(o) + d)
+            best = max(best, int(np.count_nonzero(info & (errs >= 0) & (errs <= max_errors))))
+    return best
+
+
 def align(query: Fingerprint, original: Fingerprint, offsets: list[int]) -> list[Run]:
     """Label every copy frame with an offset into the original, or as unmatched.
 
@@ -151,7 +199,7 @@ def align(query: Fingerprint, original: Fingerprint, offsets: list[int]) -> list
     ----------
     query, original : Fingerprint
     offsets : list of int
-        Candidate offsets (original frame - copy frame), e.g. from :func:`candidate_offsets`.
+        Candidate offsets (original frame - copy frame), e.g. from :func:`rank_candidates`.
 
     Returns
     -------

@@ -19,8 +19,8 @@ from typing import Any, Union
 import numpy as np
 
 from voiceguard.errors import VoiceguardError
-from voiceguard.provenance.align import align, candidate_offsets, classify
-from voiceguard.provenance.fingerprint import VERSION, Fingerprint, fingerprint, fingerprint_blocks
+from voiceguard.provenance.align import align, classify, rank_candidates, support
+from voiceguard.provenance.fingerprint import HOP_S, VERSION, Fingerprint, fingerprint, fingerprint_blocks
 from voiceguard.provenance.registry import Original, Registry, pcm_sha256
 
 __all__ = ["register", "check", "score_segments", "RegisterResult", "ProvenanceResult", "MIN_MATCH_S", "file_sha256"]
@@ -322,18 +322,15 @@ def check(audio: PathLike | np.ndarray, registry: Registry, *, sr: int | None = 
                          "original_end_s": o.duration_s, "offset_s": 0.0, "bit_error_rate": 0.0}]
         return res
     q = rd.fp
-    hits = registry.lookup(*q.query_keys())
-    ranked = []
-    for oid, (qf, of) in hits.items():
-        offs = candidate_offsets(qf, of)
-        if offs:
-            ranked.append((offs[0][1], oid, [o for o, _ in offs]))
-    ranked.sort(reverse=True)
+    candidates = rank_candidates(*registry.lookup(*q.query_keys()), max_candidates=MAX_CANDIDATES)
     found = []
-    for _, oid, offs in ranked[:MAX_CANDIDATES]:
+    need = int(0.5 * min(MIN_MATCH_S, 0.5 * res.duration_s) / HOP_S)  # half the frames of a minimal match
+    for oid, offs in candidates:
         orig = registry.by_id(oid)
         ofp = orig.fingerprint()
-        timeline = classify(align(q, ofp, offs), q, ofp)
+        if support(q, ofp, [o for o, _ in offs]) < need:
+            continue
+        timeline = classify(align(q, ofp, [o for o, _ in offs]), q, ofp)
         matched, coverage, offset, ber = _summarise(timeline, orig)
         if matched >= min(MIN_MATCH_S, 0.5 * res.duration_s):
             found.append((matched, orig, timeline, coverage, offset, ber))

@@ -354,7 +354,7 @@ class Registry:
                     return [_row(r) for r in rows]
         return []
 
-    def lookup(self, keys: np.ndarray, frames: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    def lookup(self, keys: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Key hits of a query.
 
         Parameters
@@ -365,36 +365,27 @@ class Registry:
 
         Returns
         -------
-        dict
-            ``{original row id: (query frames, original frames)}`` of every hit.
+        original_ids, query_frames, original_frames : np.ndarray [shape=(n_hits,)], int64
+            Every hit: the original's row id, the query frame and the original's frame.
         """
         keys = np.asarray(keys, np.int64)
         frames = np.asarray(frames, np.int64)
+        empty = np.zeros(0, np.int64)
         if keys.size == 0:
-            return {}
+            return empty, empty, empty
         order = np.argsort(keys, kind="stable")
         ks, fs = keys[order], frames[order]
-        uniq = np.unique(ks)
         rows = self._db.execute(
             "SELECT key, original_id, frame FROM provenance_index WHERE key IN (SELECT value FROM json_each(?))",
-            (json.dumps(uniq.tolist()),)).fetchall()
+            (json.dumps(np.unique(ks).tolist()),)).fetchall()
         if not rows:
-            return {}
+            return empty, empty, empty
         hit = np.asarray(rows, np.int64)
         lo = np.searchsorted(ks, hit[:, 0], "left")
-        hi = np.searchsorted(ks, hit[:, 0], "right")
-        reps = hi - lo
+        reps = np.searchsorted(ks, hit[:, 0], "right") - lo
+        # every query frame with that key: positions lo .. lo + reps - 1
         qpos = np.repeat(lo, reps) + (np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps))
-        q_frames = fs[qpos]
-        o_ids = np.repeat(hit[:, 1], reps)
-        o_frames = np.repeat(hit[:, 2], reps)
-        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        sort = np.argsort(o_ids, kind="stable")
-        o_ids, q_frames, o_frames = o_ids[sort], q_frames[sort], o_frames[sort]
-        bounds = np.flatnonzero(np.diff(o_ids)) + 1
-        for a, b in zip(np.r_[0, bounds], np.r_[bounds, o_ids.size]):
-            out[int(o_ids[a])] = (q_frames[a:b], o_frames[a:b])
-        return out
+        return np.repeat(hit[:, 1], reps), fs[qpos], np.repeat(hit[:, 2], reps)
 
     # -- signatures and exports ---------------------------------------------------------
 
