@@ -290,7 +290,7 @@ def test_cli_register_provenance_registry(tmp_path, original, tts, capsys):
     rc, _ = _cli(["provenance", str(tmp_path / "missing.wav"), "--db", db])
     assert rc == 2
     rc, _ = _cli(["provenance", str(tmp_path / "orig.flac"), "--db", str(tmp_path / "none.db")])
-    assert rc == 2 and "no voiceprint database" in capsys.readouterr().err
+    assert rc == 2 and "no registry database" in capsys.readouterr().err
 
     exp = tmp_path / "export.json"
     rc, _ = _cli(["registry", "export", "-o", str(exp), "--db", db])

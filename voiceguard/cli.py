@@ -4,6 +4,7 @@ Subcommands: ``score`` (detect synthetic speech in files), ``train`` (train a de
 from a manifest), ``evaluate`` (EER tables, DET curves, shortcut audit) and ``features``.
 Voiceprints: ``enroll`` (store a speaker's voiceprint), ``verify`` (speaker + spoof check
 with one fused decision) and ``speakers`` (list / show / delete / export).
+Provenance (:mod:`voiceguard.provenance.cli`): ``register``, ``provenance``, ``registry``.
 
 Exit codes of ``voiceguard score``: 0 when every input is bona fide (or has no speech),
 1 when any input is judged spoofed, 2 when any input could not be scored (errors win over

@@ -46,6 +46,7 @@ EXPORT_FORMAT = "voiceguard-provenance-export"
 #: Every n-th loud frame of an original goes into the index.
 INDEX_STRIDE = 4
 _MAX_NOTE = 2000
+_LOOKUP_BATCH = 20000  # distinct keys per SQL query
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS provenance_originals (
@@ -203,15 +204,25 @@ class Registry:
         if isinstance(db, VoiceprintStore):
             self.store, self._own = db, False
         else:
+            if not create:
+                from voiceguard.voiceprints import default_db_path
+
+                p = Path(db).expanduser() if db is not None else default_db_path()
+                if not p.exists():
+                    raise RegistryError(f"no registry database at {p}; register an original first "
+                                        "(voiceguard register FILE) or pass --db")
             self.store, self._own = VoiceprintStore(db, create=create), True
         self.path = self.store.path
         self._key_path = Path(key_path) if key_path is not None else key_path_for(self.path)
         self._key: signing.LocalKey | None = None
-        with self.store.transaction() as conn:
-            for stmt in _TABLES.strip().split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('provenance_schema', ?)", (str(SCHEMA),))
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"provenance_originals", "provenance_index", "provenance_keys"} <= tables:
+            with self.store.transaction() as conn:  # idempotent: IF NOT EXISTS, OR IGNORE
+                for stmt in _TABLES.strip().split(";"):
+                    if stmt.strip():
+                        conn.execute(stmt)
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('provenance_schema', ?)",
+                             (str(SCHEMA),))
         have = self._db.execute("SELECT value FROM meta WHERE key = 'provenance_schema'").fetchone()[0]
         if int(have) > SCHEMA:
             raise RegistryError(f"{self.path}: the provenance tables were written by a newer voiceguard (schema "
@@ -375,17 +386,23 @@ class Registry:
             return empty, empty, empty
         order = np.argsort(keys, kind="stable")
         ks, fs = keys[order], frames[order]
-        rows = self._db.execute(
-            "SELECT key, original_id, frame FROM provenance_index WHERE key IN (SELECT value FROM json_each(?))",
-            (json.dumps(np.unique(ks).tolist()),)).fetchall()
-        if not rows:
+        uniq = np.unique(ks)
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for i in range(0, uniq.size, _LOOKUP_BATCH):  # bounded Python-object memory for long queries
+            rows = self._db.execute(
+                "SELECT key, original_id, frame FROM provenance_index WHERE key IN (SELECT value FROM json_each(?))",
+                (json.dumps(uniq[i:i + _LOOKUP_BATCH].tolist()),)).fetchall()
+            if not rows:
+                continue
+            hit = np.asarray(rows, np.int64)
+            lo = np.searchsorted(ks, hit[:, 0], "left")
+            reps = np.searchsorted(ks, hit[:, 0], "right") - lo
+            # every query frame with that key: positions lo .. lo + reps - 1
+            qpos = np.repeat(lo, reps) + (np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps))
+            parts.append((np.repeat(hit[:, 1], reps), fs[qpos], np.repeat(hit[:, 2], reps)))
+        if not parts:
             return empty, empty, empty
-        hit = np.asarray(rows, np.int64)
-        lo = np.searchsorted(ks, hit[:, 0], "left")
-        reps = np.searchsorted(ks, hit[:, 0], "right") - lo
-        # every query frame with that key: positions lo .. lo + reps - 1
-        qpos = np.repeat(lo, reps) + (np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps))
-        return np.repeat(hit[:, 1], reps), fs[qpos], np.repeat(hit[:, 2], reps)
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))  # type: ignore[return-value]
 
     # -- signatures and exports ---------------------------------------------------------
 
