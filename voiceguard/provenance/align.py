@@ -40,7 +40,7 @@ OFFSET_TOLERANCE = 2
 #: Unmatched audio at the very start or end of a copy shorter than this is padding.
 EDGE_S = 0.3
 #: Unmatched audio between two matches shorter than this is the junction of a removal.
-JUNCTION_S = 0.1
+JUNCTION_S = 0.25
 
 
 @dataclass
