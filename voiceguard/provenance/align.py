@@ -10,9 +10,10 @@ sub-fingerprint bits of the copy and of the original frame at that offset differ
 small probability (:data:`P_MATCH`), in the unmatched state they agree by chance (1/2);
 changing state costs :data:`SWITCH_COST`, so a few noisy frames do not break a match
 and a one-frame coincidence does not make one. Frames that are quiet in both recordings
-say almost nothing: they lean slightly towards a match (silence matches silence). The runs of equal labels are the timeline;
-:func:`classify` names what happened between two matched runs (inserted, replaced,
-removed audio) from the copy's gap and the original's gap.
+say almost nothing: they lean slightly towards a match (silence matches silence). The
+runs of equal labels are the timeline; :func:`classify` names what happened between two
+matched runs (inserted, replaced, removed audio) from the copy's gap and the original's
+gap.
 """
 
 from __future__ import annotations
@@ -294,7 +295,7 @@ def _tidy(runs: list[Run], query: Fingerprint) -> list[Run]:
 
 
 def classify(runs: list[Run], query: Fingerprint, original: Fingerprint, *,
-             tolerance_s: float = 0.15) -> list[dict]:
+             tolerance_s: float = 0.15, smear_s: float = 0.3) -> list[dict]:
     """The timeline of a copy in seconds: matched runs and what lies between them.
 
     Parameters
@@ -303,7 +304,10 @@ def classify(runs: list[Run], query: Fingerprint, original: Fingerprint, *,
         From :func:`align`.
     query, original : Fingerprint
     tolerance_s : float
-        Gaps shorter than this in the original count as none.
+        Jumps in the original shorter than this (between two matched runs) count as none.
+    smear_s : float
+        Unmatched copy audio is ``'replaced'`` when the original lost more than this
+        around it, else ``'inserted'`` (the frames straddling a cut match neither side).
 
     Returns
     -------
@@ -354,10 +358,12 @@ def classify(runs: list[Run], query: Fingerprint, original: Fingerprint, *,
         o_start = t_o(s + prev.offset * HOP_S) if prev is not None else None  # type: ignore[operator]
         o_end = t_o(e + nxt.offset * HOP_S) if nxt is not None else None  # type: ignore[operator]
         if o_start is None:
-            o_start = 0.0 if (o_end or 0.0) > tolerance_s else o_end
+            o_start = 0.0 if (o_end or 0.0) > smear_s else o_end
         if o_end is None:
-            o_end = dur_o if dur_o - (o_start or 0.0) > tolerance_s else o_start
-        kind = "replaced" if o_end - o_start > tolerance_s else "inserted"  # type: ignore[operator]
+            o_end = dur_o if dur_o - (o_start or 0.0) > smear_s else o_start
+        # the frames straddling each cut (0.2 s long) match neither side, so an insertion
+        # leaves up to ``smear_s`` of the original apparently missing too
+        kind = "replaced" if o_end - o_start > smear_s else "inserted"  # type: ignore[operator]
         if kind == "inserted":
             o_end = o_start
         out.append({"kind": kind, "start_s": s, "end_s": e, "original_start_s": o_start, "original_end_s": o_end})

@@ -217,7 +217,8 @@ def sign(src: PathLike, dest: PathLike, *, cert_chain: PathLike, private_key: Pa
         chain = Path(cert_chain).read_bytes()
         key = Path(private_key).read_bytes()
     except OSError as exc:
-        raise InvalidParameterError(f"cannot read the C2PA certificate or key ({exc.filename}: {exc.strerror})") from None
+        raise InvalidParameterError(f"cannot read the C2PA certificate or key ({exc.filename}: "
+                                    f"{exc.strerror})") from None
     alg = _algorithm(key)
     if not source_type.replace("_", "").isalnum():
         raise InvalidParameterError(f"{source_type!r} is not an IPTC digital source type name (e.g. digitalCapture)")

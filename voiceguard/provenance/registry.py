@@ -293,8 +293,9 @@ class Registry:
         with self.store.transaction() as conn:
             for rec in recs:
                 cur = conn.execute(
-                    "INSERT INTO provenance_originals(uid, name, note, registered, file_sha256, pcm_sha256, n_samples, "
-                    "sample_rate, channels, fp_version, fingerprint, key_id, signature) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO provenance_originals(uid, name, note, registered, file_sha256, pcm_sha256, "
+                    "n_samples, sample_rate, channels, fp_version, fingerprint, key_id, signature) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (rec.uid, rec.name, rec.note, rec.registered, rec.file_sha256, rec.pcm_sha256, rec.n_samples,
                      rec.sample_rate, rec.channels, rec.fp_version, rec.fingerprint_bytes, rec.key_id, rec.signature))
                 oid = int(cur.lastrowid)
