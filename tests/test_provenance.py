@@ -243,6 +243,25 @@ def test_tampered_record_in_the_database_is_reported(reg, tmp_path):
     assert res.status == "identical" and res.signature_valid is False
 
 
+def test_corrupt_registry_pages_give_a_message_not_a_traceback(tmp_path, original, capsys):
+    db = tmp_path / "c.db"
+    for i in range(3):
+        sf.write(tmp_path / f"o{i}.wav", np.roll(original, i * SR), SR)
+        assert _cli(["register", str(tmp_path / f"o{i}.wav"), "--db", str(db)])[0] == 0
+    with Registry(db) as r:
+        r.store.checkpoint()
+        [(roots,)] = r.store.connection.execute("SELECT MAX(rootpage) FROM sqlite_master").fetchall()
+    data = bytearray(db.read_bytes())
+    for off in range((roots + 1) * 4096, len(data), 512):  # the provenance tables' data pages
+        data[off:off + 100] = os.urandom(100)
+    db.write_bytes(bytes(data))
+    for ext in ("-wal", "-shm"):
+        Path(str(db) + ext).unlink(missing_ok=True)
+    rc, out = _cli(["provenance", str(tmp_path / "o1.wav"), "--db", str(db), "--no-c2pa"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "registry cannot be read" in out + err and "Traceback" not in out + err
+
+
 def test_registry_lives_in_the_voiceprint_database(tmp_path, original):
     from voiceguard.voiceprints import VoiceprintStore
 

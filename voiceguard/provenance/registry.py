@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, TypeVar, Union
 
 import numpy as np
 
@@ -40,6 +42,7 @@ __all__ = ["Registry", "Original", "RegistryError", "UnknownOriginalError", "IND
            "verify_export", "key_path_for"]
 
 PathLike = Union[str, os.PathLike]
+T = TypeVar("T")
 
 SCHEMA = 1
 EXPORT_FORMAT = "voiceguard-provenance-export"
@@ -90,6 +93,22 @@ class UnknownOriginalError(VoiceguardError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+def _db_errors(fn: Callable[..., T]) -> Callable[..., T]:
+    """SQLite errors of the provenance tables as a :class:`RegistryError` that says what to do
+    (the voiceprint store checks only its own tables when it opens the file)."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise RegistryError(f"{self.path}: the provenance registry cannot be read or written ({exc}); "
+                                "if it is corrupt, restore the database from a backup, or import a "
+                                "registry export into a new one") from None
+
+    return wrapper
 
 
 def _now() -> str:
@@ -215,6 +234,18 @@ class Registry:
         self.path = self.store.path
         self._key_path = Path(key_path) if key_path is not None else key_path_for(self.path)
         self._key: signing.LocalKey | None = None
+        try:
+            have = self._create_tables()
+        except BaseException:
+            self.close()
+            raise
+        if int(have) > SCHEMA:
+            self.close()
+            raise RegistryError(f"{self.path}: the provenance tables were written by a newer voiceguard (schema "
+                                f"{have}); upgrade voiceguard")
+
+    @_db_errors
+    def _create_tables(self) -> str:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not {"provenance_originals", "provenance_index", "provenance_keys"} <= tables:
             with self.store.transaction() as conn:  # idempotent: IF NOT EXISTS, OR IGNORE
@@ -223,16 +254,14 @@ class Registry:
                         conn.execute(stmt)
                 conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('provenance_schema', ?)",
                              (str(SCHEMA),))
-        have = self._db.execute("SELECT value FROM meta WHERE key = 'provenance_schema'").fetchone()[0]
-        if int(have) > SCHEMA:
-            raise RegistryError(f"{self.path}: the provenance tables were written by a newer voiceguard (schema "
-                                f"{have}); upgrade voiceguard")
+        return str(self._db.execute("SELECT value FROM meta WHERE key = 'provenance_schema'").fetchone()[0])
 
     @property
-    def _db(self):
+    def _db(self) -> sqlite3.Connection:
         return self.store.connection
 
     @property
+    @_db_errors
     def key(self) -> signing.LocalKey:
         """The local signing key (created on first use, and recorded in ``provenance_keys``)."""
         if self._key is None:
@@ -255,6 +284,7 @@ class Registry:
 
     # -- writing ------------------------------------------------------------------------
 
+    @_db_errors
     def add(self, fp: Fingerprint, *, name: str, pcm_sha256: str, n_samples: int, sample_rate: int, channels: int = 1,
             file_sha256: str | None = None, note: str = "") -> tuple[Original, bool]:
         """Store and sign one original, unless the same file (or samples) is already there.
@@ -304,6 +334,7 @@ class Registry:
                 conn.executemany("INSERT OR IGNORE INTO provenance_index(key, original_id, frame) VALUES (?, ?, ?)",
                                  zip(keys.tolist(), [oid] * len(frames), frames.tolist()))
 
+    @_db_errors
     def delete(self, uid: str) -> None:
         """Remove an original and its index rows.
 
@@ -319,9 +350,11 @@ class Registry:
 
     # -- reading ------------------------------------------------------------------------
 
+    @_db_errors
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM provenance_originals").fetchone()[0])
 
+    @_db_errors
     def get(self, uid: str) -> Original:
         """The original registered as ``uid`` (or a unique prefix of at least 6 digits of it).
 
@@ -340,6 +373,7 @@ class Registry:
                                        "'voiceguard registry list'")
         return _row(rows[0])
 
+    @_db_errors
     def by_id(self, oid: int) -> Original:
         """The original with row id ``oid``."""
         r = self._db.execute(f"SELECT {_COLUMNS} FROM provenance_originals WHERE id = ?", (int(oid),)).fetchone()
@@ -347,15 +381,18 @@ class Registry:
             raise UnknownOriginalError(f"no original with row id {oid} in {self.path}")
         return _row(r)
 
+    @_db_errors
     def originals(self) -> Iterator[Original]:
         """Every registered original, in registration order."""
-        for r in self._db.execute(f"SELECT {_COLUMNS} FROM provenance_originals ORDER BY id"):
-            yield _row(r)
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM provenance_originals ORDER BY id").fetchall()
+        return (_row(r) for r in rows)
 
+    @_db_errors
     def list(self) -> list[dict[str, Any]]:
         """Descriptions of every original, in registration order."""
         return [o.info() for o in self.originals()]
 
+    @_db_errors
     def find_exact(self, *, file_sha256: str | None = None, pcm_sha256: str | None = None) -> list[Original]:
         """Originals with exactly these bytes, or else exactly these samples."""
         for col, val in (("file_sha256", file_sha256), ("pcm_sha256", pcm_sha256)):
@@ -366,6 +403,7 @@ class Registry:
                     return [_row(r) for r in rows]
         return []
 
+    @_db_errors
     def lookup(self, keys: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Key hits of a query.
 
@@ -407,6 +445,7 @@ class Registry:
 
     # -- signatures and exports ---------------------------------------------------------
 
+    @_db_errors
     def public_key(self, kid: str) -> bytes | None:
         """The public key ``kid`` recorded in this database."""
         r = self._db.execute("SELECT public_key FROM provenance_keys WHERE key_id = ?", (kid,)).fetchone()
@@ -419,6 +458,7 @@ class Registry:
         return pub is not None and signing.key_id(pub) == rec.key_id and signing.verify_signature(
             pub, rec.signature, rec.message())
 
+    @_db_errors
     def export(self) -> dict[str, Any]:
         """Every original with its fingerprint and signature, signed as a whole.
 
@@ -444,6 +484,7 @@ class Registry:
         doc["signature"] = base64.b64encode(key.sign(signing.DOMAIN_EXPORT + signing.canonical(doc))).decode("ascii")
         return doc
 
+    @_db_errors
     def import_export(self, doc: dict[str, Any], *, expect_key_id: str | None = None) -> int:
         """Add the originals of a verified export (those not yet here, by uid).
 
