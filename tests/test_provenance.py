@@ -304,8 +304,15 @@ def test_cli_register_provenance_registry(tmp_path, original, tts, capsys):
     rows = [json.loads(line) for line in out.splitlines()]
     assert rc == 1 and [r["status"] for r in rows] == ["altered", "no_match"]
     assert rows[0]["segments"][0]["kind"] == "replaced" and rows[0]["original"]["note"] == "board meeting"
-    rc, out = _cli(["provenance", str(tmp_path / "edit.wav"), "--db", db, "--no-score"])
+    rc, out = _cli(["provenance", str(tmp_path / "edit.wav"), "--db", db, "--no-score", "--report",
+                    str(tmp_path / "rep")])
     assert rc == 1 and "replaced" in out and "original orig.flac" in out
+    page = (tmp_path / "rep" / "edit.html").read_text()  # the report draws the provenance timeline
+    assert '<svg class="provenance"' in page and "orig.flac" in page
+    import re
+
+    [(a, b)] = re.findall(r'class="span replaced" data-start="([\d.]+)" data-end="([\d.]+)"', page)
+    assert abs(float(a) - 4.0) <= 0.5 and abs(float(b) - 7.0) <= 0.5
     rc, _ = _cli(["provenance", str(tmp_path / "missing.wav"), "--db", db])
     assert rc == 2
     rc, _ = _cli(["provenance", str(tmp_path / "orig.flac"), "--db", str(tmp_path / "none.db")])

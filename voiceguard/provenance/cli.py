@@ -114,6 +114,11 @@ def _provenance_command(args: argparse.Namespace) -> int:
             made.append(Detector(args.model, threads=args.threads))
         return made[0]
 
+    folder = None
+    if args.report:
+        from voiceguard.report.cli import ReportFolder
+
+        folder = ReportFolder(args.report)
     c2pa_opts: Any = False if args.no_c2pa else ({"trust_anchors": args.c2pa_trust} if args.c2pa_trust else True)
     n_err = n_bad = 0
     out = sys.stdout
@@ -127,6 +132,12 @@ def _provenance_command(args: argparse.Namespace) -> int:
                           else f"{f}: error: {exc}\n")
                 continue
             n_bad += not res.unaltered
+            if folder is not None:
+                from voiceguard.report.evidence import analyse
+
+                ev = analyse(f, detector())
+                ev.provenance = res.to_dict()
+                print(f"report: {folder.add(ev)}", file=sys.stderr)
             if args.format == "jsonl":
                 out.write(json.dumps(res.to_dict()) + "\n")
             else:
@@ -250,6 +261,9 @@ def add_parsers(sub: Any) -> None:
     pv.add_argument("--threads", type=int, default=None, help="torch threads")
     pv.add_argument("--c2pa-trust", metavar="PEM", default=None, help="CA certificates trusted as C2PA signers")
     pv.add_argument("--no-c2pa", action="store_true", help="do not read C2PA manifests")
+    pv.add_argument("--report", metavar="DIR", default=None,
+                    help="also write a visual HTML report per recording into DIR (NAME.html): the detector's "
+                         "timeline and the provenance timeline (matching and non-matching spans)")
     pv.set_defaults(func=_provenance_command)
 
     rs = sub.add_parser(
