@@ -12,13 +12,22 @@ audio**, and:
   nothing that was committed and leaves no half-written speaker; concurrent writers wait
   for each other (busy timeout);
 * really deletes: ``secure_delete`` overwrites freed pages with zeros and the write-ahead
-  log is checkpointed and truncated after a deletion;
+  log is checkpointed and truncated after a deletion, and at the next open when a killed
+  process left a log behind (benchmarks/store_crash.py kills writers at random);
 * optionally **encrypts each embedding** at rest with AES-256-GCM (``cryptography``) under
   a 32-byte key taken from the environment variable ``VOICEGUARD_DB_KEY`` (64 hex digits
   or base64). The key is never stored; the store keeps a key check value so that a wrong
   key is reported as such. The associated data binds every ciphertext to its store,
   speaker and field, so blobs cannot be swapped between rows unnoticed. Speaker names and
   metadata (dates, clip counts, durations) are not encrypted.
+
+Schema 2 adds, per enrollment clip, what the spoof detector said about it at enrollment
+(``checked_by``: detector name and version, ``spoof_llr``, ``spoof_verdict``, and
+``spoof_override`` when the clip was called spoof and enrolled anyway with
+``--allow-spoof``), and a ``clone_models`` table with the per-speaker clone check's models
+(:mod:`voiceguard.voiceprint.clone_check`; encrypted like the embeddings). A schema-1 store
+is upgraded in place when opened (one transaction; its old clips have no detector record
+and its speakers no clone model).
 
 A store is encrypted or not from its creation (the mode is set by whether a key was given
 then); opening an encrypted store without the key fails with a message saying so.
@@ -54,6 +63,8 @@ __all__ = [
     "ClipRecord",
     "Voiceprint",
     "VoiceprintStore",
+    "ExportFormatError",
+    "read_export",
     "default_db_path",
     "parse_key",
 ]
@@ -61,7 +72,7 @@ __all__ = [
 PathLike = Union[str, os.PathLike]
 
 FORMAT = "voiceguard-voiceprints"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KEY_ENV = "VOICEGUARD_DB_KEY"
 HOME_ENV = "VOICEGUARD_HOME"
 DB_NAME = "voiceprints.db"
@@ -195,6 +206,14 @@ class ClipRecord:
         ``'wideband'`` or ``'telephone'``.
     similarity : float or None
         Cosine with the voiceprint (mean of the clips), filled in at enrollment.
+    checked_by : str or None
+        Detector (name and version) that checked the clip at enrollment; ``None`` for clips
+        enrolled before schema 2.
+    spoof_llr : float or None
+        The detector's LLR (bona fide over spoof) for the clip.
+    spoof_verdict : str or None
+    spoof_override : bool
+        The clip was called spoof and enrolled anyway (``allow_spoof``).
     """
 
     source: str
@@ -205,12 +224,19 @@ class ClipRecord:
     sample_rate: int
     channel: str
     similarity: float | None = None
+    checked_by: str | None = None
+    spoof_llr: float | None = None
+    spoof_verdict: str | None = None
+    spoof_override: bool = False
 
     def info(self) -> dict[str, Any]:
         """Metadata without the embedding."""
         return {"source": self.source, "speech_s": round(self.speech_s, 2), "duration_s": round(self.duration_s, 3),
                 "sample_rate": self.sample_rate, "channel": self.channel,
-                "similarity": None if self.similarity is None else round(self.similarity, 4)}
+                "similarity": None if self.similarity is None else round(self.similarity, 4),
+                "checked_by": self.checked_by,
+                "spoof_llr": None if self.spoof_llr is None else round(self.spoof_llr, 4),
+                "spoof_verdict": self.spoof_verdict, "spoof_override": self.spoof_override}
 
 
 @dataclass
@@ -235,6 +261,9 @@ class Voiceprint:
         ISO-8601 UTC times.
     quality : dict
         Enrollment checks (``min_clip_similarity``, ``flagged`` clips...).
+    clone_models : list of bytes
+        Serialised per-speaker clone-check models, one per enrollment that built one
+        (:class:`voiceguard.voiceprint.clone_check.CloneModel`); empty when none was built.
     """
 
     name: str
@@ -247,6 +276,7 @@ class Voiceprint:
     created: str = ""
     updated: str = ""
     quality: dict[str, Any] = field(default_factory=dict)
+    clone_models: list[bytes] = field(default_factory=list, repr=False)
 
     @property
     def n_clips(self) -> int:
@@ -259,6 +289,9 @@ class Voiceprint:
             "name": self.name, "encoder": self.encoder, "channel": self.channel, "n_clips": self.n_clips,
             "speech_s": round(self.speech_s, 2), "created": self.created, "updated": self.updated,
             "quality": self.quality, "clips": [c.info() for c in self.clips],
+            "checked_by": sorted({c.checked_by for c in self.clips if c.checked_by}),
+            "spoof_override": any(c.spoof_override for c in self.clips),
+            "clone_check": len(self.clone_models) > 0,
         }
         if embeddings:
             d["embedding"] = [round(float(v), 7) for v in self.embedding]
@@ -266,6 +299,7 @@ class Voiceprint:
             for cd, c in zip(d["clips"], self.clips):
                 cd["embedding"] = [round(float(v), 7) for v in c.embedding]
                 cd["telephone_embedding"] = [round(float(v), 7) for v in c.telephone_embedding]
+            d["clone_models"] = [base64.b64encode(m).decode("ascii") for m in self.clone_models]
         return d
 
 
@@ -310,10 +344,51 @@ CREATE TABLE IF NOT EXISTS clips (
     channel TEXT NOT NULL,
     similarity REAL,
     embedding BLOB NOT NULL,
-    telephone_embedding BLOB NOT NULL
+    telephone_embedding BLOB NOT NULL,
+    checked_by TEXT,
+    spoof_llr REAL,
+    spoof_verdict TEXT,
+    spoof_override INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS clips_speaker ON clips(speaker_id);
+CREATE TABLE IF NOT EXISTS clone_models (
+    id INTEGER PRIMARY KEY,
+    speaker_id INTEGER NOT NULL REFERENCES speakers(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    model BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clone_models_speaker ON clone_models(speaker_id);
 """
+
+#: Schema 1 -> 2: the detector's record per clip, the clone-check models.
+_UPGRADE_1_2 = [
+    "ALTER TABLE clips ADD COLUMN checked_by TEXT",
+    "ALTER TABLE clips ADD COLUMN spoof_llr REAL",
+    "ALTER TABLE clips ADD COLUMN spoof_verdict TEXT",
+    "ALTER TABLE clips ADD COLUMN spoof_override INTEGER NOT NULL DEFAULT 0",
+    "CREATE TABLE IF NOT EXISTS clone_models (id INTEGER PRIMARY KEY, speaker_id INTEGER NOT NULL "
+    "REFERENCES speakers(id) ON DELETE CASCADE, position INTEGER NOT NULL, model BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS clone_models_speaker ON clone_models(speaker_id)",
+    "UPDATE meta SET value = '2' WHERE key = 'schema'",
+]
+
+
+def _db_errors(method: Any) -> Any:
+    """Report SQLite failures of a store method (a corrupt or foreign file, a lock held too
+    long) as VoiceprintStoreError naming the file, not as sqlite3 tracebacks."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self: VoiceprintStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a corrupt text cell fails to decode
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from None
+            raise VoiceprintStoreError(f"{self.path} is corrupt or unreadable ({exc}); restore it from a backup "
+                                       "or move it away and enroll again") from None
+
+    return wrapper
 
 
 class VoiceprintStore:
@@ -406,7 +481,9 @@ class VoiceprintStore:
             if ok != "ok":
                 raise VoiceprintStoreError(f"{p} is corrupt ({ok}); restore it from a backup or "
                                            "move it away and enroll again")
-        except sqlite3.DatabaseError as exc:
+            self._purge_log(timeout)
+        except (sqlite3.DatabaseError, UnicodeDecodeError, KeyError, ValueError, TypeError) as exc:
+            # also a damaged meta table (a key missing, a schema that is not a number...)
             self.close()
             raise VoiceprintStoreError(
                 f"{p} is corrupt or not a voiceprint database ({exc}); restore it from a backup or "
@@ -414,6 +491,24 @@ class VoiceprintStore:
         except VoiceprintStoreError:
             self.close()
             raise
+
+    def _purge_log(self, timeout: float) -> None:
+        """Checkpoint and truncate a write-ahead log left behind, without waiting for anyone.
+
+        A process killed between a deletion's commit and its checkpoint (or in the middle of
+        any write) leaves old page images in the -wal file; the next open removes them when
+        no other connection is using the store (otherwise that connection's next deletion
+        does)."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            conn = self._db
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.OperationalError:
+                pass  # busy: another connection holds the log
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     def _set_wal(self, conn: sqlite3.Connection) -> str:
         import time
@@ -466,6 +561,18 @@ class VoiceprintStore:
             raise VoiceprintStoreError(
                 f"{self.path} was created without encryption but {KEY_ENV} is set; unset it, or "
                 "export the speakers, delete the file and enroll again with the key set")
+        if int(meta.get("schema", "0")) < SCHEMA_VERSION:
+            self._upgrade(int(meta.get("schema", "0")))
+
+    def _upgrade(self, schema: int) -> None:
+        if schema != 1:
+            raise VoiceprintStoreError(f"{self.path} has an unknown schema {schema}; restore it from a backup")
+        with self._transaction() as conn:
+            have = {r[1] for r in conn.execute("PRAGMA table_info(clips)")}
+            for stmt in _UPGRADE_1_2:
+                col = stmt.split("ADD COLUMN ")[1].split()[0] if "ADD COLUMN" in stmt else None
+                if col is None or col not in have:
+                    conn.execute(stmt)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -517,9 +624,15 @@ class VoiceprintStore:
             raise VoiceprintStoreError(f"an embedding in {self.path} fails authentication: wrong key, or the "
                                        "record was tampered with") from None
 
+    def _pack_bytes(self, data: bytes, name: str, what: str) -> bytes:
+        return self._encrypt_raw(data, f"{self.store_id}|{name}|{what}") if self.encrypted else bytes(data)
+
     def _pack(self, v: np.ndarray, name: str, what: str) -> bytes:
         data = np.asarray(v, dtype="<f4").tobytes()
         return self._encrypt_raw(data, f"{self.store_id}|{name}|{what}") if self.encrypted else data
+
+    def _unpack_bytes(self, blob: bytes, name: str, what: str) -> bytes:
+        return self._decrypt_raw(bytes(blob), f"{self.store_id}|{name}|{what}") if self.encrypted else bytes(blob)
 
     def _unpack(self, blob: bytes, name: str, what: str) -> np.ndarray:
         data = self._decrypt_raw(bytes(blob), f"{self.store_id}|{name}|{what}") if self.encrypted else bytes(blob)
@@ -541,14 +654,17 @@ class VoiceprintStore:
 
     # -- API ----------------------------------------------------------------------------
 
+    @_db_errors
     def names(self) -> list[str]:
         """Enrolled speaker names, sorted."""
         return [r[0] for r in self._db.execute("SELECT name FROM speakers ORDER BY name")]
 
+    @_db_errors
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._db.execute(
             "SELECT 1 FROM speakers WHERE name = ?", (name.strip(),)).fetchone() is not None
 
+    @_db_errors
     def list(self) -> list[dict[str, Any]]:
         """Metadata of every speaker (no embeddings), sorted by name."""
         rows = self._db.execute(
@@ -557,6 +673,7 @@ class VoiceprintStore:
         return [{"name": r[0], "encoder": r[1], "channel": r[2], "n_clips": r[3], "speech_s": round(r[4], 2),
                  "created": r[5], "updated": r[6], "quality": json.loads(r[7])} for r in rows]
 
+    @_db_errors
     def get(self, name: str) -> Voiceprint:
         """The voiceprint enrolled as ``name``.
 
@@ -573,13 +690,17 @@ class VoiceprintStore:
             raise UnknownSpeakerError(self._unknown_message(n), n)
         clips = [
             ClipRecord(c[0], self._unpack(c[6], n, f"clip{c[7]}"), self._unpack(c[8], n, f"clip{c[7]}-tel"),
-                       c[1], c[2], c[3], c[4], c[5])
+                       c[1], c[2], c[3], c[4], c[5], c[9], c[10], c[11], bool(c[12]))
             for c in self._db.execute(
                 "SELECT source, speech_s, duration_s, sample_rate, channel, similarity, embedding, position, "
-                "telephone_embedding FROM clips WHERE speaker_id = ? ORDER BY position", (row[0],))
+                "telephone_embedding, checked_by, spoof_llr, spoof_verdict, spoof_override FROM clips "
+                "WHERE speaker_id = ? ORDER BY position", (row[0],))
         ]
+        models = [self._unpack_bytes(m[0], n, f"clone{m[1]}") for m in self._db.execute(
+            "SELECT model, position FROM clone_models WHERE speaker_id = ? ORDER BY position", (row[0],))]
         return Voiceprint(row[1], row[2], row[3], self._unpack(row[8], n, "mean"),
-                          self._unpack(row[9], n, "mean-tel"), row[4], clips, row[5], row[6], json.loads(row[7]))
+                          self._unpack(row[9], n, "mean-tel"), row[4], clips, row[5], row[6], json.loads(row[7]),
+                          models)
 
     def _unknown_message(self, name: str) -> str:
         names = self.names()
@@ -588,8 +709,9 @@ class VoiceprintStore:
         return (f"no speaker named {name!r} in {self.path} ({hint}); enroll one with "
                 f"'voiceguard enroll {name} clip.wav'")
 
+    @_db_errors
     def save(self, name: str, encoder: str, clips: Sequence[ClipRecord], *, quality: dict[str, Any] | None = None,
-             replace: bool = False, add: bool = False) -> Voiceprint:
+             replace: bool = False, add: bool = False, clone_model: bytes | None = None) -> Voiceprint:
         """Store a voiceprint from clip embeddings in one transaction.
 
         The voiceprint is the unit-norm mean of the clips' embeddings (with ``add``, of the
@@ -607,6 +729,9 @@ class VoiceprintStore:
             Replace an existing speaker of that name.
         add : bool
             Add the clips to an existing speaker (creates it when missing).
+        clone_model : bytes, optional
+            Serialised clone-check model of these clips; with ``add`` it joins the stored
+            ones, otherwise it replaces them.
 
         Returns
         -------
@@ -623,6 +748,7 @@ class VoiceprintStore:
         with self._transaction() as conn:
             row = conn.execute("SELECT id, encoder FROM speakers WHERE name = ?", (n,)).fetchone()
             old: list[ClipRecord] = []
+            old_models: list[bytes] = []
             created = _now()
             if row is not None:
                 if not (replace or add):
@@ -634,7 +760,8 @@ class VoiceprintStore:
                         raise SpeakerExistsError(f"{n!r} was enrolled with encoder {row[1]}, not {encoder}: clips "
                                                  "cannot be added; re-enroll it from new clips (replace)", n,
                                                  "encoder")
-                    old = self.get(n).clips
+                    prev = self.get(n)
+                    old, old_models = prev.clips, prev.clone_models
                 created = conn.execute("SELECT created FROM speakers WHERE id = ?", (row[0],)).fetchone()[0]
                 conn.execute("DELETE FROM speakers WHERE id = ?", (row[0],))
             allc = list(old) + list(clips)
@@ -654,13 +781,21 @@ class VoiceprintStore:
             sid = cur.lastrowid
             conn.executemany(
                 "INSERT INTO clips(speaker_id, position, source, speech_s, duration_s, sample_rate, channel, "
-                "similarity, embedding, telephone_embedding) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "similarity, embedding, telephone_embedding, checked_by, spoof_llr, spoof_verdict, spoof_override) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(sid, i, c.source, float(c.speech_s), float(c.duration_s), int(c.sample_rate), c.channel,
                   c.similarity, self._pack(c.embedding, n, f"clip{i}"), self._pack(c.telephone_embedding, n,
-                                                                                    f"clip{i}-tel"))
+                                                                                    f"clip{i}-tel"),
+                  c.checked_by, None if c.spoof_llr is None else float(c.spoof_llr), c.spoof_verdict,
+                  int(bool(c.spoof_override)))
                  for i, c in enumerate(allc)])
+            models = list(old_models) + ([clone_model] if clone_model is not None else [])
+            conn.executemany(
+                "INSERT INTO clone_models(speaker_id, position, model) VALUES (?,?,?)",
+                [(sid, i, self._pack_bytes(m, n, f"clone{i}")) for i, m in enumerate(models)])
         return self.get(n)
 
+    @_db_errors
     def delete(self, name: str) -> None:
         """Delete a speaker and every embedding of it, for good.
 
@@ -679,11 +814,13 @@ class VoiceprintStore:
                 raise UnknownSpeakerError(self._unknown_message(n), n)
         self.checkpoint()
 
+    @_db_errors
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database and truncate it (best effort when
         other connections are reading)."""
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    @_db_errors
     def export(self, names: Sequence[str] | None = None) -> dict[str, Any]:
         """Everything stored about some or all speakers, embeddings included (decrypted).
 
@@ -704,6 +841,32 @@ class VoiceprintStore:
             "speakers": [self.get(n).info(embeddings=True) for n in names],
         }
 
+    @_db_errors
+    def import_voiceprints(self, voiceprints: Sequence[Voiceprint], *, replace: bool = False) -> list[str]:
+        """Store voiceprints read by :func:`read_export` (a backup, another store's export).
+
+        Each speaker is stored in one transaction, from its clips (the voiceprint is their
+        mean, as at enrollment). Existing names are refused before anything is written,
+        unless ``replace``.
+
+        Returns
+        -------
+        list of str
+            The names stored.
+
+        Raises
+        ------
+        SpeakerExistsError
+        """
+        taken = [vp.name for vp in voiceprints if vp.name in self]
+        if taken and not replace:
+            raise SpeakerExistsError(f"already enrolled: {', '.join(taken[:10])}; pass replace=True "
+                                     "(--replace) to overwrite them")
+        for vp in voiceprints:
+            self.save(vp.name, vp.encoder, vp.clips, quality=vp.quality, replace=replace)
+        return [vp.name for vp in voiceprints]
+
+    @_db_errors
     def integrity_check(self) -> str:
         """SQLite's full ``integrity_check`` result (``'ok'`` when sound)."""
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
@@ -718,3 +881,142 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def _mean_unit(vs: Sequence[np.ndarray]) -> np.ndarray:
     m = np.mean([_unit(v) for v in vs], axis=0)
     return _unit(m).astype(np.float32)
+
+
+class ExportFormatError(VoiceguardError, ValueError):
+    """A voiceprint export file that cannot be imported (not JSON, wrong format, bad values)."""
+
+
+#: Largest export file :func:`read_export` parses, and the largest embedding it accepts.
+MAX_EXPORT_BYTES = 256 * 1024 * 1024
+MAX_DIM = 65536
+
+
+def read_export(data: str | bytes | dict[str, Any]) -> list[Voiceprint]:
+    """Parse and check the JSON of :meth:`VoiceprintStore.export` (``speakers export``).
+
+    Unknown keys are ignored (newer exports may carry more); everything a stored
+    voiceprint needs is checked: names, encoder, channels, embeddings (finite, of one
+    dimension per speaker), clip metadata.
+
+    Parameters
+    ----------
+    data : str, bytes or dict
+        The file's text, or the parsed object.
+
+    Returns
+    -------
+    list of Voiceprint
+
+    Raises
+    ------
+    ExportFormatError
+        The message says which speaker and field is wrong.
+    """
+    if isinstance(data, (str, bytes, bytearray)):
+        if len(data) > MAX_EXPORT_BYTES:
+            raise ExportFormatError(f"the export is {len(data)} bytes, above the {MAX_EXPORT_BYTES}-byte limit")
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise ExportFormatError(f"not a voiceprint export: not JSON ({str(exc)[:200]})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT + "-export":
+        raise ExportFormatError(f"not a voiceprint export: expected a JSON object with format "
+                                f"{FORMAT + '-export'!r} (written by 'voiceguard speakers export')")
+    schema = data.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool) or not 1 <= schema <= SCHEMA_VERSION:
+        raise ExportFormatError(f"voiceprint export of schema {schema!r}: this voiceguard reads schema 1 to "
+                                f"{SCHEMA_VERSION}; upgrade voiceguard")
+    speakers = data.get("speakers")
+    if not isinstance(speakers, list):
+        raise ExportFormatError("voiceprint export without a 'speakers' list")
+    out, seen = [], set()
+    for i, sp in enumerate(speakers):
+        vp = _voiceprint_from_export(sp, f"speaker {i + 1}")
+        if vp.name in seen:
+            raise ExportFormatError(f"speaker {vp.name!r} appears twice in the export")
+        seen.add(vp.name)
+        out.append(vp)
+    return out
+
+
+def _field(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    v = d.get(key)
+    if isinstance(v, bool) or not isinstance(v, kind):  # JSON true/false are not numbers here
+        raise ExportFormatError(f"{where}: field {key!r} is missing or not {getattr(kind, '__name__', kind)}")
+    return v
+
+
+def _number(d: dict[str, Any], key: str, where: str, *, lo: float = 0.0) -> float:
+    v = _field(d, key, (int, float), where)
+    if not np.isfinite(v) or v < lo:
+        raise ExportFormatError(f"{where}: {key} = {v!r} is not a finite number >= {lo:g}")
+    return float(v)
+
+
+def _vector(d: dict[str, Any], key: str, where: str, dim: int | None) -> np.ndarray:
+    v = _field(d, key, list, where)
+    if not 0 < len(v) <= MAX_DIM or (dim is not None and len(v) != dim):
+        raise ExportFormatError(f"{where}: {key} has {len(v)} values, expected "
+                                f"{dim if dim is not None else f'1 to {MAX_DIM}'}")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        raise ExportFormatError(f"{where}: {key} holds values that are not numbers")
+    try:
+        with np.errstate(over="ignore"):
+            arr = np.asarray(v, dtype=np.float64).astype(np.float32)
+    except OverflowError:  # an integer beyond float range
+        arr = np.array([np.inf], np.float32)
+    if not np.isfinite(arr).all():
+        raise ExportFormatError(f"{where}: {key} holds values that are not finite float32 numbers")
+    if not arr.any():
+        raise ExportFormatError(f"{where}: {key} is all zeros")
+    return arr
+
+
+def _channel(d: dict[str, Any], where: str) -> str:
+    ch = d.get("channel")
+    if ch not in ("wideband", "telephone"):
+        raise ExportFormatError(f"{where}: channel {ch!r} is neither 'wideband' nor 'telephone'")
+    return str(ch)
+
+
+def _voiceprint_from_export(sp: Any, where: str) -> Voiceprint:
+    if not isinstance(sp, dict):
+        raise ExportFormatError(f"{where}: not a JSON object")
+    try:
+        name = _check_name(sp.get("name"))  # type: ignore[arg-type]
+    except InvalidParameterError as exc:
+        raise ExportFormatError(f"{where}: {exc}") from None
+    where = f"speaker {name!r}"
+    encoder = _field(sp, "encoder", str, where)
+    if not encoder.strip() or len(encoder) > 200:
+        raise ExportFormatError(f"{where}: encoder name {encoder[:50]!r} is empty or too long")
+    clips_in = _field(sp, "clips", list, where)
+    if not clips_in:
+        raise ExportFormatError(f"{where}: no clips (a voiceprint is made from at least one)")
+    quality = sp.get("quality", {})
+    try:
+        ok = isinstance(quality, dict) and len(json.dumps(quality)) <= 1 << 20
+    except (ValueError, TypeError, RecursionError):
+        ok = False
+    if not ok:
+        raise ExportFormatError(f"{where}: quality is not a JSON object of at most 1 MiB")
+    dim: int | None = None
+    clips = []
+    for j, c in enumerate(clips_in):
+        cw = f"{where}, clip {j + 1}"
+        if not isinstance(c, dict):
+            raise ExportFormatError(f"{cw}: not a JSON object")
+        emb = _vector(c, "embedding", cw, dim)
+        dim = len(emb)
+        tel = _vector(c, "telephone_embedding", cw, dim)
+        rate = _field(c, "sample_rate", int, cw)
+        if not 1 <= rate <= 10_000_000:
+            raise ExportFormatError(f"{cw}: sample_rate {rate} is out of range")
+        source = _field(c, "source", str, cw)
+        clips.append(ClipRecord(source[:1000], emb, tel, _number(c, "speech_s", cw), _number(c, "duration_s", cw),
+                                int(rate), _channel(c, cw)))
+    mean = _mean_unit([c.embedding for c in clips])
+    return Voiceprint(name, encoder, _channel(sp, where), mean, _mean_unit([c.telephone_embedding for c in clips]),
+                      float(sum(c.speech_s for c in clips)), clips, str(sp.get("created", "")),
+                      str(sp.get("updated", "")), quality)
