@@ -476,8 +476,10 @@ class VoiceprintStore:
             self._check_meta()
             # the voiceprint tables only: other tables in this file (the provenance registry's
             # index) can be large, and every open would read them all
-            ok = next((r for r in (conn.execute(f"PRAGMA quick_check({t})").fetchone()[0]
-                                   for t in ("meta", "speakers", "clips")) if r != "ok"), "ok")
+            own = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                   if t in ("meta", "speakers", "clips", "clone_models")]
+            ok = next((r for r in (conn.execute(f"PRAGMA quick_check({t})").fetchone()[0] for t in own)
+                       if r != "ok"), "ok")
             if ok != "ok":
                 raise VoiceprintStoreError(f"{p} is corrupt ({ok}); restore it from a backup or "
                                            "move it away and enroll again")
