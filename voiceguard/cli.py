@@ -4,6 +4,7 @@ Subcommands: ``score`` (detect synthetic speech in files), ``train`` (train a de
 from a manifest), ``evaluate`` (EER tables, DET curves, shortcut audit) and ``features``.
 Voiceprints: ``enroll`` (store a speaker's voiceprint), ``verify`` (speaker + spoof check
 with one fused decision) and ``speakers`` (list / show / delete / export).
+Provenance (:mod:`voiceguard.provenance.cli`): ``register``, ``provenance``, ``registry``.
 
 Visual reports: ``report`` (and ``score --report DIR``), see :mod:`voiceguard.report`.
 
@@ -690,6 +691,9 @@ def build_parser() -> argparse.ArgumentParser:
     from voiceguard.report.cli import add_report_parser
 
     add_report_parser(sub, positive_int=positive_int, epilog=exit_codes.HELP, formatter_class=HelpFormatter)
+    from voiceguard.provenance.cli import add_parsers as _add_provenance_parsers  # register, provenance, registry
+
+    _add_provenance_parsers(sub)
     return parser
 
 

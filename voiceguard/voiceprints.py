@@ -474,7 +474,12 @@ class VoiceprintStore:
             if not tables:
                 self._initialise()
             self._check_meta()
-            ok = conn.execute("PRAGMA quick_check").fetchone()[0]
+            # the voiceprint tables only: other tables in this file (the provenance registry's
+            # index) can be large, and every open would read them all
+            own = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                   if t in ("meta", "speakers", "clips", "clone_models")]
+            ok = next((r for r in (conn.execute(f"PRAGMA quick_check({t})").fetchone()[0] for t in own)
+                       if r != "ok"), "ok")
             if ok != "ok":
                 raise VoiceprintStoreError(f"{p} is corrupt ({ok}); restore it from a backup or "
                                            "move it away and enroll again")
@@ -593,6 +598,15 @@ class VoiceprintStore:
             raise
         else:
             conn.execute("COMMIT")
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection, for other tables kept in this file (provenance registry)."""
+        return self._db
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction (rolled back on error), for those tables."""
+        return self._transaction()
 
     def _encrypt_raw(self, data: bytes, aad: str) -> bytes:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM

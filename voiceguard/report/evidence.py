@@ -79,6 +79,7 @@ class RecordingEvidence:
     model_version: str = ""
     window_s: float | None = None
     hop_s: float | None = None
+    provenance: dict[str, Any] | None = None  # ProvenanceResult.to_dict(), drawn by voiceguard.provenance.timeline
 
     @property
     def flagged(self) -> bool:

@@ -236,7 +236,15 @@ def _card(i: int, ev: RecordingEvidence) -> str:
              f"{res.prior:g}, threshold {res.threshold:g} on P(spoof).</p>")
     return (f'<article class="card {cls}" id="rec-{i}">{head}<p class="verdict">{_e(verdict)}</p>{warn}'
             f'{_numbers(ev)}{_meaning(ev)}<div class="figure">{timeline_svg(ev)}</div>{_speaker(ev)}'
-            f"{_windows_table(ev)}{model}</article>")
+            f"{_provenance(ev)}{_windows_table(ev)}{model}</article>")
+
+
+def _provenance(ev: RecordingEvidence) -> str:
+    if ev.provenance is None:
+        return ""
+    from voiceguard.provenance.timeline import section_html
+
+    return section_html(ev.provenance)
 
 
 def render_html(evidence: Sequence[RecordingEvidence], *, title: str = "voiceguard report") -> str:

@@ -103,6 +103,7 @@ class Service:
         self.handlers: set[asyncio.Task] = set()  # connection handler tasks, for shutdown
         self.refused = 0
         self._verifier: Any = None
+        self._registry: Any = None  # provenance registry, opened on first use (store thread)
         self.started = time.time()
 
     # -- threads --------------------------------------------------------------------------
@@ -126,6 +127,15 @@ class Service:
 
             self._verifier = Verifier(self.config.db, detector=self.detector, threads=self.config.threads)
         return self._verifier
+
+    def registry(self) -> Any:
+        """The provenance :class:`~voiceguard.provenance.registry.Registry` in the same
+        database (store thread only; opened on first use)."""
+        if self._registry is None:
+            from voiceguard.provenance.registry import Registry
+
+            self._registry = Registry(self.config.db)
+        return self._registry
 
     def forget_voiceprint(self, name: str) -> None:
         """Drop a cached voiceprint after (re-)enrollment or deletion (store thread)."""
@@ -206,6 +216,9 @@ class Service:
         if self._verifier is not None:
             v, self._verifier = self._verifier, None
             self.store_pool.submit(v.close).result()
+        if self._registry is not None:
+            r, self._registry = self._registry, None
+            self.store_pool.submit(r.close).result()
         self.store_pool.shutdown(wait=True)
 
     def health(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The HTTP API (FastAPI): score, verify, enroll, query calls.
+"""The HTTP API (FastAPI): score, verify, enroll, register and check provenance, query calls.
 
 Every endpoint except ``GET /healthz`` requires ``Authorization: Bearer <token>`` when
 the service has a token (``VOICEGUARD_TOKEN``); the OpenAPI description is at
@@ -381,6 +381,53 @@ def create_app(service: Service) -> Any:
             return {"deleted": name}
 
         return await service.run_store(run)
+
+    # -- provenance (voiceguard.provenance) -------------------------------------------------
+
+    async def read_one_upload(request: Request) -> tuple[bytes, np.ndarray, int, int, str | None]:
+        """One recording with its bytes as sent (their SHA-256 is the exact hash)."""
+        body = await read_body(request)
+        mtype, _ = _media(request.headers.get("content-type"))
+        data, ctype, fname = body, request.headers.get("content-type"), None
+        if mtype == "multipart/form-data":
+            request._body = body  # starlette parses the form from the cached body
+            form = await request.form()
+            try:
+                files = [f for k, f in form.multi_items() if k == "file" and hasattr(f, "read")]
+                if len(files) != 1:
+                    raise UploadError(422, "send one 'file' per request" if files else
+                                      "multipart upload without a 'file' field holding the audio")
+                data, ctype, fname = await files[0].read(), files[0].content_type, files[0].filename
+            finally:
+                await form.close()
+        y, sr, channels = decode_upload(data, ctype, fname)
+        check_duration(y, sr)
+        return data, y, sr, channels, fname
+
+    @app.post("/v1/register", tags=["provenance"], dependencies=auth,
+              summary="Register an original recording (fingerprint + exact hash, signed)",
+              description="Body as for /v1/score; query `note=TEXT`, `name=LABEL` (default: the multipart file "
+                          "name). Returns the JSON line of `voiceguard register --format jsonl`.")
+    async def register_original(request: Request, note: str = "", name: str | None = None) -> dict[str, Any]:
+        from voiceguard.provenance.check import register
+
+        data, y, sr, _, fname = await read_one_upload(request)
+        res = await service.run_store(lambda: register(y, service.registry(), sr=sr, data=data, note=note,
+                                                       name=name or fname))
+        return res.to_dict()
+
+    @app.post("/v1/provenance", tags=["provenance"], dependencies=auth,
+              summary="Find the registered original of a recording and what was changed",
+              description="Body as for /v1/score; query `score=false` skips the detector on the non-matching "
+                          "segments. Returns the JSON line of `voiceguard provenance --format jsonl`.")
+    async def provenance(request: Request, score: bool = True) -> dict[str, Any]:
+        from voiceguard.provenance.check import check, score_segments
+
+        data, y, sr, _, fname = await read_one_upload(request)
+        res = await service.run_store(lambda: check(y, service.registry(), sr=sr, data=data, name=fname))
+        if score and res.segments:
+            await service.run_scoring(score_segments, res, service.detector)
+        return res.to_dict()
 
     # -- calls ----------------------------------------------------------------------------
 
