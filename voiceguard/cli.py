@@ -503,6 +503,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_voiceprint_parsers(sub)
     _add_serve_parser(sub)
+    # batch scoring on Ray (voiceguard[batch]): its own module, imports nothing heavy
+    from voiceguard.batch.cli import add_parser as _add_batch_parser
+
+    _add_batch_parser(sub)
     return parser
 
 
