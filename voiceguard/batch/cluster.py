@@ -17,6 +17,8 @@ __all__ = ["ray_session", "require_ray", "DEFAULT_OBJECT_STORE_BYTES"]
 #: it (workers read the audio themselves), so a small store is plenty.
 DEFAULT_OBJECT_STORE_BYTES = 256 * 1024**2
 
+_NICENESS = "RAY_worker_niceness"
+
 
 def require_ray():
     """Import ``ray`` and ``ray.data`` or say how to install them."""
@@ -77,9 +79,18 @@ def ray_session(
     else:
         # a private session folder: several runs (or users) on one machine do not meet
         tmp = tempfile.mkdtemp(prefix="vg-ray-")
-        ray.init(num_cpus=local or os.cpu_count() or 1, include_dashboard=False,
-                 object_store_memory=object_store_memory or DEFAULT_OBJECT_STORE_BYTES,
-                 _temp_dir=tmp, **kwargs)
+        # Ray renices its workers by 15; a local batch runs at the priority it was started
+        # with instead (`nice -n 10 voiceguard batch ...` to yield), unless RAY_worker_niceness is set
+        nice_set = _NICENESS not in os.environ
+        if nice_set:
+            os.environ[_NICENESS] = "0"
+        try:
+            ray.init(num_cpus=local or os.cpu_count() or 1, include_dashboard=False,
+                     object_store_memory=object_store_memory or DEFAULT_OBJECT_STORE_BYTES,
+                     _temp_dir=tmp, **kwargs)
+        finally:
+            if nice_set:
+                del os.environ[_NICENESS]
     try:
         yield ray
     finally:

@@ -148,8 +148,9 @@ def run(
     progress : bool
         Ray Data's progress bars.
     on_status : callable, optional
-        Called with each status row (``file``, ``sha256``, ``status``, ``error``, ``part``,
-        ``worker``) as it arrives.
+        Called with each status row as it arrives (``file``, ``sha256``, ``status``,
+        ``error``, ``part``, ``worker``, ``started``, ``finished``, ``cpu_s``: see
+        :mod:`voiceguard.batch.worker`).
 
     Returns
     -------

@@ -13,8 +13,10 @@ rerun that finds everything done never loads a model). For every recording of a 
 4. turns any failure into an error row instead of stopping the run;
 
 then writes the batch's rows as one part (:func:`voiceguard.batch.output.commit_part`)
-and returns one small status row per recording to the driver (with the ``host:pid`` of
-the worker, for logs and for the fault-injection test).
+and returns one small status row per recording to the driver: ``file``, ``sha256``,
+``status`` (a verdict, ``error`` or ``skipped``), ``error``, ``part``, ``worker``
+(``host:pid``), the batch's ``started`` / ``finished`` Unix times and ``cpu_s``, the CPU
+seconds the worker process spent on the batch.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import io
 import os
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -160,6 +163,7 @@ class Scorer:
         """Score a batch (``pyarrow.Table`` with a ``file`` column); returns status rows."""
         import pyarrow as pa
 
+        started, cpu0 = time.time(), time.process_time()
         files = batch.column("file").to_pylist()
         rows, shas, status = [], [], []
         for f in files:
@@ -187,4 +191,7 @@ class Scorer:
             "error": pa.array(errors, pa.string()),
             "part": pa.array([part if s != SKIPPED else None for s in status], pa.string()),
             "worker": pa.array([worker] * len(files), pa.string()),
+            "started": pa.array([started] * len(files), pa.float64()),
+            "finished": pa.array([time.time()] * len(files), pa.float64()),
+            "cpu_s": pa.array([time.process_time() - cpu0] * len(files), pa.float64()),
         })
