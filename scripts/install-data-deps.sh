@@ -44,9 +44,10 @@ if [[ $apt == 1 && $tts == 1 ]]; then
     sudo=""
     if [[ $(id -u) != 0 ]]; then sudo="sudo"; fi
     $sudo apt-get update
-    # festvox-kallpc16k / festvox-kdlpc16k: diphone voices; festvox-us-slt-hts: HTS voice.
+    # festvox-kallpc16k / festvox-kdlpc16k: diphone voices; festvox-us-slt-hts: HTS voice;
+    # ffmpeg (LGPL/GPL, run as a subprocess): the AAC voice-bitrate step of the channel chain.
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends \
-        espeak-ng flite festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k
+        espeak-ng flite festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k ffmpeg
 fi
 
 "$python" -m pip install -c "$constraints" -r "$here/requirements/data.txt"

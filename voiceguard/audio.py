@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Union
@@ -147,10 +149,258 @@ def resample(y: np.ndarray, orig_sr: float, target_sr: float) -> np.ndarray:
 
     if orig_sr == target_sr:
         return np.asarray(y, dtype=np.float64)
+    up, down = _ratio(orig_sr, target_sr)
+    out = resample_poly(np.asarray(y, dtype=np.float64), up, down)
+    return out[: _resampled_length(len(y), orig_sr, target_sr)]
+
+
+def _ratio(orig_sr: float, target_sr: float) -> tuple[int, int]:
     ratio = Fraction(target_sr / orig_sr).limit_denominator(1000)
-    out = resample_poly(np.asarray(y, dtype=np.float64), ratio.numerator, ratio.denominator)
-    expected = int(math.ceil(len(y) * target_sr / orig_sr))
-    return out[:expected]
+    return ratio.numerator, ratio.denominator
+
+
+def _resampled_length(n: int, orig_sr: float, target_sr: float) -> int:
+    return int(math.ceil(n * target_sr / orig_sr))
+
+
+class StreamResampler:
+    """:func:`resample` of a signal fed in consecutive pieces, bit-identical to the whole.
+
+    Each output sample of the polyphase filter depends on the input samples within the
+    filter's reach only, so the input is processed in stretches that start at multiples
+    of the decimation factor, each with a margin of context on both sides beyond that
+    reach; the outputs of a stretch are then exactly those of the whole signal. Memory
+    holds the samples of one push plus the margins.
+
+    Parameters
+    ----------
+    orig_sr, target_sr : float
+        Rates in Hz (as for :func:`resample`).
+    """
+
+    def __init__(self, orig_sr: float, target_sr: float) -> None:
+        if orig_sr <= 0 or target_sr <= 0:
+            raise InvalidParameterError(f"sample rates must be positive, got {orig_sr} and {target_sr}")
+        self.orig_sr, self.target_sr = orig_sr, target_sr
+        self._identity = orig_sr == target_sr
+        self._up, self._down = (1, 1) if self._identity else _ratio(orig_sr, target_sr)
+        # scipy's resample_poly filter has 10 * max(up, down) taps on each side at the
+        # upsampled rate: that many / up input samples, rounded up to whole decimation steps
+        reach = 10 * max(self._up, self._down) / self._up + 2
+        self._margin = self._down * int(math.ceil(reach / self._down))
+        self._buf = np.zeros(0)
+        self._buf_start = 0  # input index of self._buf[0]
+        self._next = 0  # input index (multiple of down) whose outputs come next
+        self._n_in = 0
+        self._n_out = 0
+        self._done = False
+
+    def push(self, y: np.ndarray) -> np.ndarray:
+        """Add input samples; returns the output samples that are now final (maybe none)."""
+        if self._done:
+            raise InvalidParameterError("StreamResampler.push after finish()")
+        y = np.asarray(y, dtype=np.float64)
+        self._n_in += y.size
+        if self._identity:
+            self._n_out += y.size
+            return y
+        self._buf = np.concatenate([self._buf, y]) if self._buf.size else y
+        end = self._buf_start + self._buf.size
+        stop = (end - self._margin) // self._down * self._down  # last input index fully covered
+        if stop <= self._next:
+            return np.zeros(0)
+        return self._emit(stop, end)
+
+    def finish(self) -> np.ndarray:
+        """The remaining output samples (ends the stream)."""
+        if self._done:
+            return np.zeros(0)
+        self._done = True
+        if self._identity:
+            return np.zeros(0)
+        end = self._buf_start + self._buf.size
+        if end == 0:
+            return np.zeros(0)
+        return self._emit(None, end)
+
+    def _emit(self, stop: int | None, end: int) -> np.ndarray:
+        from scipy.signal import resample_poly
+
+        up, down = self._up, self._down
+        lo = max(0, self._next - self._margin)
+        hi = end if stop is None else min(end, stop + self._margin)
+        seg = self._buf[lo - self._buf_start: hi - self._buf_start]
+        out = resample_poly(seg, up, down)
+        first = self._next * up // down - lo * up // down
+        if stop is None:
+            total = _resampled_length(self._n_in, self.orig_sr, self.target_sr)
+            last = total - lo * up // down
+        else:
+            last = stop * up // down - lo * up // down
+        res = out[first:last]
+        self._n_out += res.size
+        if stop is not None:
+            self._next = stop
+            keep_from = max(0, stop - self._margin)
+            self._buf = self._buf[keep_from - self._buf_start:].copy()
+            self._buf_start = keep_from
+        return res
+
+
+@dataclass
+class AudioStream:
+    """A recording as consecutive blocks of mono samples at its own rate.
+
+    Attributes
+    ----------
+    blocks : iterator of np.ndarray [shape=(k,)], float64
+        Mono samples in [-1, 1], in order; their concatenation is the recording.
+    sr : int
+        Its sample rate.
+    channels : int
+        Channel count before mixing down.
+    name : str or None
+        The path as given, None for arrays.
+    frames : int
+        Samples per channel the header announces (0 when unknown).
+    """
+
+    blocks: Iterator[np.ndarray]
+    sr: int
+    channels: int
+    name: str | None
+    frames: int
+
+
+def open_stream(
+    audio: PathLike | np.ndarray, sr: float | None, *, min_sr: int, purpose: str, block_frames: int = 1 << 16
+) -> AudioStream:
+    """:func:`read_input` as a stream of blocks, for any length with bounded memory.
+
+    Parameters
+    ----------
+    audio : str, os.PathLike or np.ndarray
+        A file to decode block by block, or samples (any layout :func:`to_mono_array` accepts).
+    sr : float or None
+        The array's sample rate (ignored for files).
+    min_sr : int
+        The lowest sample rate ``purpose`` can work with.
+    purpose : str
+        What the audio is for, used in error messages.
+    block_frames : int
+        Samples per block read from a file.
+
+    Returns
+    -------
+    AudioStream
+        The concatenated blocks equal :func:`read_input`'s samples exactly.
+
+    Raises
+    ------
+    AudioReadError, InvalidAudioError, InvalidParameterError
+        As :func:`read_input`; a decoding error in the middle of a file is raised while
+        iterating.
+    """
+    if not isinstance(audio, (str, os.PathLike)):
+        y, file_sr, name, channels = read_input(audio, sr, min_sr=min_sr, purpose=purpose)
+        step = max(1, int(block_frames))
+        return AudioStream((y[i: i + step] for i in range(0, len(y), step)), file_sr, channels, name, len(y))
+    import soundfile as sf
+
+    path = Path(audio)
+    if not path.is_file():
+        raise AudioReadError(f"{path}: no such file")
+    try:
+        f = sf.SoundFile(str(path))
+    except Exception as exc:  # libsndfile raises several types for undecodable input
+        raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
+    file_sr, channels = int(f.samplerate), int(f.channels)
+    if file_sr < min_sr:
+        f.close()
+        raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)")
+
+    def blocks() -> Iterator[np.ndarray]:
+        n = 0
+        with f:
+            while True:
+                try:
+                    y = f.read(block_frames, dtype="float64", always_2d=False)
+                except Exception as exc:  # noqa: BLE001
+                    raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
+                if y.size == 0:
+                    break
+                n += len(y)
+                try:
+                    yield to_mono(y)
+                except InvalidAudioError as exc:
+                    raise AudioReadError(f"{path}: {exc}") from None
+        if n == 0:
+            raise AudioReadError(f"{path}: the file holds no audio samples")
+
+    return AudioStream(blocks(), file_sr, channels, os.fspath(audio), max(0, int(f.frames)))
+
+
+def resampled_blocks(blocks: Iterable[np.ndarray], orig_sr: float, target_sr: float) -> Iterator[np.ndarray]:
+    """Blocks of :func:`resample` of the concatenated ``blocks`` (bit-identical), in order."""
+    rs = StreamResampler(orig_sr, target_sr)
+    for b in blocks:
+        out = rs.push(b)
+        if out.size:
+            yield out
+    out = rs.finish()
+    if out.size:
+        yield out
+
+
+@dataclass
+class AudioBlock:
+    """One block of :func:`iter_blocks`: ``y`` starts at sample ``start`` (at ``sr``)."""
+
+    start: int
+    y: np.ndarray
+
+
+def iter_blocks(
+    source: PathLike | np.ndarray, *, sr: int, block_s: float, overlap_s: float = 0.0,
+    source_sr: float | None = None,
+) -> Iterator[AudioBlock]:
+    """A recording as overlapping blocks of mono samples at ``sr``, with bounded memory.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or np.ndarray
+        A file, or samples (then ``source_sr`` is required).
+    sr : int
+        Rate of the blocks (the recording is resampled with :func:`resample`).
+    block_s : float
+        Block length in seconds.
+    overlap_s : float
+        Each block starts ``block_s - overlap_s`` seconds after the previous one.
+    source_sr : float, optional
+        Sample rate of an array.
+
+    Yields
+    ------
+    AudioBlock
+        ``block.y`` equals ``resample(mono(source))[block.start: block.start + n]`` exactly;
+        the last block may be shorter.
+    """
+    size = int(round(block_s * sr))
+    step = size - int(round(overlap_s * sr))
+    if size <= 0 or step <= 0:
+        raise InvalidParameterError(f"need block_s > overlap_s >= 0, got block_s={block_s}, overlap_s={overlap_s}")
+    stream = open_stream(source, source_sr, min_sr=1, purpose="reading")
+    buf = np.zeros(0)
+    start = 0  # index of buf[0]
+    for piece in resampled_blocks(stream.blocks, stream.sr, sr):
+        buf = np.concatenate([buf, piece])
+        while len(buf) >= size:
+            yield AudioBlock(start, buf[:size].copy())
+            buf = buf[step:]
+            start += step
+    if len(buf) > (size - step) or start == 0:
+        if len(buf):
+            yield AudioBlock(start, buf.copy())
 
 
 def load_mono(path: PathLike, sr: float | None = None) -> tuple[np.ndarray, int]:

@@ -77,6 +77,9 @@ DEFAULT_SCORING = {
     "aggregate": "mean_llr",
 }
 
+#: Longest stretch of audio one model pass reads (a config's ``scoring.chunk_s`` overrides).
+DEFAULT_CHUNK_S = 30.0
+
 
 @dataclass
 class Segment:
@@ -146,6 +149,8 @@ class ScoreResult:
         Per-window scores (empty for ``no_speech``).
     model : str
         Name of the model that scored it.
+    model_version : str
+        :attr:`Detector.version` of that model.
     """
 
     file: str | None
@@ -160,6 +165,7 @@ class ScoreResult:
     prior: float
     segments: list[Segment] = field(default_factory=list)
     model: str = ""
+    model_version: str = ""
 
     @property
     def is_spoof(self) -> bool:
@@ -180,6 +186,7 @@ class ScoreResult:
             "threshold": self.threshold,
             "prior": self.prior,
             "model": self.model,
+            "model_version": self.model_version,
             "segments": [s.to_dict() for s in self.segments],
         }
 
@@ -287,18 +294,41 @@ def aggregate_raw(segment_scores: np.ndarray, used: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------
 
 
-def _resolve_config(model: PathLike | None) -> tuple[dict, Path | None, Any]:
-    """Load a model config; returns (config, folder, resources-traversable or None)."""
-    if model is None:
+#: Short names of the models shipped in ``voiceguard.models`` (``--model NAME``).
+SHIPPED_MODELS = {"default": DEFAULT_MODEL, "fast": "fast.json"}
+
+
+class _Location:
+    """Where a model config lives: a folder on disk or the installed models package."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def open_path(self, name: str):
+        """Context manager giving a real path for a file next to the config."""
+        import contextlib
+
+        if self.folder is not None:
+            return contextlib.nullcontext(self.folder / name)
         from importlib import resources
 
-        res = resources.files("voiceguard.models") / DEFAULT_MODEL
+        return resources.as_file(resources.files("voiceguard.models") / name)
+
+
+def _resolve_config(model: PathLike | None) -> tuple[dict, _Location, str]:
+    """Load a model config; returns (config, its location, a label for messages)."""
+    if model is None or (isinstance(model, str) and model in SHIPPED_MODELS) or (
+            isinstance(model, str) and model.endswith(".json") and os.sep not in model and not Path(model).exists()):
+        from importlib import resources
+
+        fname = SHIPPED_MODELS.get(str(model), str(model)) if model is not None else DEFAULT_MODEL
+        res = resources.files("voiceguard.models") / fname
         if not res.is_file():
             raise ModelError(
-                "the shipped detector (voiceguard/models/detector.json) is missing from this "
-                "installation; reinstall voiceguard or pass a model config with --model"
+                f"the shipped model {fname} is missing from this installation; reinstall voiceguard "
+                f"or pass a model config path with --model (shipped: {', '.join(sorted(SHIPPED_MODELS))})"
             )
-        return json.loads(res.read_text(encoding="utf-8")), None, resources.files("voiceguard.models")
+        return json.loads(res.read_text(encoding="utf-8")), _Location(None), fname
     p = Path(model)
     if p.is_dir():
         for name in ("model.json", DEFAULT_MODEL):
@@ -308,12 +338,23 @@ def _resolve_config(model: PathLike | None) -> tuple[dict, Path | None, Any]:
         else:
             raise ModelError(f"{model}: folder holds no model.json / detector.json")
     if not p.is_file():
-        raise ModelError(f"model config {model} does not exist")
+        raise ModelError(f"model config {model} does not exist (shipped models: "
+                         f"{', '.join(sorted(SHIPPED_MODELS))})")
     try:
         cfg = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"model config {p} is not valid JSON ({exc})") from None
-    return cfg, p.parent, None
+    return cfg, _Location(p.parent), str(p)
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 class Detector:
@@ -322,9 +363,9 @@ class Detector:
     Parameters
     ----------
     model : str or os.PathLike, optional
-        Model config JSON (or a training output folder holding ``model.json``). Default:
-        the shipped model, loaded offline from the installed ``voiceguard.models``
-        package.
+        A shipped model's name (``'default'``, ``'fast'``), a model config JSON, or a
+        training output folder holding ``model.json``. Default: the shipped default
+        model, loaded offline from the installed ``voiceguard.models`` package.
     prior : float, optional
         Prior probability of bona fide speech (default: the config's, normally 0.5).
     threshold : float, optional
@@ -332,7 +373,15 @@ class Detector:
     threads : int, optional
         ``torch.set_num_threads`` value (default: leave torch's setting alone).
     batch_size : int
-        Windows per forward pass.
+        Windows per forward pass (feature models).
+
+    Attributes
+    ----------
+    name : str
+        The model's name (``config['name']``).
+    version : str
+        ``name@`` + the first 12 hex digits of the SHA-256 of the config and weights: it
+        changes whenever the model does, so stored results can say what scored them.
     """
 
     def __init__(
@@ -344,20 +393,26 @@ class Detector:
         threads: int | None = None,
         batch_size: int = 32,
     ) -> None:
-        cfg, folder, res = _resolve_config(model)
+        import hashlib
+
+        from voiceguard.backends import load_backend
+        from voiceguard.windows import WindowGrid
+
+        cfg, where, label = _resolve_config(model)
         if cfg.get("format") != "voiceguard-detector":
-            raise ModelError(f"{model or DEFAULT_MODEL}: not a voiceguard detector config (format "
-                             f"{cfg.get('format')!r})")
+            raise ModelError(f"{label}: not a voiceguard detector config (format {cfg.get('format')!r})")
         self.config = cfg
         self.name = str(cfg.get("name", "detector"))
         self.kind = cfg.get("kind")
-        self.feature_config = dict(cfg["features"])
-        self.sr = int(self.feature_config.get("sr", 16000))
+        self.feature_config = dict(cfg.get("features", {}))
+        self.sr = int(self.feature_config.get("sr", cfg.get("sr", 16000)))
         self.frame_hop_s = float(self.feature_config.get("hop_s", 0.01))
         sc = {**DEFAULT_SCORING, **cfg.get("scoring", {})}
         self.window_s, self.hop_s = float(sc["window_s"]), float(sc["hop_s"])
+        self.chunk_s = float(sc.get("chunk_s", DEFAULT_CHUNK_S))
         self.min_speech_fraction = float(sc["min_speech_fraction"])
         self.min_speech_s = float(sc["min_speech_s"])
+        self.grid = WindowGrid.from_seconds(self.sr, self.window_s, self.hop_s, self.chunk_s)
         self.calibration = Calibration.from_dict(cfg.get("calibration", {"scale": 1.0, "offset": 0.0}))
         self.prior = float(cfg.get("prior", DEFAULT_PRIOR) if prior is None else prior)
         self.threshold = float(cfg.get("threshold", DEFAULT_THRESHOLD) if threshold is None else threshold)
@@ -365,106 +420,57 @@ class Detector:
             raise InvalidParameterError(f"prior P(bona fide) must be in (0, 1), got {self.prior}")
         if not 0.0 <= self.threshold <= 1.0:
             raise InvalidParameterError(f"threshold must be a probability in [0, 1], got {self.threshold}")
+        if threads is not None:
+            if int(threads) < 1:
+                raise InvalidParameterError(f"threads must be >= 1, got {threads}")
+            import torch
+
+            torch.set_num_threads(int(threads))
         self.batch_size = int(batch_size)
         self.threads = threads
+        digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode())
         weights = cfg.get("weights")
-        if not weights:
-            raise ModelError(f"{self.name}: config names no weights file")
-        if res is not None:
-            from importlib import resources
-
-            with resources.as_file(res / weights) as wpath:
-                self._load_weights(Path(wpath))
+        if self.kind == "fusion":
+            self.backend = load_backend(cfg, None, location=where, batch_size=self.batch_size)
+            for m in self.backend.members:
+                digest.update(m.version.encode())
         else:
-            assert folder is not None
-            self._load_weights(folder / weights)
+            if not weights:
+                raise ModelError(f"{self.name}: config names no weights file")
+            with where.open_path(weights) as wpath:
+                wpath = Path(wpath)
+                if not wpath.is_file():
+                    raise ModelError(f"model weights {wpath} are missing; retrain or reinstall the model")
+                digest.update(_file_digest(wpath).encode())
+                self.backend = load_backend(cfg, wpath, location=where, batch_size=self.batch_size)
+        self.version = f"{self.name}@{digest.hexdigest()[:12]}"
 
     # -- model --------------------------------------------------------------------------
 
-    def _load_weights(self, path: Path) -> None:
-        if not path.is_file():
-            raise ModelError(f"model weights {path} are missing; retrain or reinstall the model")
-        if self.kind == "resnet":
-            import torch
-
-            from voiceguard.nets import ResNet1D
-
-            if self.threads is not None:
-                torch.set_num_threads(int(self.threads))
-            try:
-                state = torch.load(str(path), map_location="cpu", weights_only=True)
-                net = ResNet1D(**self.config["model"])
-                net.load_state_dict(state)
-            except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
-                raise ModelError(f"cannot load ResNet weights {path} ({exc}); retrain or reinstall") from None
-            net.eval()
-            self._net = net
-            self._scorer: Callable[[list[np.ndarray]], np.ndarray] = self._score_resnet
-        elif self.kind == "gmm":
-            from voiceguard.nets import DiagonalGMM, GMMDetector
-
-            try:
-                with np.load(str(path)) as z:
-                    arrays = dict(z)
-                self._gmm = GMMDetector(DiagonalGMM.from_arrays(arrays, "bonafide"),
-                                        DiagonalGMM.from_arrays(arrays, "spoof"))
-            except Exception as exc:  # noqa: BLE001
-                raise ModelError(f"cannot load GMM parameters {path} ({exc})") from None
-            self._scorer = self._gmm.score_windows
-        else:
-            raise ModelError(f"unknown model kind {self.kind!r}; expected 'resnet' or 'gmm'")
-
-    def _score_resnet(self, windows: list[np.ndarray]) -> np.ndarray:
-        import torch
-
-        out = np.empty(len(windows))
-        # group equal-length windows (all but possibly one) into batches
-        i = 0
-        with torch.inference_mode():
-            while i < len(windows):
-                j = i + 1
-                while j < len(windows) and j - i < self.batch_size and windows[j].shape == windows[i].shape:
-                    j += 1
-                x = torch.from_numpy(np.stack(windows[i:j]).astype(np.float32, copy=False))
-                out[i:j] = self._net(x).double().numpy()
-                i = j
-        return out
-
-    def raw_scores(self, windows: list[np.ndarray]) -> np.ndarray:
-        """Raw (uncalibrated) scores of feature windows, each ``[F, T_i]``; ``[n]``."""
-        return self._scorer(windows) if windows else np.zeros(0)
-
-    # -- pipeline -----------------------------------------------------------------------
-
-    def segment_raw_scores(
-        self, feats: np.ndarray, speech_mask: np.ndarray
-    ) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
-        """Window bounds, raw scores and speech fractions of one recording's features.
+    def window_scores(self, y: np.ndarray, windows: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
+        """Raw (uncalibrated) scores of windows of one stretch of audio at the model's rate.
 
         Parameters
         ----------
-        feats : np.ndarray [shape=(F, T)]
-        speech_mask : np.ndarray [shape=(T',)], bool
-            VAD decisions (cropped or padded with False to ``T``).
+        y : np.ndarray [shape=(n,)]
+            Mono samples at ``self.sr``, at most one chunk long.
+        windows : sequence of (start, stop), optional
+            Sample ranges inside ``y`` (default: the whole of ``y`` as one window).
 
         Returns
         -------
-        bounds : list of (start, stop) frame ranges
-        raw : np.ndarray [shape=(n_windows,)]
-        fractions : np.ndarray [shape=(n_windows,)]
+        np.ndarray [shape=(n_windows,)]
         """
-        t = feats.shape[1]
-        mask = np.zeros(t, bool)
-        n = min(t, len(speech_mask))
-        mask[:n] = speech_mask[:n]
-        win = max(1, int(round(self.window_s / self.frame_hop_s)))
-        hop = max(1, int(round(self.hop_s / self.frame_hop_s)))
-        bounds = window_bounds(t, win, hop)
-        windows = [feats[:, s:e] for s, e in bounds]
-        return bounds, self.raw_scores(windows), speech_fractions(mask, bounds)
+        return self.backend.score_chunk(np.asarray(y, np.float64), windows or [(0, len(y))])
+
+    # -- pipeline -----------------------------------------------------------------------
 
     def score(self, audio: PathLike | np.ndarray, sr: int | None = None) -> ScoreResult:
         """Score a file or an array.
+
+        Files are decoded, resampled and scored block by block, so memory stays bounded
+        whatever the recording's length; the result equals scoring the same samples
+        given as one array.
 
         Parameters
         ----------
@@ -486,6 +492,13 @@ class Detector:
         InvalidAudioError
             The array is malformed (NaN, wrong shape...).
         """
+        from voiceguard.audio import open_stream
+
+        if isinstance(audio, (str, os.PathLike)):
+            # two passes over the file (speech activity, then the model), each streamed
+            first = open_stream(audio, None, min_sr=4000, purpose="spoof scoring")
+            return self._score_passes(first, lambda: open_stream(audio, None, min_sr=4000,
+                                                                  purpose="spoof scoring").blocks)
         from voiceguard.audio import read_input
 
         y, file_sr, name, channels = read_input(audio, sr, min_sr=4000, purpose="spoof scoring")
@@ -493,34 +506,104 @@ class Detector:
 
     def score_mono(self, y: np.ndarray, sr: int, *, name: str | None = None, channels: int = 1) -> ScoreResult:
         """Score a mono float signal at any rate (see :meth:`score`)."""
-        from voiceguard import audio as _audio
-        from voiceguard.vad import speech_activity
+        from voiceguard.audio import AudioStream
 
-        duration = len(y) / float(sr)
-        y16 = _audio.resample(y, sr, self.sr) if sr != self.sr else np.asarray(y, np.float64)
-        act = speech_activity(y16, self.sr)
-        base = dict(file=name, duration_s=duration, speech_s=act.speech_s, sample_rate=int(sr),
-                    channels=channels, threshold=self.threshold, prior=self.prior, model=self.name)
+        y = np.asarray(y, np.float64)
+
+        def blocks() -> Any:
+            return (y[i: i + _BLOCK] for i in range(0, len(y), _BLOCK))
+
+        return self._score_passes(AudioStream(blocks(), int(sr), channels, name, len(y)), blocks)
+
+    def _score_passes(self, stream: Any, reopen: Callable[[], Any]) -> ScoreResult:
+        """Speech activity over ``stream.blocks``, then (if there is speech) the model over
+        ``reopen()``, a second pass over the same samples; both in bounded memory."""
+        from voiceguard.audio import resampled_blocks
+        from voiceguard.errors import AudioReadError
+        from voiceguard.vad import StreamingEnergies, decide_speech
+        from voiceguard.windows import ChunkAssembler
+
+        sr_in = int(stream.sr)
+        energies = StreamingEnergies(self.sr)
+        n_in = n16 = 0
+        for block in resampled_blocks(_counting(stream.blocks, counter := [0]), sr_in, self.sr):
+            energies.push(block)
+            n16 += len(block)
+        n_in = counter[0]
+        duration = n_in / float(sr_in)
+        act = decide_speech(energies.finish())
+        base = dict(file=stream.name, duration_s=duration, speech_s=act.speech_s, sample_rate=sr_in,
+                    channels=stream.channels, threshold=self.threshold, prior=self.prior, model=self.name,
+                    model_version=self.version)
         if act.speech_s < self.min_speech_s:
             return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
-        feats = compute_features(y16, self.sr, self.feature_config)
-        if feats.shape[1] == 0:
+        asm = ChunkAssembler(self.grid)
+        bounds: list[tuple[int, int]] = []
+        raws: list[np.ndarray] = []
+
+        def run(chunks: Any) -> None:
+            for ch in chunks:
+                raws.append(np.asarray(self.backend.score_chunk(ch.audio, ch.windows), np.float64))
+                bounds.extend((ch.start + a, ch.start + b) for a, b in ch.windows)
+
+        for block in resampled_blocks(reopen(), sr_in, self.sr):
+            run(asm.push(block))
+        run(asm.finish())
+        if asm.n_samples != n16:
+            raise AudioReadError(f"{stream.name}: the file changed while it was being scored")
+        raw = np.concatenate(raws) if raws else np.zeros(0)
+        if raw.size == 0 or np.all(np.isnan(raw)):
             return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
-        bounds, raw, fracs = self.segment_raw_scores(feats, act.mask)
+        fracs = window_speech_fractions(act.mask, bounds, self.sr, act.hop_s)
         used = used_segments(fracs, self.min_speech_fraction)
         seg_llr = np.asarray(self.calibration.llr(raw))
         seg_p = np.asarray(spoof_probability(seg_llr, self.prior))
         llr = aggregate_llr(seg_llr, used)
-        p = float(spoof_probability(llr, self.prior))
-        segments = [
-            Segment(s * self.frame_hop_s, duration if e == feats.shape[1] else min(duration, e * self.frame_hop_s),
-                    float(seg_p[i]), float(seg_llr[i]), float(fracs[i]), bool(used[i]))
-            for i, (s, e) in enumerate(bounds)
-        ]
-        verdict = SPOOF if p >= self.threshold else BONAFIDE
         if not math.isfinite(llr):
             raise ModelError(f"{self.name} produced a non-finite score; the model file may be corrupt")
+        p = float(spoof_probability(llr, self.prior))
+        segments = [
+            Segment(a / self.sr, duration if b == n16 else min(duration, b / self.sr),
+                    float(seg_p[i]), float(seg_llr[i]), float(fracs[i]), bool(used[i]))
+            for i, (a, b) in enumerate(bounds)
+        ]
+        verdict = SPOOF if p >= self.threshold else BONAFIDE
         return ScoreResult(verdict=verdict, spoof_probability=p, llr=llr, segments=segments, **base)
+
+
+def _counting(blocks: Any, counter: list[int]) -> Any:
+    for b in blocks:
+        counter[0] += len(b)
+        yield b
+
+
+def window_speech_fractions(mask: np.ndarray, bounds: Sequence[tuple[int, int]], sr: int,
+                            hop_s: float = 0.01, win_s: float = 0.02) -> np.ndarray:
+    """Share of speech frames of a VAD ``mask`` among the frames inside each window.
+
+    Parameters
+    ----------
+    mask : np.ndarray [shape=(n_frames,)], bool
+        :func:`voiceguard.vad.speech_activity` decisions (frame ``t`` covers samples
+        ``t * hop .. t * hop + win``).
+    bounds : sequence of (start, stop)
+        Windows as sample ranges at ``sr``.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_windows,)]
+    """
+    hop, win = int(round(hop_s * sr)), int(round(win_s * sr))
+    out = np.zeros(len(bounds))
+    for i, (a, b) in enumerate(bounds):
+        t0 = -(-a // hop)
+        t1 = (b - win) // hop + 1
+        m = mask[t0:max(t0, t1)]
+        out[i] = float(m.mean()) if m.size else 0.0
+    return out
+
+
+_BLOCK = 1 << 16
 
 
 _default: dict[tuple, Detector] = {}

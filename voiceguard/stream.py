@@ -341,7 +341,6 @@ class StreamScorer:
     def _update(self, end: int) -> None:
         from voiceguard.audio import resample
         from voiceguard.calibration import spoof_probability
-        from voiceguard.scoring import compute_features
         from voiceguard.vad import speech_activity
 
         det = self.detector
@@ -350,8 +349,8 @@ class StreamScorer:
         y = self._samples(lo, end)
         y16 = resample(y, self.sr, det.sr)
         act = speech_activity(y16, det.sr)
-        hop = det.frame_hop_s
-        skip = int(round((start - lo) / self.sr / hop))  # frames of left context
+        hop = act.hop_s
+        skip = int(round((start - lo) / self.sr / hop))  # VAD frames of left context
         mask = act.mask[skip:]
         # speech of the newest, not yet counted part of the window
         new_from = int(round((max(self._counted_to, start) - start) / self.sr / hop))
@@ -359,10 +358,12 @@ class StreamScorer:
         self._counted_to = end
         self._last_end = end
         frac = float(mask.mean()) if mask.size else 0.0
-        feats = compute_features(y16, det.sr, det.feature_config)[:, skip:]
-        if feats.shape[1] == 0:
+        first = int(round((start - lo) * det.sr / self.sr))
+        if len(y16) - first < 320:
             return
-        raw = det.raw_scores([feats])
+        raw = det.window_scores(y16[first:])
+        if not np.isfinite(raw[0]):
+            return
         llr = float(det.calibration.llr(raw)[0])
         seg = {"start_s": round(start / self.sr, 3), "end_s": round(end / self.sr, 3),
                "spoof_probability": round(float(spoof_probability(llr, det.prior)), 6), "llr": round(llr, 4),

@@ -937,6 +937,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--utterances", type=int, default=3)
     s.add_argument("--seed", type=int, default=0)
 
+    d = sub.add_parser("import-demos", help="convert the allowed files of demo-page repositories into a corpus folder")
+    d.add_argument("--allowed", required=True, type=Path, help="ALLOWED.tsv (repo commit path label system family seconds orig_sr)")
+    d.add_argument("--repos", required=True, type=Path, help="folder of the repositories (owner+name/repo git mirrors or checkouts)")
+    d.add_argument("--out", required=True, type=Path, help="output folder (16 kHz FLAC + MANIFEST.tsv)")
+    d.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+
     sub.add_parser("voices", help="list the vocoders and TTS voices available here")
     m = sub.add_parser("summary", help="summarise a manifest")
     m.add_argument("manifest", type=Path)
@@ -974,6 +980,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 holdout_sources=[] if hold == ["none"] else hold,
             )
             build_corpus(cfg, progress=not args.quiet)
+        elif args.cmd == "import-demos":
+            from voiceguard.data.demos import import_demos
+
+            print(import_demos(args.allowed, args.repos, args.out, jobs=args.jobs))
         elif args.cmd == "synth":
             from voiceguard.data.synthetic import make_synthetic_corpus
 
