@@ -16,9 +16,8 @@ import soundfile as sf
 from voiceguard import audio
 from voiceguard.batch import list_recordings, output
 from voiceguard.batch.inputs import filesystem
-from voiceguard.batch.worker import decode
 from voiceguard.cli import _expand_inputs, main
-from voiceguard.errors import AudioReadError, InvalidParameterError
+from voiceguard.errors import InvalidParameterError
 
 DATA = Path(__file__).parent / "data"
 SPEECH = DATA / "librispeech_118-121721-0000_3s.flac"
@@ -85,7 +84,7 @@ def test_parts_roundtrip_and_resume_keys(tmp_path: Path, fmt: str) -> None:
            "used": True}
     good = {"file": "a.wav", "verdict": "spoof", "spoof_probability": 0.75, "llr": -1.0986, "duration_s": 3.0,
             "speech_s": 2.5, "sample_rate": 8000, "channels": 2, "threshold": 0.5, "prior": 0.5,
-            "model": "m", "segments": [seg], "sha256": "aa"}
+            "model": "m", "model_version": "m@0123456789ab", "segments": [seg], "sha256": "aa"}
     silent = {**good, "file": "s.wav", "verdict": "no_speech", "spoof_probability": None, "llr": None,
               "segments": [], "sha256": "bb"}
     rows = [good, silent, _row("bad.wav", "cc", error="bad.wav: cannot decode"),
@@ -98,8 +97,8 @@ def test_parts_roundtrip_and_resume_keys(tmp_path: Path, fmt: str) -> None:
     assert {k: back[0][k] for k in good} == good
     assert back[1]["segments"] == [] and back[1]["llr"] is None
     # read errors have no hash: not committed, so the next run tries them again
-    assert output.committed(fs, folder) == {("a.wav", "aa"): "spoof", ("s.wav", "bb"): "no_speech",
-                                            ("bad.wav", "cc"): "error"}
+    assert output.committed(fs, folder) == ({("a.wav", "aa"): "spoof", ("s.wav", "bb"): "no_speech",
+                                             ("bad.wav", "cc"): "error"}, {"m@0123456789ab"})
 
 
 def test_parquet_keeps_fields_a_newer_result_adds(tmp_path: Path) -> None:
@@ -120,24 +119,6 @@ def test_settings_guard_and_temp_files(tmp_path: Path) -> None:
     (tmp_path / "out" / ".tmp-1234-part-x.parquet").write_bytes(b"half a part")
     assert output.remove_temp_files(fs, folder) == 1
     assert output.part_files(fs, folder) == []
-
-
-def test_decode_matches_detector_file_path(tmp_path: Path) -> None:
-    y, sr = audio.load_mono(SPEECH)
-    y44 = audio.resample(y, sr, 44100)
-    path = tmp_path / "stereo.wav"
-    sf.write(path, np.stack([y44, 0.5 * y44[::-1]], axis=1), 44100, subtype="PCM_24")
-    got_y, got_sr, got_ch = decode(path.read_bytes(), str(path))
-    want_y, want_sr, _, want_ch = audio.read_input(path, None, min_sr=4000, purpose="spoof scoring")
-    assert (got_sr, got_ch) == (want_sr, want_ch) == (44100, 2)
-    assert np.array_equal(got_y, want_y)
-
-
-def test_decode_errors() -> None:
-    with pytest.raises(AudioReadError, match=r"x\.wav: the file is empty \(0 bytes\)"):
-        decode(b"", "x.wav")
-    with pytest.raises(AudioReadError, match=r"x\.wav: cannot decode audio \(Format not recognised"):
-        decode(b"garbage" * 40, "x.wav")
 
 
 def test_cli_without_ray_says_what_to_install(tree: Path, monkeypatch, capsys) -> None:

@@ -13,7 +13,7 @@ __all__ = ["add_parser", "batch_command"]
 
 _DESCRIPTION = (
     "Score many recordings on Ray Data: a local Ray on this machine (--local N CPUs, the default) or a "
-    "cluster (--address ray://head:10001, or 'auto' inside a KubeRay RayJob). INPUT: folders, globs, "
+    "cluster (--address ray://head:10001 or auto; $RAY_ADDRESS when set, as in a KubeRay RayJob). INPUT: folders, globs, "
     "manifests (.csv/.tsv/.parquet with a 'path' column) or fsspec URLs (s3://, gs://, file://). Rows are "
     "the fields of 'score --format jsonl' plus sha256, written to OUT in parts (Parquet or JSONL); a rerun "
     "skips recordings already in OUT (same path and content). Exit code 0: every recording bona fide "
@@ -41,7 +41,8 @@ def add_parser(sub) -> None:
     ba.add_argument("--out", required=True, metavar="DIR", help="output folder or URL (resumed if it holds parts)")
     where = ba.add_mutually_exclusive_group()
     where.add_argument("--address", default=None, metavar="ADDR",
-                       help="Ray cluster: ray://head:10001 (Ray Client), auto, or host:6379")
+                       help="Ray cluster: ray://head:10001 (Ray Client), auto, or host:6379 "
+                            "(default: $RAY_ADDRESS if set, else a local Ray)")
     where.add_argument("--local", type=int, default=None, metavar="N",
                        help="start a local Ray with N CPUs (default: all of this machine's)")
     ba.add_argument("--workers", type=int, default=None, metavar="N",

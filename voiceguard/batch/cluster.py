@@ -45,10 +45,12 @@ def ray_session(
     Parameters
     ----------
     address : str, optional
-        ``ray://head:10001`` (Ray Client), ``auto`` (the cluster this machine belongs to,
-        e.g. inside a KubeRay ``RayJob``) or ``host:6379``.
+        ``ray://head:10001`` (Ray Client), ``auto`` (the cluster this machine belongs to)
+        or ``host:6379``. Default: ``$RAY_ADDRESS`` when set (as in a KubeRay ``RayJob``),
+        else a local cluster.
     local : int, optional
-        CPUs of a local single-machine cluster (default: all of this machine's).
+        CPUs of a local single-machine cluster (default: all of this machine's). Its
+        workers keep this process's niceness (Ray would renice them by 15).
     object_store_memory : int, optional
         Bytes of the local cluster's object store (default
         :data:`DEFAULT_OBJECT_STORE_BYTES`).
@@ -69,6 +71,8 @@ def ray_session(
     if ray.is_initialized():
         yield ray
         return
+    if address is None and local is None and os.environ.get("RAY_ADDRESS"):
+        address = os.environ["RAY_ADDRESS"]  # set on the head node of a RayJob / by `ray start`
     kwargs: dict[str, Any] = {"runtime_env": dict(runtime_env)} if runtime_env else {}
     tmp = None
     if address is not None:

@@ -28,7 +28,8 @@ from typing import Any
 from voiceguard.audio import AUDIO_EXTENSIONS
 from voiceguard.errors import InvalidParameterError
 
-__all__ = ["MANIFEST_EXTENSIONS", "PATH_COLUMNS", "is_url", "filesystem", "list_recordings"]
+__all__ = ["MANIFEST_EXTENSIONS", "PATH_COLUMNS", "is_url", "is_local", "filesystem", "source_of",
+           "list_recordings"]
 
 #: File extensions read as manifests rather than as recordings.
 MANIFEST_EXTENSIONS = (".csv", ".tsv", ".parquet")
@@ -42,6 +43,17 @@ _GLOB_CHARS = "*?["
 def is_url(path: str) -> bool:
     """True when ``path`` carries a protocol (``s3://``, ``file://``...)."""
     return "://" in path
+
+
+def is_local(fs) -> bool:
+    """True for fsspec's local filesystem (plain paths and ``file://``)."""
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    return "file" in protocols
+
+
+def source_of(file: str) -> str:
+    """Where a worker reads ``file`` from: URLs as they are, local paths made absolute."""
+    return file if is_url(file) else os.path.abspath(file)
 
 
 def filesystem(path: str, storage_options: Mapping[str, Any] | None = None):

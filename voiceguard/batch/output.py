@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from voiceguard.batch.inputs import is_local
 from voiceguard.errors import InvalidParameterError
 
 __all__ = [
@@ -68,7 +69,8 @@ def schema():
         ("file", pa.string()), ("verdict", pa.string()), ("spoof_probability", pa.float64()),
         ("llr", pa.float64()), ("duration_s", pa.float64()), ("speech_s", pa.float64()),
         ("sample_rate", pa.int64()), ("channels", pa.int64()), ("threshold", pa.float64()),
-        ("prior", pa.float64()), ("model", pa.string()), ("segments", pa.list_(segment)),
+        ("prior", pa.float64()), ("model", pa.string()), ("model_version", pa.string()),
+        ("segments", pa.list_(segment)),
         ("error", pa.string()), ("sha256", pa.string()),
     ])
 
@@ -123,14 +125,10 @@ def encode_part(rows: Sequence[Mapping[str, Any]], fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def _is_local(fs) -> bool:
-    return "file" in (fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,))
-
-
 def commit_part(fs, folder: str, name: str, data: bytes) -> None:
     """Make ``folder/name`` hold ``data`` in one atomic step (see the module docstring)."""
     path = f"{folder.rstrip('/')}/{name}"
-    if _is_local(fs):
+    if is_local(fs):
         tmp = os.path.join(folder, f"{_TMP_PREFIX}{uuid.uuid4().hex}-{name}")
         try:
             with open(tmp, "wb") as fh:
@@ -160,7 +158,7 @@ def part_files(fs, folder: str) -> list[str]:
 
 def remove_temp_files(fs, folder: str) -> int:
     """Delete the temp files a killed run left in a local ``folder``; returns how many."""
-    if not _is_local(fs) or not os.path.isdir(folder):
+    if not is_local(fs) or not os.path.isdir(folder):
         return 0
     n = 0
     for name in os.listdir(folder):
@@ -196,13 +194,24 @@ def read_rows(fs, folder: str, columns: Sequence[str] | None = None) -> Iterable
                     yield row if columns is None else {c: row.get(c) for c in columns}
 
 
-def committed(fs, folder: str) -> dict[tuple[str, str], str]:
-    """Keys already done: ``{(file, sha256): outcome}`` with outcome a verdict or ``'error'``."""
+def committed(fs, folder: str) -> tuple[dict[tuple[str, str], str], set[str]]:
+    """What the committed parts of ``folder`` hold.
+
+    Returns
+    -------
+    done : dict
+        ``{(file, sha256): outcome}``, outcome a verdict or ``'error'`` (rows with a hash).
+    versions : set of str
+        The ``model_version`` values of the scored rows.
+    """
     done: dict[tuple[str, str], str] = {}
-    for r in read_rows(fs, folder, columns=("file", "sha256", "verdict", "error")):
+    versions: set[str] = set()
+    for r in read_rows(fs, folder, columns=("file", "sha256", "verdict", "error", "model_version")):
         if r.get("sha256"):
             done[(r["file"], r["sha256"])] = "error" if r.get("error") else str(r.get("verdict"))
-    return done
+        if r.get("model_version"):
+            versions.add(r["model_version"])
+    return done, versions
 
 
 def check_settings(fs, folder: str, settings: Mapping[str, Any]) -> None:

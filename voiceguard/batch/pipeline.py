@@ -19,7 +19,7 @@ from typing import Any
 
 from voiceguard.batch import output
 from voiceguard.batch.cluster import require_ray
-from voiceguard.batch.inputs import filesystem, list_recordings
+from voiceguard.batch.inputs import filesystem, list_recordings, source_of
 from voiceguard.batch.worker import ERROR, SKIPPED, Scorer
 from voiceguard.errors import InvalidParameterError, VoiceguardError
 
@@ -176,8 +176,7 @@ def run(
     output.check_settings(fs, inner, {"format": fmt, "model": model, "prior": prior,
                                       "threshold": threshold, "threads": threads})
     output.remove_temp_files(fs, inner)
-    done = output.committed(fs, inner)
-    models = {r["model"] for r in output.read_rows(fs, inner, columns=("model",)) if r.get("model")}
+    done, versions = output.committed(fs, inner)
     if not ray.is_initialized():
         raise VoiceguardError("no Ray cluster: call voiceguard.batch.run inside ray_session()")
     if workers is None:
@@ -191,12 +190,12 @@ def run(
     t0 = time.perf_counter()
     n_blocks = max(1, math.ceil(len(files) / part_size))
     workers = min(workers, n_blocks)  # an actor with no block to take would only load a model
-    ds = ray.data.from_items([{"file": f} for f in files], override_num_blocks=n_blocks)
+    ds = ray.data.from_items([{"file": f, "source": source_of(f)} for f in files], override_num_blocks=n_blocks)
     ds = ds.map_batches(
         Scorer,
         fn_constructor_kwargs={
             "out": out, "fmt": fmt, "storage_options": dict(storage_options or {}), "done": [done_ref],
-            "models": sorted(models),
+            "versions": sorted(versions),
             "detector": {"model": model, "prior": prior, "threshold": threshold, "threads": threads},
         },
         batch_size=part_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=workers),

@@ -1,15 +1,17 @@
-"""What one Ray worker does: read, hash, decode and score recordings, and commit a part.
+"""What one Ray worker does: fetch, hash and score recordings, and commit a part.
 
 :class:`Scorer` is the callable class of the actor pool: each actor holds one
 :class:`voiceguard.scoring.Detector`, loaded on the first recording it has to score (a
 rerun that finds everything done never loads a model). For every recording of a batch it
 
-1. reads the file's bytes through fsspec (local disk, ``s3://``, ``gs://``...);
-2. hashes them (SHA-256) and skips the recording when ``(file, sha256)`` is committed;
-3. decodes the bytes with soundfile and mixes them down with
-   :func:`voiceguard.audio.read_input`, the code ``Detector.score`` runs on a file, then
-   scores them with :meth:`Detector.score_mono`, so a row equals the one
-   ``voiceguard score --format jsonl`` prints for the file (at the same thread count);
+1. reads the file through fsspec in 1 MiB blocks, hashing them (SHA-256); a file on
+   object storage (``s3://``, ``gs://``...) is copied block by block into the actor's
+   scratch folder on the way, a local file is only read;
+2. skips the recording when ``(file, sha256)`` is committed;
+3. scores the file with :meth:`Detector.score`, the very call ``voiceguard score``
+   makes: decoded, mixed down, resampled and scored block by block in bounded memory,
+   so a row equals the line ``voiceguard score --format jsonl`` prints for the file (at
+   the same thread count), with ``file`` as the input named it;
 4. turns any failure into an error row instead of stopping the run;
 
 then writes the batch's rows as one part (:func:`voiceguard.batch.output.commit_part`)
@@ -22,66 +24,24 @@ seconds the worker process spent on the batch.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
+import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from voiceguard.batch import output
-from voiceguard.batch.inputs import filesystem
-from voiceguard.errors import AudioReadError, VoiceguardError
+from voiceguard.batch.inputs import filesystem, is_local
+from voiceguard.errors import VoiceguardError
 
-__all__ = ["Scorer", "decode", "SKIPPED", "ERROR"]
+__all__ = ["Scorer", "SKIPPED", "ERROR"]
 
 SKIPPED = "skipped"
 ERROR = "error"
 
-#: What ``Detector.score`` passes to ``read_input`` for files.
-_MIN_SR = 4000
-_PURPOSE = "spoof scoring"
-
-
-def decode(data: bytes, name: str):
-    """Decode an audio file's bytes as ``Detector.score`` decodes the file.
-
-    Parameters
-    ----------
-    data : bytes
-        The file's content (any format libsndfile reads).
-    name : str
-        The file's name, for error messages.
-
-    Returns
-    -------
-    y : np.ndarray [shape=(n,)], float64
-        Mono samples (channels averaged).
-    sr : int
-    channels : int
-
-    Raises
-    ------
-    AudioReadError
-        Empty, not audio, or holding no samples.
-    InvalidAudioError
-        Sample rate below 4 kHz, non-finite samples.
-    """
-    import soundfile as sf
-
-    from voiceguard.audio import read_input
-
-    if not data:
-        raise AudioReadError(f"{name}: the file is empty (0 bytes)")
-    try:
-        y, sr = sf.read(io.BytesIO(data), dtype="float64", always_2d=False)
-    except Exception as exc:  # noqa: BLE001 - libsndfile raises several types for undecodable input
-        reason = getattr(exc, "error_string", None) or str(exc)
-        raise AudioReadError(f"{name}: cannot decode audio ({reason})") from None
-    if y.size == 0:
-        raise AudioReadError(f"{name}: the file holds no audio samples")
-    y, sr, _, channels = read_input(y, sr, min_sr=_MIN_SR, purpose=_PURPOSE)
-    return y, sr, channels
+_BLOCK = 1 << 20
 
 
 class Scorer:
@@ -99,13 +59,13 @@ class Scorer:
     done : list of ObjectRef or None
         ``[ref]`` to a frozenset of :func:`voiceguard.batch.output.key_digest` of the
         committed keys (nested in a list so that Ray does not resolve it eagerly).
-    models : sequence of str
-        Model names found in the committed rows: a different detector is refused.
+    versions : sequence of str
+        ``model_version`` values of the committed rows: a different model is refused.
     """
 
     def __init__(self, *, out: str, fmt: str, detector: Mapping[str, Any],
                  storage_options: Mapping[str, Any] | None = None, done: list | None = None,
-                 models: Sequence[str] = ()) -> None:
+                 versions: Sequence[str] = ()) -> None:
         import ray
 
         self.fmt = fmt
@@ -113,8 +73,12 @@ class Scorer:
         self.storage_options = dict(storage_options or {})
         self.out_fs, self.out = filesystem(out, self.storage_options)
         self.done: frozenset[bytes] = ray.get(done[0]) if done else frozenset()
-        self.models = set(models)
+        self.versions = set(versions)
         self._detector = None
+        self._scratch = tempfile.mkdtemp(prefix="vg-batch-")  # copies of remote recordings
+
+    def __del__(self) -> None:
+        shutil.rmtree(getattr(self, "_scratch", ""), ignore_errors=True)
 
     def detector(self):
         """The actor's Detector, loaded on first use."""
@@ -122,52 +86,75 @@ class Scorer:
             from voiceguard.scoring import Detector
 
             det = Detector(**self.detector_kwargs)
-            if self.models and self.models != {det.name}:
+            version = getattr(det, "version", det.name)
+            if self.versions and self.versions != {version}:
                 raise VoiceguardError(
-                    f"the output folder holds results of model {', '.join(sorted(self.models))}, this run "
-                    f"uses {det.name}; resume with the same --model or write to a new --out folder"
+                    f"the output folder holds results of model {', '.join(sorted(self.versions))}, this "
+                    f"run uses {version}; resume with the same model or write to a new --out folder"
                 )
             self._detector = det
         return self._detector
 
-    def _read(self, file: str) -> bytes:
-        fs, inner = filesystem(file, self.storage_options)  # fsspec caches the instances
-        return fs.cat_file(inner)
-
-    def score_file(self, file: str) -> tuple[dict[str, Any] | None, str | None]:
-        """One recording: ``(row, sha256)``; ``row`` is None when the key is committed."""
+    def fetch(self, file: str, source: str) -> tuple[str, str]:
+        """A local path of ``source`` to score, and the SHA-256 of its bytes."""
+        fs, inner = filesystem(source, self.storage_options)  # fsspec caches the instances
+        h = hashlib.sha256()
+        if is_local(fs):
+            with open(inner, "rb") as fh:
+                for block in iter(lambda: fh.read(_BLOCK), b""):
+                    h.update(block)
+            return inner, h.hexdigest()
+        local = os.path.join(self._scratch, "recording" + os.path.splitext(inner)[1])
         try:
-            data = self._read(file)
+            with fs.open(inner, "rb") as src, open(local, "wb") as dst:
+                for block in iter(lambda: src.read(_BLOCK), b""):
+                    h.update(block)
+                    dst.write(block)
+        except BaseException:
+            if os.path.exists(local):
+                os.unlink(local)
+            raise
+        return local, h.hexdigest()
+
+    def score_file(self, file: str, source: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
+        """One recording: ``(row, sha256)``; ``row`` is None when the key is committed.
+
+        ``file`` is the name the input gave (and the row's ``file``), ``source`` where to
+        read it (an absolute path or URL; default ``file``).
+        """
+        try:
+            path, sha = self.fetch(file, source or file)
         except FileNotFoundError:
             return {"file": file, "error": f"{file}: no such file"}, None
         except Exception as exc:  # noqa: BLE001 - any storage failure: retried by the next run
             return {"file": file, "error": f"{file}: cannot read it ({type(exc).__name__}: {exc})"}, None
-        sha = hashlib.sha256(data).hexdigest()
-        if output.key_digest(file, sha) in self.done:
-            return None, sha
         try:
-            y, sr, channels = decode(data, file)
-        except VoiceguardError as exc:
-            return {"file": file, "error": str(exc), "sha256": sha}, sha
-        det = self.detector()  # a model that cannot load fails the run, not a row
-        try:
-            row = det.score_mono(y, sr, name=file, channels=channels).to_dict()
-        except VoiceguardError as exc:
-            return {"file": file, "error": str(exc), "sha256": sha}, sha
-        except Exception as exc:  # noqa: BLE001 - not keyed: tried again by the next run
-            return {"file": file, "error": f"{file}: {type(exc).__name__}: {exc}"}, None
+            if output.key_digest(file, sha) in self.done:
+                return None, sha
+            det = self.detector()  # a model that cannot load fails the run, not a row
+            try:
+                row = det.score(path).to_dict()
+            except VoiceguardError as exc:  # the same bytes fail the same way: keyed
+                return {"file": file, "error": str(exc).replace(path, file), "sha256": sha}, sha
+            except Exception as exc:  # noqa: BLE001 - not keyed: tried again by the next run
+                return {"file": file, "error": f"{file}: {type(exc).__name__}: {exc}"}, None
+        finally:
+            if path.startswith(self._scratch):
+                os.unlink(path)
+        row["file"] = file
         row["sha256"] = sha
         return row, sha
 
     def __call__(self, batch):
-        """Score a batch (``pyarrow.Table`` with a ``file`` column); returns status rows."""
+        """Score a batch (``pyarrow.Table`` with ``file`` and ``source`` columns); returns status rows."""
         import pyarrow as pa
 
         started, cpu0 = time.time(), time.process_time()
         files = batch.column("file").to_pylist()
+        sources = batch.column("source").to_pylist() if "source" in batch.column_names else files
         rows, shas, status = [], [], []
-        for f in files:
-            row, sha = self.score_file(f)
+        for f, src in zip(files, sources):
+            row, sha = self.score_file(f, src)
             shas.append(sha)
             if row is None:
                 status.append(SKIPPED)
