@@ -24,7 +24,7 @@ import pytest
 import soundfile as sf
 
 from voiceguard import audio
-from voiceguard.batch import output, read_results, run
+from voiceguard.batch import list_recordings, output, read_results, run
 from voiceguard.batch.inputs import filesystem
 from voiceguard.cli import main
 
@@ -156,6 +156,26 @@ def s3_server():
         server.stop()
 
 
+def test_s3_listing_manifest_and_parts_without_ray(s3_server) -> None:
+    fs, _ = filesystem("s3://vg-list", s3_server)
+    fs.mkdir("vg-list")
+    for key in ("in/a.flac", "in/sub/b.wav", "in/notes.txt", "other/c.flac"):
+        fs.pipe_file(f"vg-list/{key}", b"x")
+    fs.pipe_file("vg-list/in/list.tsv", b"path\tlabel\nsub/b.wav\tspoof\ns3://vg-list/other/c.flac\tbonafide\n")
+    assert list_recordings(["s3://vg-list/in/"], storage_options=s3_server) == \
+        ["s3://vg-list/in/a.flac", "s3://vg-list/in/sub/b.wav"]
+    assert list_recordings(["s3://vg-list/**/*.flac"], storage_options=s3_server) == \
+        ["s3://vg-list/in/a.flac", "s3://vg-list/other/c.flac"]
+    assert list_recordings(["s3://vg-list/in/list.tsv"], storage_options=s3_server) == \
+        ["s3://vg-list/in/sub/b.wav", "s3://vg-list/other/c.flac"]
+    # parts on object storage: one PUT each, listed again after a write (no stale cache)
+    ofs, folder = filesystem("s3://vg-list/out", s3_server)
+    assert output.part_files(ofs, folder) == []
+    rows = [{"file": "s3://vg-list/in/a.flac", "verdict": "bonafide", "sha256": "aa"}]
+    output.commit_part(ofs, folder, output.part_name(rows, "parquet"), output.encode_part(rows, "parquet"))
+    assert output.committed(ofs, folder)[0] == {("s3://vg-list/in/a.flac", "aa"): "bonafide"}
+
+
 def test_s3_source_and_output(ray_cluster, s3_server, corpus: Path, reference) -> None:
     fs, _ = filesystem("s3://vg-batch", s3_server)
     fs.mkdir("vg-batch")
@@ -177,10 +197,9 @@ def test_s3_source_and_output(ray_cluster, s3_server, corpus: Path, reference) -
             assert "cannot decode audio" in row["error"]
         else:
             assert {k: row[k] for k in ref} == {**ref, "file": f"s3://vg-batch/{key}"}
-    # the folder form of the same source: everything is already done, nothing is written
-    again = run(["s3://vg-batch/in/"], "s3://vg-batch/out", fmt="jsonl", model=MODEL, threads=1,
-                storage_options=s3_server, progress=False)
-    assert (again.total, again.skipped, again.scored, again.parts) == (4, 4, 0, 0)
+    # resume keys read back from the bucket
+    done, versions = output.committed(*filesystem("s3://vg-batch/out", s3_server))
+    assert len(done) == 4 and len(versions) == 1
 
 
 def test_killed_worker_loses_nothing_committed(ray_cluster, tmp_path: Path) -> None:
@@ -208,3 +227,13 @@ def test_killed_worker_loses_nothing_committed(ray_cluster, tmp_path: Path) -> N
     assert sorted(files) == sorted(str(p) for p in src.iterdir())  # each recording exactly once
     assert summary.scored == 8 and summary.outcomes["error"] == 0
     assert not [n for n in os.listdir(out) if n.startswith(".tmp-")]
+
+
+def test_model_that_does_not_load_is_one_line(ray_cluster, corpus: Path, tmp_path: Path, capsys) -> None:
+    rc = main(["batch", str(corpus / "a.flac"), "--out", str(tmp_path / "out"), "--model",
+               str(tmp_path / "none.json"), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2  # the Detector's own message, one line, no traceback
+    assert err[-1].startswith("voiceguard: error: model config ") and "does not exist" in err[-1]
+    assert not any("Traceback" in line for line in err)
+    assert not output.part_files(*filesystem(str(tmp_path / "out")))

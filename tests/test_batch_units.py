@@ -1,4 +1,4 @@
-"""voiceguard.batch without Ray: listing inputs, parts and resume keys, decoding from bytes."""
+"""voiceguard.batch without Ray: listing inputs, parts and resume keys, settings, the CLI's errors."""
 
 from __future__ import annotations
 
@@ -7,20 +7,15 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import soundfile as sf
 
-from voiceguard import audio
 from voiceguard.batch import list_recordings, output
 from voiceguard.batch.inputs import filesystem
 from voiceguard.cli import _expand_inputs, main
 from voiceguard.errors import InvalidParameterError
 
-DATA = Path(__file__).parent / "data"
-SPEECH = DATA / "librispeech_118-121721-0000_3s.flac"
 
 
 @pytest.fixture()

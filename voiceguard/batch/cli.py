@@ -13,12 +13,13 @@ __all__ = ["add_parser", "batch_command"]
 
 _DESCRIPTION = (
     "Score many recordings on Ray Data: a local Ray on this machine (--local N CPUs, the default) or a "
-    "cluster (--address ray://head:10001 or auto; $RAY_ADDRESS when set, as in a KubeRay RayJob). INPUT: folders, globs, "
-    "manifests (.csv/.tsv/.parquet with a 'path' column) or fsspec URLs (s3://, gs://, file://). Rows are "
-    "the fields of 'score --format jsonl' plus sha256, written to OUT in parts (Parquet or JSONL); a rerun "
-    "skips recordings already in OUT (same path and content). Exit code 0: every recording bona fide "
-    "(or no speech); 1: any spoof (spoof wins over errors); 2: errors only, or a usage error. "
-    "Needs the extra: pip install 'voiceguard[batch]'. See docs/batch.md."
+    "cluster (--address ray://head:10001 or auto; $RAY_ADDRESS when set, as in a KubeRay RayJob). "
+    "INPUT: folders, globs, manifests (.csv/.tsv/.parquet with a 'path' column) or fsspec URLs "
+    "(s3://, gs://, file://). Rows are the fields of 'score --format jsonl' plus sha256, written to "
+    "OUT in parts (Parquet or JSONL); a rerun skips recordings already in OUT (same path and content). "
+    "Exit code 0: every recording bona fide (or no speech); 1: any spoof (spoof wins over errors); "
+    "2: errors only, or a usage error. Needs the extra: pip install 'voiceguard[batch]'. "
+    "See docs/batch.md."
 )
 
 

@@ -87,12 +87,6 @@ def part_name(rows: Sequence[Mapping[str, Any]], fmt: str) -> str:
     return f"{_PART_PREFIX}{digest}.{fmt}"
 
 
-def _columns_row(row: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
-    """A row with every schema column (missing ones None); unknown keys as JSON text."""
-    out = {n: row.get(n) for n in names}
-    return out
-
-
 def encode_part(rows: Sequence[Mapping[str, Any]], fmt: str) -> bytes:
     """The bytes of one part holding ``rows``.
 
@@ -115,8 +109,9 @@ def encode_part(rows: Sequence[Mapping[str, Any]], fmt: str) -> bytes:
     extra = sorted({k for r in rows for k in r} - set(sch.names))
     if extra:  # fields a newer ScoreResult adds: kept, as JSON text
         sch = pa.schema(list(sch) + [(k, pa.string()) for k in extra])
+    known = schema().names
     table = pa.Table.from_pylist(
-        [{**_columns_row(r, sch.names), **{k: None if r.get(k) is None else json.dumps(r[k]) for k in extra}}
+        [{**{k: r.get(k) for k in known}, **{k: None if r.get(k) is None else json.dumps(r[k]) for k in extra}}
          for r in rows],
         schema=sch,
     )

@@ -3,8 +3,8 @@
 ``file names -> map_batches(Scorer, actor pool) -> status rows``: the driver lists the
 recordings, reads which keys the output folder already holds, and streams the file
 names through a pool of :class:`voiceguard.batch.worker.Scorer` actors (one model per
-actor, ``threads`` CPUs each). Workers read and decode the audio and write the parts
-themselves; only names and one short status row per recording come back, so the
+actor, ``threads`` CPUs each). Workers read, decode and score the audio and write the
+parts themselves; only names and one short status row per recording come back, so the
 driver's memory and the object store stay small for any number of recordings.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from voiceguard.batch import output
 from voiceguard.batch.cluster import require_ray
 from voiceguard.batch.inputs import filesystem, list_recordings, source_of
-from voiceguard.batch.worker import ERROR, SKIPPED, Scorer
+from voiceguard.batch.worker import ERROR, FATAL, SKIPPED, Scorer
 from voiceguard.errors import InvalidParameterError, VoiceguardError
 
 __all__ = ["BatchSummary", "run", "DEFAULT_PART_SIZE"]
@@ -85,23 +85,10 @@ class BatchSummary:
                 f"({self.recordings_per_s:.2f} recordings/s)")
 
 
-def _failure(exc: BaseException) -> VoiceguardError | None:
-    """The VoiceguardError raised on a worker at the root of a Ray failure, if any."""
-    from ray.exceptions import RayError
-
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        e = stack.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        # Ray re-raises a worker's exception as a RayTaskError subclass of its type, whose
-        # text is the remote traceback; the original is its ``cause``
-        if isinstance(e, VoiceguardError) and not isinstance(e, RayError):
-            return e
-        stack += [getattr(e, "cause", None), e.__cause__, e.__context__]
-    return None
+def _failure(exc: BaseException) -> str:
+    """One line for a Ray failure: the last line of the remote traceback Ray's text holds."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def run(
@@ -205,6 +192,8 @@ def run(
     try:
         for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
             for st in batch.to_pylist():
+                if st["status"] == FATAL:  # the model does not load: nothing can be scored
+                    raise VoiceguardError(st["error"])
                 if st["status"] == SKIPPED:
                     summary.skipped += 1
                     summary.outcomes[done[(st["file"], st["sha256"])]] += 1
@@ -218,12 +207,10 @@ def run(
                     parts.add(st["part"])
                 if on_status is not None:
                     on_status(st)
+    except VoiceguardError:
+        raise
     except Exception as exc:  # Ray wraps worker failures in its own types
-        cause = _failure(exc)
-        if cause is not None:
-            raise cause from None
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise VoiceguardError(f"the Ray job failed: {first}") from exc
+        raise VoiceguardError(f"the Ray job failed: {_failure(exc)}") from exc
     summary.parts = len(parts)
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -36,12 +36,19 @@ from voiceguard.batch import output
 from voiceguard.batch.inputs import filesystem, is_local
 from voiceguard.errors import VoiceguardError
 
-__all__ = ["Scorer", "SKIPPED", "ERROR"]
+__all__ = ["Scorer", "SKIPPED", "ERROR", "FATAL"]
 
 SKIPPED = "skipped"
 ERROR = "error"
+#: Status of the rows of a batch whose actor cannot score at all (the model does not load):
+#: the driver stops the run with the message instead of filling the output with errors.
+FATAL = "fatal"
 
 _BLOCK = 1 << 20
+
+
+class _Fatal(Exception):
+    """The actor cannot score anything (its message is the user's)."""
 
 
 class Scorer:
@@ -85,10 +92,13 @@ class Scorer:
         if self._detector is None:
             from voiceguard.scoring import Detector
 
-            det = Detector(**self.detector_kwargs)
+            try:
+                det = Detector(**self.detector_kwargs)
+            except VoiceguardError as exc:
+                raise _Fatal(str(exc)) from None
             version = getattr(det, "version", det.name)
             if self.versions and self.versions != {version}:
-                raise VoiceguardError(
+                raise _Fatal(
                     f"the output folder holds results of model {', '.join(sorted(self.versions))}, this "
                     f"run uses {version}; resume with the same model or write to a new --out folder"
                 )
@@ -147,38 +157,39 @@ class Scorer:
 
     def __call__(self, batch):
         """Score a batch (``pyarrow.Table`` with ``file`` and ``source`` columns); returns status rows."""
-        import pyarrow as pa
-
         started, cpu0 = time.time(), time.process_time()
         files = batch.column("file").to_pylist()
         sources = batch.column("source").to_pylist() if "source" in batch.column_names else files
-        rows, shas, status = [], [], []
-        for f, src in zip(files, sources):
-            row, sha = self.score_file(f, src)
-            shas.append(sha)
-            if row is None:
-                status.append(SKIPPED)
-            else:
-                rows.append(row)
-                status.append(ERROR if row.get("error") else row["verdict"])
+        try:
+            scored = [self.score_file(f, src) for f, src in zip(files, sources, strict=True)]
+        except _Fatal as exc:
+            return self._status(files, [(None, None)] * len(files), None, started, cpu0, fatal=str(exc))
+        rows = [row for row, _ in scored if row is not None]
         part = None
         if rows:
             part = output.part_name(rows, self.fmt)
             output.commit_part(self.out_fs, self.out, part, output.encode_part(rows, self.fmt))
-        errors = [None] * len(files)
-        it = iter(r.get("error") for r in rows)
-        for i, s in enumerate(status):
-            if s != SKIPPED:
-                errors[i] = next(it)
-        worker = f"{socket.gethostname()}:{os.getpid()}"
+        return self._status(files, scored, part, started, cpu0)
+
+    @staticmethod
+    def _status(files, scored, part, started, cpu0, fatal=None):
+        import pyarrow as pa
+
+        def status(row):
+            if fatal is not None:
+                return FATAL
+            return SKIPPED if row is None else (ERROR if row.get("error") else row["verdict"])
+
+        n = len(files)
         return pa.table({
             "file": pa.array(files, pa.string()),
-            "sha256": pa.array(shas, pa.string()),
-            "status": pa.array(status, pa.string()),
-            "error": pa.array(errors, pa.string()),
-            "part": pa.array([part if s != SKIPPED else None for s in status], pa.string()),
-            "worker": pa.array([worker] * len(files), pa.string()),
-            "started": pa.array([started] * len(files), pa.float64()),
-            "finished": pa.array([time.time()] * len(files), pa.float64()),
-            "cpu_s": pa.array([time.process_time() - cpu0] * len(files), pa.float64()),
+            "sha256": pa.array([sha for _, sha in scored], pa.string()),
+            "status": pa.array([status(row) for row, _ in scored], pa.string()),
+            "error": pa.array([fatal if fatal is not None else (row or {}).get("error") for row, _ in scored],
+                              pa.string()),
+            "part": pa.array([None if row is None else part for row, _ in scored], pa.string()),
+            "worker": pa.array([f"{socket.gethostname()}:{os.getpid()}"] * n, pa.string()),
+            "started": pa.array([started] * n, pa.float64()),
+            "finished": pa.array([time.time()] * n, pa.float64()),
+            "cpu_s": pa.array([time.process_time() - cpu0] * n, pa.float64()),
         })
