@@ -27,7 +27,8 @@ import numpy as np
 
 from voiceguard.errors import ModelError
 
-__all__ = ["FeatureBackend", "WhisperBackend", "FusionBackend", "feature_windows", "load_backend"]
+__all__ = ["FeatureBackend", "WhisperBackend", "FusionBackend", "feature_windows", "encode_chunk", "pool_windows",
+           "load_backend"]
 
 Windows = Sequence[tuple[int, int]]
 
@@ -119,24 +120,7 @@ class WhisperBackend:
 
     def pooled(self, y: np.ndarray, windows: Windows) -> np.ndarray:
         """Mean+std pooled layer outputs per window, ``[n_windows, len(layers) * 2 * d]``."""
-        from voiceguard.frontends import whisper
-
-        if len(y) < whisper.N_FFT:
-            y = np.pad(y, (0, whisper.N_FFT - len(y)))
-        mel = whisper.log_mel(y)
-        states = [s[0] for s in self.encoder.forward(mel, self.layers)]  # each [T', d]
-        t = states[0].shape[0]
-        per_frame = whisper.HOP_LENGTH * 2  # samples per encoder frame
-        out = np.empty((len(windows), len(states) * 2 * self.encoder.d_model), np.float32)
-        for i, (a, b) in enumerate(windows):
-            s = min(t - 1, a // per_frame)
-            e = min(t, max(s + 1, -(-b // per_frame)))
-            feats = []
-            for h in states:
-                w = h[s:e]
-                feats += [w.mean(0), w.std(0, unbiased=False)]
-            out[i] = np.concatenate([f.numpy() for f in feats])
-        return out
+        return pool_windows(encode_chunk(self.encoder, y, self.layers), windows)
 
     def score_chunk(self, y: np.ndarray, windows: Windows) -> np.ndarray:
         """Raw scores ``[len(windows)]`` of the windows of one chunk ``y``."""
@@ -145,6 +129,49 @@ class WhisperBackend:
         x = torch.from_numpy(self.pooled(y, windows))
         with torch.inference_mode():
             return self.head(x).double().numpy().reshape(-1)
+
+
+def encode_chunk(encoder: Any, y: np.ndarray, layers: Sequence[int]) -> list[Any]:
+    """Hidden states ``[T', d]`` of ``layers`` for one chunk of 16 kHz audio (padded to 25 ms)."""
+    from voiceguard.frontends import whisper
+
+    if len(y) < whisper.N_FFT:
+        y = np.pad(y, (0, whisper.N_FFT - len(y)))
+    return [s[0] for s in encoder.forward(whisper.log_mel(y), layers)]
+
+
+def pool_windows(states: Sequence[Any], windows: Windows) -> np.ndarray:
+    """Mean and standard deviation of each layer's frames inside each window.
+
+    Parameters
+    ----------
+    states : sequence of torch.Tensor [shape=(T', d)]
+        Encoder outputs of one chunk (:func:`encode_chunk`).
+    windows : sequence of (start, stop)
+        Sample ranges in the chunk; a window takes frames ``start // 320`` to
+        ``ceil(stop / 320)`` (one encoder frame per 20 ms).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_windows, len(states) * 2 * d)], float32
+        ``[mean_0, std_0, mean_1, std_1, ...]`` per window.
+    """
+    import torch
+
+    from voiceguard.frontends.whisper import HOP_LENGTH
+
+    per_frame = 2 * HOP_LENGTH
+    t = states[0].shape[0]
+    out = np.empty((len(windows), len(states) * 2 * states[0].shape[1]), np.float32)
+    for i, (a, b) in enumerate(windows):
+        s = min(t - 1, a // per_frame)
+        e = min(t, max(s + 1, -(-b // per_frame)))
+        parts = []
+        for h in states:
+            w = h[s:e]
+            parts += [w.mean(0), w.std(0, unbiased=False)]
+        out[i] = torch.cat(parts).numpy()
+    return out
 
 
 class FusionBackend:

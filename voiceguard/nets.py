@@ -46,6 +46,7 @@ __all__ = [
     "DiagonalGMM",
     "GMMDetector",
     "MAX_PARAMETERS",
+    "PooledHead",
 ]
 
 #: The issue's budget for a "lightweight" network.
@@ -375,3 +376,50 @@ class GMMDetector:
             x = np.asarray(w, np.float64).T
             out[i] = float(np.mean(self.bonafide.log_likelihood(x) - self.spoof.log_likelihood(x)))
         return out
+
+
+class PooledHead(nn.Module):
+    """A small classifier on pooled encoder statistics (the Whisper detector's head).
+
+    Input ``[B, n_layers * width]``: for each of ``n_layers`` encoder layers, the mean and
+    standard deviation of its frames over the window (``width = 2 * d_model``). Steps:
+
+    1. standardisation with the training set's mean and standard deviation (buffers, so
+       they ship inside the weights and training and scoring cannot drift apart);
+    2. ``mix='concat'``: the layers side by side; ``mix='weighted'``: a softmax-weighted
+       sum of the layers (one learnt weight per layer, as in SUPERB probing);
+    3. ``hidden == 0``: a linear logit (logistic regression); else ``Linear(hidden)``,
+       GELU, dropout, ``Linear(1)``.
+
+    Output ``[B]``: a raw score, higher = more bona fide.
+    """
+
+    def __init__(self, n_inputs: int, *, n_layers: int = 1, mix: str = "concat", hidden: int = 0,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        if n_inputs % n_layers:
+            raise InvalidParameterError(f"n_inputs={n_inputs} is not a multiple of n_layers={n_layers}")
+        if mix not in ("concat", "weighted"):
+            raise InvalidParameterError(f"mix must be 'concat' or 'weighted', got {mix!r}")
+        self.n_inputs, self.n_layers, self.mix = n_inputs, n_layers, mix
+        self.register_buffer("mean", torch.zeros(n_inputs))
+        self.register_buffer("scale", torch.ones(n_inputs))
+        width = n_inputs if mix == "concat" else n_inputs // n_layers
+        self.layer_logits = nn.Parameter(torch.zeros(n_layers)) if mix == "weighted" else None
+        if hidden:
+            self.net: nn.Module = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout),
+                                                nn.Linear(hidden, 1))
+        else:
+            self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, 1))
+
+    def set_normalisation(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Standardise inputs with these statistics (``[n_inputs]`` each)."""
+        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.scale.copy_(1.0 / torch.clamp(torch.as_tensor(std, dtype=torch.float32), min=1e-4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.mean) * self.scale
+        if self.layer_logits is not None:
+            w = torch.softmax(self.layer_logits, 0)
+            x = (x.view(x.shape[0], self.n_layers, -1) * w[None, :, None]).sum(1)
+        return self.net(x).squeeze(-1)

@@ -120,6 +120,15 @@ class BuildConfig:
         Minutes share of held-out sources (0 disables).
     holdout_sources : list of str or None
         Explicit held-out sources (None: chosen by seed).
+    real_outputs : list of Path
+        Folders of real synthesizer outputs and the real recordings beside them
+        (``MANIFEST.tsv`` with ``path label system family repo``, as written by
+        :func:`voiceguard.data.demos.import_demos`); every clip goes through the channel
+        in every profile, split ``demo``.
+    real_segment_s : (float, float)
+        Segment length range for real outputs longer than its upper end.
+    real_max_segments : int
+        At most this many segments of one real-output file (long files would dominate).
     """
 
     out: Path
@@ -139,6 +148,9 @@ class BuildConfig:
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     xdomain_fraction: float = 0.1
     holdout_sources: list[str] | None = None
+    real_outputs: list[Path] = field(default_factory=list)
+    real_segment_s: tuple[float, float] = (3.0, 10.0)
+    real_max_segments: int = 3
 
     def fingerprint(self) -> dict[str, Any]:
         """Settings that change the outputs (a rerun with others needs a new folder)."""
@@ -147,6 +159,7 @@ class BuildConfig:
             d.pop(k)
         d["inputs"] = [str(Path(p).absolute()) for p in self.inputs]
         d["neural_vocoders"] = [str(Path(p).absolute()) for p in self.neural_vocoders]
+        d["real_outputs"] = [str(Path(p).absolute()) for p in self.real_outputs]
         return d
 
 
@@ -329,6 +342,8 @@ def _run_task(task: dict[str, Any]) -> list[ClipRow]:
         rows = _record_task(task, rng, babble, out)
     elif task["kind"] == "tts":
         rows = _tts_task(task, rng, babble, out)
+    elif task["kind"] == "real":
+        rows = _real_task(task, rng, babble, out)
     else:  # pragma: no cover - internal
         raise InvalidParameterError(f"unknown task kind {task['kind']}")
     write_manifest(Manifest(rows, out), part)
@@ -384,6 +399,26 @@ def _record_task(task: dict[str, Any], rng: np.random.Generator, babble: list[np
             family = f"neural-{system[5:]}" if system in neural else "dsp-vocoder"
             sp = dataclasses.replace(base, label=SPOOF, system=system, family=family)
             rows += _render(z, sp, f"{group}-{system.split('-', 1)[1]}", out, task["profiles"], rng, babble)
+    return rows
+
+
+def _real_task(task: dict[str, Any], rng: np.random.Generator, babble: list[np.ndarray], out: Path) -> list[ClipRow]:
+    """One real synthesizer output (or a real recording beside it): segments through the channel."""
+    row = ClipRow(**task["row"])
+    y = _load(Path(task["path"]))
+    lo, hi = task["segment_s"]
+    cuts = segment(y, SR, rng, (lo, hi), min_s=0.8)
+    if len(cuts) > task["max_segments"]:
+        keep = np.sort(rng.choice(len(cuts), size=task["max_segments"], replace=False))
+        cuts = [cuts[i] for i in keep]
+    rows: list[ClipRow] = []
+    for k, (a, b) in enumerate(cuts):
+        seg = y[a:b]
+        if np.max(np.abs(seg)) < 1e-4:
+            continue
+        group = f"{task['key']}-{k:02d}"
+        base = dataclasses.replace(row, group=group, duration_s=(b - a) / SR)
+        rows += _render(seg, base, group, out, task["profiles"], rng, babble)
     return rows
 
 
@@ -666,6 +701,8 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         if r.label == BONAFIDE:
             bona_s += d
 
+    tasks += _real_output_tasks(cfg, out, babble_for)
+
     voices_used: dict[str, int] = {}
     if cfg.tts and cfg.tts_fraction > 0:
         engines = [
@@ -756,6 +793,49 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         "input_minutes": round(sum(it[3] for it in items) / 60, 2),
     }
     return tasks, info
+
+
+def _real_output_tasks(cfg: BuildConfig, out: str, babble_for: Any) -> list[dict[str, Any]]:
+    """One task per file of the ``real_outputs`` folders (split ``demo``).
+
+    ``system`` becomes ``<repo>|<system>`` (two pages may name different models alike),
+    ``source`` ``demo:<repo>`` and the repository is kept in the ``repo`` column, so whole
+    repositories and systems can be held out.
+    """
+    import csv
+
+    tasks = []
+    for folder in cfg.real_outputs:
+        folder = Path(folder)
+        table = folder / "MANIFEST.tsv"
+        if not table.is_file():
+            raise ManifestError(f"{table} not found: a real-outputs folder needs a MANIFEST.tsv "
+                                "(python -m voiceguard.data import-demos writes one)")
+        with table.open(newline="", encoding="utf-8") as f:
+            recs = list(csv.DictReader(f, delimiter="\t"))
+        for rec in recs:
+            missing = [k for k in ("path", "label", "system", "family", "repo") if k not in rec]
+            if missing:
+                raise ManifestError(f"{table}: columns {missing} are missing")
+            repo = rec["repo"]
+            label = rec["label"]
+            system = "-" if label == BONAFIDE else f"{repo}|{rec['system']}"
+            path = folder / rec["path"]
+            key = f"demo.{_slug(repo, 30)}.{_slug(Path(rec['path']).stem, 40)}.{_stable_int(rec['path']) % 10**6:06d}"
+            row = ClipRow(path="-", label=label, speaker=f"demo:{repo}", source=f"demo:{repo}", domain="demo",
+                          system=system, family=rec["family"] if label != BONAFIDE else BONAFIDE, split="demo",
+                          licence="see the demo page (used for training and evaluation only; not redistributed)",
+                          extra={"repo": repo})
+            seed = _stable_int(cfg.seed, "real", key) % 2**63
+            tasks.append({
+                "kind": "real", "id": f"real-{key}", "key": key, "path": str(path),
+                "row": dataclasses.asdict(row), "seed": seed, "out": out,
+                "segment_s": list(cfg.real_segment_s), "max_segments": int(cfg.real_max_segments),
+                "profiles": list(cfg.profiles),
+                "babble": babble_for("train", "", np.random.default_rng(seed)),
+                "cost": float(rec.get("duration_s") or 5.0),
+            })
+    return tasks
 
 
 # ------------------------------------------------------------------------------ running
@@ -929,6 +1009,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--split", default="0.8,0.1,0.1", help="train,val,test minute shares (speaker-disjoint)")
     b.add_argument("--xdomain-fraction", type=float, default=0.1, help="share of minutes in held-out sources")
     b.add_argument("--holdout-sources", help="comma-separated sources to hold out ('none' for none; default chosen by seed)")
+    b.add_argument("--real-outputs", type=Path, action="append", default=[], metavar="DIR",
+                   help="folder of real synthesizer outputs with MANIFEST.tsv (repeatable; python -m voiceguard.data import-demos)")
+    b.add_argument("--real-max-segments", type=int, default=3, help="segments kept per real-output file (default 3)")
     b.add_argument("-q", "--quiet", action="store_true")
 
     s = sub.add_parser("synth", help="write a tiny synthetic bona fide corpus (for tests and smoke runs)")
@@ -978,6 +1061,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 split_fractions=split,  # type: ignore[arg-type]
                 xdomain_fraction=args.xdomain_fraction,
                 holdout_sources=[] if hold == ["none"] else hold,
+                real_outputs=list(args.real_outputs),
+                real_max_segments=args.real_max_segments,
             )
             build_corpus(cfg, progress=not args.quiet)
         elif args.cmd == "import-demos":

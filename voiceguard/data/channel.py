@@ -20,20 +20,25 @@ The chain, in order (each step drawn with its own probability from a seeded
    (RBJ cookbook), optional low-pass band-limiting;
 4. background noise at a random SNR of 5-35 dB (p=0.6; pink, brown, coloured, hum, rarely
    white, or babble made from other bona fide clips) and always a low noise floor, so no clip keeps digital silence;
-5. transmission -- ``wideband`` profile: none, MP3 or Opus round trip; ``telephone``
-   profile: 300-3400 Hz band-pass, 8 kHz resampling, G.711 mu-law / A-law (implemented
-   here from ITU-T G.711), 8 kHz Opus or linear PCM, and back to the output rate;
+5. transmission -- ``wideband`` profile: none, or a voicemail/messaging codec at a
+   voice bit rate: MP3 at 24-48 kbit/s, AAC at 24-64 kbit/s, Opus at 12-32 kbit/s (through
+   ``ffmpeg`` when it is installed, at exact bit rates; otherwise MP3/Opus through
+   libsndfile at a random quality); ``telephone`` profile: 300-3400 Hz band-pass, 8 kHz
+   resampling, G.711 mu-law / A-law (implemented here from ITU-T G.711), 8 kHz Opus or
+   linear PCM, and back to the output rate;
 6. level -- random RMS level, peak-limited below full scale.
 
 Every call returns a :class:`ChannelInfo` with a coarse ``condition`` tag
-(``wideband``, ``wideband-mp3``, ``wideband-opus``, ``tel-8k-ulaw``, ``tel-8k-alaw``,
-``tel-8k-opus``, ``tel-8k-pcm``) and the full ``chain`` description.
+(``wideband``, ``wideband-mp3``, ``wideband-aac``, ``wideband-opus``, ``tel-8k-ulaw``,
+``tel-8k-alaw``, ``tel-8k-opus``, ``tel-8k-pcm``) and the full ``chain`` description.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,6 +57,7 @@ __all__ = [
     "g711_roundtrip",
     "codec_roundtrip",
     "codec_available",
+    "ffmpeg_roundtrip",
     "trim_silence",
     "randomise_silence",
     "synthetic_rir",
@@ -289,6 +295,87 @@ def codec_roundtrip(
     n = min(len(x), len(z))
     out[:n] = z[:n]
     return out
+
+
+#: ffmpeg encoder, output container and input demuxer of each codec it is used for.
+_FFMPEG_CODECS = {"mp3": ("libmp3lame", "mp3", "mp3"), "aac": ("aac", "adts", "aac"), "opus": ("libopus", "ogg", "ogg")}
+
+
+_FFMPEG_DELAY = {"mp3": 1105, "aac": 1024}
+
+
+def ffmpeg_roundtrip(y: np.ndarray, sr: int, codec: str, kbps: float) -> np.ndarray:
+    """Encode and decode a signal with ``ffmpeg`` at a fixed bit rate (a subprocess).
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Float mono signal.
+    sr : int
+        Sample rate (kept: the codec runs at it, or ffmpeg resamples inside and back).
+    codec : {'mp3', 'aac', 'opus'}
+    kbps : float
+        Target bit rate in kbit/s.
+
+    Returns
+    -------
+    np.ndarray of float32
+        Decoded signal, cropped or zero-padded to the input length.
+
+    Raises
+    ------
+    InvalidParameterError
+        ffmpeg is not installed (``scripts/install-data-deps.sh`` installs it) or failed.
+    """
+    if codec not in _FFMPEG_CODECS:
+        raise InvalidParameterError(f"codec must be one of {sorted(_FFMPEG_CODECS)}, got {codec!r}")
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise InvalidParameterError("ffmpeg is not installed; run scripts/install-data-deps.sh")
+    encoder, container, demuxer = _FFMPEG_CODECS[codec]
+    x = np.clip(np.asarray(y, np.float32), -1.0, 1.0)
+    extra = ["-application", "voip"] if codec == "opus" else []
+    enc = subprocess.run(
+        [exe, "-nostdin", "-loglevel", "error", "-f", "f32le", "-ar", str(sr), "-ac", "1", "-i", "pipe:0",
+         "-c:a", encoder, "-b:a", f"{int(round(kbps))}k", *extra, "-f", container, "pipe:1"],
+        input=x.tobytes(), capture_output=True, check=False)
+    if enc.returncode != 0 or not enc.stdout:
+        raise InvalidParameterError(f"ffmpeg could not encode {codec}: {enc.stderr.decode(errors='replace')[-200:]}")
+    dec = subprocess.run(
+        [exe, "-nostdin", "-loglevel", "error", "-f", demuxer, "-i", "pipe:0", "-f", "f32le", "-ar", str(sr),
+         "-ac", "1", "pipe:1"], input=enc.stdout, capture_output=True, check=False)
+    if dec.returncode != 0:
+        raise InvalidParameterError(f"ffmpeg could not decode {codec}: {dec.stderr.decode(errors='replace')[-200:]}")
+    # MP3 and AAC decoders from a pipe keep the encoder's priming samples (LAME: 576 +
+    # 529 decoder delay; AAC: 1024): drop them so the output lines up with the input
+    z = np.frombuffer(dec.stdout, np.float32)[_FFMPEG_DELAY.get(codec, 0):]
+    out = np.zeros(len(x), np.float32)
+    n = min(len(x), len(z))
+    out[:n] = z[:n]
+    return out
+
+
+def _voice_codec(x: np.ndarray, sr: int, rng: np.random.Generator, r: float) -> tuple[np.ndarray, str, str]:
+    """The wideband profile's codec step for a uniform draw ``r``: (signal, condition, tag)."""
+    have_ffmpeg = shutil.which("ffmpeg") is not None
+    if r < 0.25:  # MP3 voicemail / download
+        kbps = float(rng.choice([24, 32, 40, 48]))
+        if have_ffmpeg:
+            return ffmpeg_roundtrip(x, sr, "mp3", kbps), "wideband-mp3", f"mp3-{kbps:.0f}k"
+        if codec_available("mp3"):
+            q = rng.uniform(0.3, 0.9)
+            return codec_roundtrip(x, sr, "mp3", q), "wideband-mp3", f"mp3q{q:.2f}"
+    elif r < 0.40 and have_ffmpeg:  # AAC: phone voice memos, messaging apps
+        kbps = float(rng.choice([24, 32, 48, 64]))
+        return ffmpeg_roundtrip(x, sr, "aac", kbps), "wideband-aac", f"aac-{kbps:.0f}k"
+    elif r < 0.58:  # Opus: WhatsApp/Telegram voice notes, WebRTC
+        if have_ffmpeg:
+            kbps = float(rng.choice([12, 16, 24, 32]))
+            return ffmpeg_roundtrip(x, sr, "opus", kbps), "wideband-opus", f"opus-{kbps:.0f}k"
+        if codec_available("opus") and sr in (8000, 12000, 16000, 24000, 48000):
+            q = rng.uniform(0.3, 0.95)
+            return codec_roundtrip(x, sr, "opus", q), "wideband-opus", f"opusq{q:.2f}"
+    return x, "wideband", ""
 
 
 # --------------------------------------------------------------------------------------
@@ -762,16 +849,9 @@ def apply_channel(
         x = np.pad(x, (0, n - len(x)))
     else:
         x = set_level(x, rng.uniform(-30, -16))
-        r = rng.random()
-        cond = "wideband"
-        if r < 0.25 and codec_available("mp3"):
-            q = rng.uniform(0.0, 0.9)
-            x, cond = codec_roundtrip(x, sr, "mp3", q), "wideband-mp3"
-            steps.append(f"mp3q{q:.2f}")
-        elif r < 0.45 and codec_available("opus") and sr in (8000, 12000, 16000, 24000, 48000):
-            q = rng.uniform(0.3, 0.95)
-            x, cond = codec_roundtrip(x, sr, "opus", q), "wideband-opus"
-            steps.append(f"opusq{q:.2f}")
+        x, cond, tag = _voice_codec(x, sr, rng, rng.random())
+        if tag:
+            steps.append(tag)
     level = float(rng.uniform(-38, -16))
     x = set_level(np.asarray(x, np.float64), level)
     steps.append(f"lvl{level:.0f}")

@@ -1,0 +1,184 @@
+"""Choose, train, calibrate and export the Whisper detector's head.
+
+``evaluate`` trains a head per held-out fold (:mod:`voiceguard.training.heldout`) on
+cached embeddings (:mod:`voiceguard.training.embeddings`) and writes the fold scores and
+their EER summary; ``export`` trains the chosen configuration on every training clip,
+calibrates it on the out-of-fold scores of its leave-one-repository-out run (scores of
+systems each fold's model never saw: the calibration is then about unseen systems, not
+seen ones) and writes a detector config with its weights::
+
+    python -m voiceguard.training.whisper_head evaluate EMB --layers 3 --hidden 256 --scheme repo -o R.json
+    python -m voiceguard.training.whisper_head export EMB --from R.json --out models/ --name whisper-base
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voiceguard.errors import VoiceguardError
+from voiceguard.training.heldout import (
+    HeadConfig,
+    clip_info,
+    evaluate_folds,
+    folds,
+    summarise_folds,
+    to_json,
+    train_head,
+)
+
+__all__ = ["run_evaluation", "export_model", "main"]
+
+
+def _used_windows(table: Any) -> np.ndarray:
+    """Windows that scoring would aggregate (speech fraction rule of :mod:`voiceguard.scoring`)."""
+    from voiceguard.scoring import used_segments
+
+    keep = np.zeros(len(table.clip), bool)
+    order = np.argsort(table.clip, kind="stable")
+    clips = table.clip[order]
+    starts = np.flatnonzero(np.r_[True, clips[1:] != clips[:-1]])
+    ends = np.r_[starts[1:], len(clips)]
+    for a, b in zip(starts, ends):
+        idx = order[a:b]
+        keep[idx] = used_segments(table.speech_fraction[idx], 0.25)
+    return keep
+
+
+def _inputs(table: Any, cfg: HeadConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keep = _used_windows(table)
+    X = table.features(cfg.layers)[keep]
+    return X, table.clip[keep], table.speech_fraction[keep]
+
+
+def run_evaluation(emb: str | Path, cfg: HeadConfig, scheme: str, *, log: Any = print) -> dict[str, Any]:
+    """Held-out evaluation of one head configuration; returns scores and summary."""
+    from voiceguard.training.embeddings import load
+
+    table = load(emb)
+    info = clip_info(table.clips)
+    X, cw, sf = _inputs(table, cfg)
+    t0 = time.time()
+    res = evaluate_folds(X, cw, sf, info, cfg, scheme, n_layer_inputs=len(cfg.layers), log=log)
+    res["summary"] = summarise_folds(res, info)
+    res["embeddings"] = table.meta
+    pct = {k: "-" if v is None else f"{v:.1%}" for k, v in res["summary"]["pooled"].items()}
+    log(f"{cfg.describe()} {scheme}: pooled {pct['all']} (16k {pct['16k']}, tel {pct['tel']}), worst "
+        f"{res['summary']['worst']['fold']} {res['summary']['worst']['eer']:.1%}, mean {res['summary']['mean']:.1%}"
+        f" [{time.time() - t0:.0f} s]")
+    return res
+
+
+def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *, name: str,
+                 log: Any = print) -> Path:
+    """Train the evaluated configuration on everything and write ``detector.json`` + weights."""
+    import torch
+
+    from voiceguard.calibration import fit_calibration
+    from voiceguard.training.embeddings import load
+
+    table = load(emb)
+    info = clip_info(table.clips)
+    cfg = HeadConfig(**{**evaluation["config"], "layers": tuple(evaluation["config"]["layers"])})
+    X, cw, _ = _inputs(table, cfg)
+    (_, train_clips, _), = folds(info, "none")
+    t0 = time.time()
+    head = train_head(X, cw, info, train_clips, cfg, n_layer_inputs=len(cfg.layers))
+    seconds = time.time() - t0
+    # calibration on the pooled out-of-fold scores: every trial scored by a model that never saw its system
+    bona, spoof = [], []
+    for f in evaluation["folds"].values():
+        c, s = np.asarray(f["clips"], int), np.asarray(f["scores"], float)
+        ok = np.isfinite(s)
+        bona.append(s[ok & (info.label[c] == 1)])
+        spoof.append(s[ok & (info.label[c] == 0)])
+    cal = fit_calibration(np.concatenate(bona), np.concatenate(spoof))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = f"{name}.pt"
+    torch.save(head.state_dict(), out / weights)
+    meta = table.meta
+    config = {
+        "format": "voiceguard-detector",
+        "version": 1,
+        "name": name,
+        "kind": "whisper",
+        "weights": weights,
+        "sr": 16000,
+        "frontend": {"kind": "whisper", "model": meta["model"], "layers": list(cfg.layers)},
+        "head": {"n_inputs": int(X.shape[1]), "n_layers": len(cfg.layers), "mix": cfg.mix, "hidden": cfg.hidden,
+                 "dropout": cfg.dropout},
+        "n_parameters": int(sum(p.numel() for p in head.parameters())),
+        "scoring": {"window_s": meta["window_s"], "hop_s": meta["hop_s"], "chunk_s": meta["chunk_s"],
+                    "min_speech_fraction": 0.25, "min_speech_s": 0.5, "aggregate": "mean_llr"},
+        "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {evaluation['scheme']} scores",
+                        "n_bonafide": int(sum(len(b) for b in bona)), "n_spoof": int(sum(len(s) for s in spoof))},
+        "prior": 0.5,
+        "threshold": 0.5,
+        "training": {
+            "embeddings": {k: v for k, v in meta.items() if k != "seconds"},
+            "head": dataclasses.asdict(cfg),
+            "n_train_clips": int(train_clips.sum()),
+            "n_train_windows": int(train_clips[cw].sum()),
+            "seconds": round(seconds, 1),
+            "heldout": {"scheme": evaluation["scheme"], "summary": evaluation["summary"]},
+        },
+    }
+    (out / f"{name}.json").write_text(json.dumps(config, indent=1, default=float) + "\n", encoding="utf-8")
+    log(f"wrote {out / (name + '.json')} ({config['n_parameters']} head parameters, calibration "
+        f"scale {cal.scale:.3f} offset {cal.offset:.3f})")
+    return out / f"{name}.json"
+
+
+def _config_from_args(args: argparse.Namespace) -> HeadConfig:
+    return HeadConfig(layers=tuple(int(x) for x in args.layers.split(",")), mix=args.mix, hidden=args.hidden,
+                      dropout=args.dropout, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+                      seed=args.seed, balance=args.balance)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m voiceguard.training.whisper_head",
+                                description="held-out evaluation and export of Whisper-encoder detector heads")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    ev = sub.add_parser("evaluate", help="train one head per held-out fold and report EERs")
+    ev.add_argument("emb", help="embedding folder (python -m voiceguard.training.embeddings)")
+    ev.add_argument("--layers", default="3", help="comma-separated encoder layers (0 = stem)")
+    ev.add_argument("--mix", default="concat", choices=["concat", "weighted"], help="how layers are combined")
+    ev.add_argument("--hidden", type=int, default=0, help="MLP hidden units (0: logistic regression)")
+    ev.add_argument("--dropout", type=float, default=0.1)
+    ev.add_argument("--epochs", type=int, default=12)
+    ev.add_argument("--lr", type=float, default=1e-3)
+    ev.add_argument("--weight-decay", type=float, default=1e-2)
+    ev.add_argument("--balance", default="system", choices=["system", "none"])
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--scheme", default="repo", choices=["repo", "family"], help="held-out folds")
+    ev.add_argument("-o", "--out", required=True, help="result JSON")
+    ex = sub.add_parser("export", help="train the evaluated configuration on everything, calibrate, write a model")
+    ex.add_argument("emb")
+    ex.add_argument("--from", dest="source", required=True, help="a leave-one-repository-out result JSON")
+    ex.add_argument("--out", required=True, help="output folder")
+    ex.add_argument("--name", required=True, help="model name (file stem)")
+    args = p.parse_args(argv)
+    try:
+        if args.cmd == "evaluate":
+            res = run_evaluation(args.emb, _config_from_args(args), args.scheme)
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(to_json(res), encoding="utf-8")
+        else:
+            export_model(args.emb, json.loads(Path(args.source).read_text()), args.out, name=args.name)
+    except VoiceguardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
