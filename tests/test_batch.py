@@ -1,5 +1,9 @@
 """``voiceguard batch`` on a local 2-CPU Ray cluster (one cluster for the whole module).
 
+The first run (the CLI) uses both CPUs as 2 workers; the later runs use one worker each,
+which is all their few recordings need and keeps the module's actor start-ups (a Python
+process, torch and a model each) few on a 2-core machine.
+
 Shown here: rows equal ``voiceguard score --format jsonl`` bit for bit (same thread count),
 a rerun skips what is committed (key: path + content hash), a broken or empty file becomes
 an error row and the run goes on, an S3 source and destination work against moto's S3
@@ -129,8 +133,8 @@ def test_rerun_skips_committed_work(first_run, corpus: Path, tmp_path: Path) -> 
     new = tmp_path / "new.flac"
     shutil.copy(SPEECH_B, new)
     statuses: list[dict] = []
-    summary = run([str(corpus), str(new)], str(out), model=MODEL, threads=1, part_size=2, progress=False,
-                  on_status=statuses.append)
+    summary = run([str(corpus), str(new)], str(out), model=MODEL, threads=1, workers=1, part_size=2,
+                  progress=False, on_status=statuses.append)
     assert summary.total == 9 and summary.skipped == 7 and summary.scored == 2
     assert sorted(s["file"] for s in statuses if s["status"] != "skipped") == \
         sorted([str(corpus / "changing.wav"), str(new)])
@@ -186,7 +190,7 @@ def test_s3_source_and_output(ray_cluster, s3_server, corpus: Path, reference) -
     # a manifest in the bucket, paths relative to it
     fs.pipe_file("vg-batch/list.csv", ("path,label\n" + "".join(f"{k},?\n" for k in uploads)).encode())
     summary = run(["s3://vg-batch/list.csv"], "s3://vg-batch/out", fmt="jsonl", model=MODEL, threads=1,
-                  part_size=3, storage_options=s3_server, progress=False)
+                  workers=1, part_size=3, storage_options=s3_server, progress=False)
     assert (summary.total, summary.scored, summary.outcomes["error"]) == (4, 4, 1)
     rows = {r["file"]: r for r in read_results("s3://vg-batch/out", storage_options=s3_server)}
     assert sorted(rows) == sorted(f"s3://vg-batch/{k}" for k in uploads)
@@ -219,7 +223,7 @@ def test_killed_worker_loses_nothing_committed(ray_cluster, tmp_path: Path) -> N
         os.kill(int(pid), signal.SIGKILL)  # a whole actor process, mid-run
         seen["killed"] = st["worker"]
 
-    summary = run([str(src)], str(out), model=MODEL, threads=1, part_size=1, progress=False,
+    summary = run([str(src)], str(out), model=MODEL, threads=1, workers=1, part_size=1, progress=False,
                   on_status=kill_first_worker)
     assert seen["parts"] and "killed" in seen
     assert all(Path(p).read_bytes() == data for p, data in seen["parts"].items())
