@@ -128,3 +128,17 @@ def test_cli_usage_errors(tree: Path, capsys) -> None:
     assert main(["batch", str(tree), "--out", "o", "--storage-option", "novalue"]) == 2
     assert main(["batch", str(tree)]) == 2  # --out is required
     capsys.readouterr()
+
+
+def test_cli_usage_errors_come_before_ray_starts(tree: Path, capsys) -> None:
+    import ray
+
+    empty = tree / "empty"
+    empty.mkdir()
+    assert main(["batch", str(empty), "--out", str(tree / "out")]) == 2
+    assert main(["batch", str(tree / "calls"), "--out", str(tree / "out"), "--threads", "0"]) == 2
+    out = tree / "out2"
+    assert main(["batch", str(tree / "nowhere.csv"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "no audio files found" in err[0] and "at least 1" in err[1] and "cannot read the manifest" in err[2]
+    assert not ray.is_initialized()

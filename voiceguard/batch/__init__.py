@@ -21,11 +21,12 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ray_session", "run", "BatchSummary", "list_recordings", "read_results"]
+__all__ = ["ray_session", "run", "plan", "execute", "BatchSummary", "list_recordings", "read_results"]
 
 # attributes load on first use, so that ``voiceguard --help`` (which registers the
 # subcommand from .cli) imports nothing heavy
-_LAZY = {"ray_session": "cluster", "run": "pipeline", "BatchSummary": "pipeline", "list_recordings": "inputs"}
+_LAZY = {"ray_session": "cluster", "run": "pipeline", "plan": "pipeline", "execute": "pipeline",
+         "BatchSummary": "pipeline", "list_recordings": "inputs"}
 
 
 def __getattr__(name: str) -> Any:

@@ -69,22 +69,23 @@ def add_parser(sub) -> None:
 
 def batch_command(args: argparse.Namespace) -> int:
     """Run ``voiceguard batch``; returns the exit code."""
-    from voiceguard.batch.cluster import ray_session
-    from voiceguard.batch.pipeline import DEFAULT_PART_SIZE, run
+    from voiceguard.batch.cluster import ray_session, require_ray
+    from voiceguard.batch.pipeline import DEFAULT_PART_SIZE, execute, plan
 
+    require_ray()
     runtime_env = None
     if args.runtime_env:
         try:
             runtime_env = json.loads(args.runtime_env)
         except ValueError as exc:
             raise InvalidParameterError(f"--runtime-env is not valid JSON ({exc})") from None
+    # every usage error (inputs, settings, output folder) is reported before Ray starts
+    todo = plan(args.inputs, args.out, fmt=args.format, model=args.model, prior=args.prior,
+                threshold=args.threshold, threads=args.threads, workers=args.workers,
+                part_size=args.part_size or DEFAULT_PART_SIZE, path_column=args.path_column,
+                storage_options=dict(args.storage_option))
     with ray_session(address=args.address, local=args.local, runtime_env=runtime_env):
-        summary = run(
-            args.inputs, args.out, fmt=args.format, model=args.model, prior=args.prior,
-            threshold=args.threshold, threads=args.threads, workers=args.workers,
-            part_size=args.part_size or DEFAULT_PART_SIZE, path_column=args.path_column,
-            storage_options=dict(args.storage_option), progress=not args.no_progress,
-        )
+        summary = execute(todo, progress=not args.no_progress)
     for msg in summary.errors:
         print(f"voiceguard: {msg}", file=sys.stderr)
     if summary.failed > len(summary.errors):

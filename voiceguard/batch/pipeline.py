@@ -23,7 +23,7 @@ from voiceguard.batch.inputs import filesystem, list_recordings, source_of
 from voiceguard.batch.worker import ERROR, FATAL, SKIPPED, Scorer
 from voiceguard.errors import InvalidParameterError, VoiceguardError
 
-__all__ = ["BatchSummary", "run", "DEFAULT_PART_SIZE"]
+__all__ = ["BatchSummary", "BatchPlan", "plan", "execute", "run", "DEFAULT_PART_SIZE"]
 
 #: Recordings per part (and per actor call): what a killed worker can lose at most.
 DEFAULT_PART_SIZE = 64
@@ -91,6 +91,120 @@ def _failure(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
+@dataclass
+class BatchPlan:
+    """A run worked out before any Ray work: what to score, where, with which settings.
+
+    Made by :func:`plan` (which also reports every usage error, before a cluster is
+    started) and carried out by :func:`execute`.
+    """
+
+    files: list[str]
+    out: str
+    fmt: str
+    detector: dict[str, Any]
+    threads: int
+    workers: int | None
+    part_size: int
+    storage_options: dict[str, Any]
+    done: dict[tuple[str, str], str]
+    versions: set[str]
+
+
+def plan(
+    inputs: Iterable[str],
+    out: str,
+    *,
+    fmt: str = "parquet",
+    model: str | None = None,
+    prior: float | None = None,
+    threshold: float | None = None,
+    threads: int = 1,
+    workers: int | None = None,
+    part_size: int = DEFAULT_PART_SIZE,
+    path_column: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> BatchPlan:
+    """List the recordings, check the settings against ``out`` and read its committed keys.
+
+    Parameters: see :func:`run`. Needs no Ray.
+
+    Raises
+    ------
+    InvalidParameterError
+        No recordings, bad settings, or an output folder made with other settings.
+    """
+    if fmt not in output.FORMATS:
+        raise InvalidParameterError(f"unknown output format {fmt!r}; expected one of {', '.join(output.FORMATS)}")
+    if threads < 1 or part_size < 1 or (workers is not None and workers < 1):
+        raise InvalidParameterError("--threads, --workers and --part-size must be at least 1")
+    files = list_recordings(inputs, path_column=path_column, storage_options=storage_options)
+    if not files:
+        raise InvalidParameterError("no audio files found in the inputs (looked for "
+                                    "folders' .wav .flac .ogg .opus .mp3 .aiff .au files, globs, manifests)")
+    fs, inner = filesystem(out, storage_options)
+    output.check_settings(fs, inner, {"format": fmt, "model": model, "prior": prior,
+                                      "threshold": threshold, "threads": threads})
+    output.remove_temp_files(fs, inner)
+    done, versions = output.committed(fs, inner)
+    return BatchPlan(files=files, out=out, fmt=fmt, threads=threads, workers=workers, part_size=part_size,
+                     detector={"model": model, "prior": prior, "threshold": threshold, "threads": threads},
+                     storage_options=dict(storage_options or {}), done=done, versions=versions)
+
+
+def execute(
+    p: BatchPlan, *, progress: bool = True, on_status: Callable[[dict[str, Any]], None] | None = None
+) -> BatchSummary:
+    """Carry out a :func:`plan` on the connected Ray cluster (see :func:`run`)."""
+    ray = require_ray()
+    if not ray.is_initialized():
+        raise VoiceguardError("no Ray cluster: call voiceguard.batch.run inside ray_session()")
+    workers = p.workers or max(1, int(ray.cluster_resources().get("CPU", 1) // p.threads))
+
+    from ray.data import ActorPoolStrategy, DataContext
+
+    DataContext.get_current().enable_progress_bars = progress
+    done_ref = ray.put(frozenset(output.key_digest(f, s) for f, s in p.done))
+    summary = BatchSummary(total=len(p.files))
+    t0 = time.perf_counter()
+    n_blocks = max(1, math.ceil(len(p.files) / p.part_size))
+    workers = min(workers, n_blocks)  # an actor with no block to take would only load a model
+    ds = ray.data.from_items([{"file": f, "source": source_of(f)} for f in p.files], override_num_blocks=n_blocks)
+    ds = ds.map_batches(
+        Scorer,
+        fn_constructor_kwargs={"out": p.out, "fmt": p.fmt, "storage_options": p.storage_options,
+                               "done": [done_ref], "versions": sorted(p.versions), "detector": p.detector},
+        batch_size=p.part_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=workers),
+        num_cpus=p.threads,
+    )
+    parts = set()
+    try:
+        for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+            for st in batch.to_pylist():
+                if st["status"] == FATAL:  # the model does not load: nothing can be scored
+                    raise VoiceguardError(st["error"])
+                if st["status"] == SKIPPED:
+                    summary.skipped += 1
+                    summary.outcomes[p.done[(st["file"], st["sha256"])]] += 1
+                else:
+                    summary.scored += 1
+                    summary.outcomes[st["status"]] += 1
+                    if st["error"]:
+                        summary.failed += 1
+                        if len(summary.errors) < 20:
+                            summary.errors.append(st["error"])
+                    parts.add(st["part"])
+                if on_status is not None:
+                    on_status(st)
+    except VoiceguardError:
+        raise
+    except Exception as exc:  # Ray wraps worker failures in its own types
+        raise VoiceguardError(f"the Ray job failed: {_failure(exc)}") from exc
+    summary.parts = len(parts)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
 def run(
     inputs: Iterable[str],
     out: str,
@@ -109,7 +223,8 @@ def run(
 ) -> BatchSummary:
     """Score every recording named by ``inputs`` on the connected Ray cluster.
 
-    Call it inside :func:`voiceguard.batch.ray_session` (or after ``ray.init``).
+    Call it inside :func:`voiceguard.batch.ray_session` (or after ``ray.init``). The same
+    as ``execute(plan(...))``.
 
     Parameters
     ----------
@@ -150,67 +265,8 @@ def run(
     VoiceguardError
         The model cannot be loaded on the workers, or the Ray job failed.
     """
-    ray = require_ray()
-    if fmt not in output.FORMATS:
-        raise InvalidParameterError(f"unknown output format {fmt!r}; expected one of {', '.join(output.FORMATS)}")
-    if threads < 1 or part_size < 1 or (workers is not None and workers < 1):
-        raise InvalidParameterError("--threads, --workers and --part-size must be at least 1")
-    files = list_recordings(inputs, path_column=path_column, storage_options=storage_options)
-    if not files:
-        raise InvalidParameterError("no audio files found in the inputs (looked for "
-                                    "folders' .wav .flac .ogg .opus .mp3 .aiff .au files, globs, manifests)")
-    fs, inner = filesystem(out, storage_options)
-    output.check_settings(fs, inner, {"format": fmt, "model": model, "prior": prior,
-                                      "threshold": threshold, "threads": threads})
-    output.remove_temp_files(fs, inner)
-    done, versions = output.committed(fs, inner)
-    if not ray.is_initialized():
-        raise VoiceguardError("no Ray cluster: call voiceguard.batch.run inside ray_session()")
-    if workers is None:
-        workers = max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
-
-    from ray.data import ActorPoolStrategy, DataContext
-
-    DataContext.get_current().enable_progress_bars = progress
-    done_ref = ray.put(frozenset(output.key_digest(f, s) for f, s in done))
-    summary = BatchSummary(total=len(files))
-    t0 = time.perf_counter()
-    n_blocks = max(1, math.ceil(len(files) / part_size))
-    workers = min(workers, n_blocks)  # an actor with no block to take would only load a model
-    ds = ray.data.from_items([{"file": f, "source": source_of(f)} for f in files], override_num_blocks=n_blocks)
-    ds = ds.map_batches(
-        Scorer,
-        fn_constructor_kwargs={
-            "out": out, "fmt": fmt, "storage_options": dict(storage_options or {}), "done": [done_ref],
-            "versions": sorted(versions),
-            "detector": {"model": model, "prior": prior, "threshold": threshold, "threads": threads},
-        },
-        batch_size=part_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=workers),
-        num_cpus=threads,
+    return execute(
+        plan(inputs, out, fmt=fmt, model=model, prior=prior, threshold=threshold, threads=threads,
+             workers=workers, part_size=part_size, path_column=path_column, storage_options=storage_options),
+        progress=progress, on_status=on_status,
     )
-    parts = set()
-    try:
-        for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
-            for st in batch.to_pylist():
-                if st["status"] == FATAL:  # the model does not load: nothing can be scored
-                    raise VoiceguardError(st["error"])
-                if st["status"] == SKIPPED:
-                    summary.skipped += 1
-                    summary.outcomes[done[(st["file"], st["sha256"])]] += 1
-                else:
-                    summary.scored += 1
-                    summary.outcomes[st["status"]] += 1
-                    if st["error"]:
-                        summary.failed += 1
-                        if len(summary.errors) < 20:
-                            summary.errors.append(st["error"])
-                    parts.add(st["part"])
-                if on_status is not None:
-                    on_status(st)
-    except VoiceguardError:
-        raise
-    except Exception as exc:  # Ray wraps worker failures in its own types
-        raise VoiceguardError(f"the Ray job failed: {_failure(exc)}") from exc
-    summary.parts = len(parts)
-    summary.seconds = time.perf_counter() - t0
-    return summary
