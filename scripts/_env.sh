@@ -17,3 +17,20 @@ pip_install() {  # pip_install DIR ARGS...
     shift
     "$dir/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" "$@"
 }
+
+ensure_chromium() {  # Debian's chromium, for the visual report's browser tests and screenshot
+    if [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM:-}" ]; then
+        return 0
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian's chromium (headless browser for the report tests)..." >&2
+        if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends chromium fonts-dejavu-core) >/dev/null 2>&1; then
+            return 0
+        fi
+        echo "warning: apt-get could not install chromium; the report's browser tests will be skipped" >&2
+    else
+        echo "note: chromium is not installed and this is not root with apt-get: the report's browser" \
+             "tests will be skipped (apt-get install chromium, or set CHROMIUM=/path/to/chrome)" >&2
+    fi
+}

@@ -136,9 +136,9 @@ def test_cli_usage_errors_come_before_ray_starts(tree: Path, capsys) -> None:
     empty = tree / "empty"
     empty.mkdir()
     assert main(["batch", str(empty), "--out", str(tree / "out")]) == 2
+    assert "no audio files found" in capsys.readouterr().err
     assert main(["batch", str(tree / "calls"), "--out", str(tree / "out"), "--threads", "0"]) == 2
-    out = tree / "out2"
-    assert main(["batch", str(tree / "nowhere.csv"), "--out", str(out)]) == 2
-    err = capsys.readouterr().err.splitlines()
-    assert "no audio files found" in err[0] and "at least 1" in err[1] and "cannot read the manifest" in err[2]
+    assert "positive integer" in capsys.readouterr().err
+    assert main(["batch", str(tree / "nowhere.csv"), "--out", str(tree / "out2")]) == 2
+    assert "cannot read the manifest" in capsys.readouterr().err
     assert not ray.is_initialized()

@@ -198,7 +198,7 @@ def test_cli_enroll_verify_speakers(clips, tmp_path: Path, capsys: pytest.Captur
     rc, out, err = _run(["verify", "alice", *files, str(tmp_path / "missing.wav"), "--db", db, "--format", "jsonl",
                          "--no-progress"], capsys)
     rows = [json.loads(line) for line in out.splitlines()]
-    assert rc == 2  # the missing file is an error
+    assert rc == 1  # a recording not accepted wins over the missing file (voiceguard.exit_codes)
     assert REQUIRED_KEYS <= set(rows[0])
     assert rows[2]["speaker_llr"] < 0 and rows[3]["decision"] == "no_speech"
     assert "error" in rows[4] and "no such file" in rows[4]["error"]
@@ -210,6 +210,9 @@ def test_cli_enroll_verify_speakers(clips, tmp_path: Path, capsys: pytest.Captur
 
     rc, out, err = _run(["verify", "alice", str(clips["same_wb"]), "--db", db, "--threshold", "1.0"], capsys)
     assert rc == 0 and "accept" in out
+    rc, out, err = _run(["verify", "alice", str(clips["same_wb"]), str(tmp_path / "missing.wav"), "--db", db,
+                         "--threshold", "1.0"], capsys)
+    assert rc == 2  # errors only: every recording that could be scored was accepted
 
     rc, out, err = _run(["verify", "nobody", str(clips["same_wb"]), "--db", db], capsys)
     assert rc == 2 and "no speaker named 'nobody'" in err and "enrolled: alice" in err

@@ -83,7 +83,7 @@ def test_unknown_and_invalid_names(tmp_path: Path) -> None:
 def test_replace_add_and_exists(tmp_path: Path) -> None:
     with VoiceprintStore(tmp_path / "vp.db") as st:
         st.save("alice", "enc", [_clip(1)])
-        with pytest.raises(SpeakerExistsError, match="--replace"):
+        with pytest.raises(SpeakerExistsError, match="already enrolled"):
             st.save("alice", "enc", [_clip(2)])
         assert st.save("alice", "enc", [_clip(2)], add=True).n_clips == 2
         assert st.save("alice", "enc", [_clip(3)], replace=True).n_clips == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import struct
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -12,13 +14,68 @@ from typing import Union
 
 import numpy as np
 
-from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError
+from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError, TruncatedAudioWarning
 from voiceguard.features import as_float_audio
 
 PathLike = Union[str, os.PathLike]
 
 #: File extensions `voiceguard score` picks up when given a folder.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au")
+
+
+def check_file(path: PathLike) -> list[str]:
+    """Problems of an audio file that decoding alone would hide.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An existing file.
+
+    Returns
+    -------
+    list of str
+        Warnings about a file that can still be used: a WAV file whose ``data`` chunk
+        announces more audio than the file holds (an interrupted recording, download or
+        copy); the decoder reads what is present without a word. Streaming writers'
+        "length unknown" sizes (0 and 0xFFFFFFFF) are not problems.
+
+    Raises
+    ------
+    AudioReadError
+        The file is empty (0 bytes).
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise AudioReadError(f"{path}: the file is empty (0 bytes)")
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return []
+        endian = "<" if head[:4] == b"RIFF" else ">"
+        byte_rate = 0
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return []
+            cid, csize = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = fh.read(min(csize, 16))
+                if len(fmt) >= 12:
+                    byte_rate = struct.unpack(endian + "I", fmt[8:12])[0]
+                fh.seek(csize - len(fmt) + (csize & 1), os.SEEK_CUR)
+            elif cid == b"data":
+                present = size - fh.tell()
+                if csize in (0, 0xFFFFFFFF) or present >= csize:
+                    return []
+                if byte_rate:
+                    what = f"{csize / byte_rate:.1f} s of audio but holds {present / byte_rate:.1f} s"
+                else:
+                    what = f"{csize} bytes of audio but holds {present}"
+                return [f"{path}: truncated file: its header announces {what} (an interrupted recording, "
+                        "download or copy?); only the audio present was used"]
+            else:
+                fh.seek(csize + (csize & 1), os.SEEK_CUR)
 
 
 def load(path: PathLike) -> tuple[np.ndarray, int]:
@@ -39,13 +96,20 @@ def load(path: PathLike) -> tuple[np.ndarray, int]:
     Raises
     ------
     AudioReadError
-        The file is missing, unreadable, not audio, or holds no samples.
+        The file is missing, empty (0 bytes), unreadable, not audio, or holds no samples.
+
+    Warns
+    -----
+    TruncatedAudioWarning
+        A WAV file holds less audio than its header announces (see :func:`check_file`).
     """
     import soundfile as sf
 
     path = Path(path)
     if not path.is_file():
         raise AudioReadError(f"{path}: no such file")
+    for problem in check_file(path):
+        warnings.warn(problem, TruncatedAudioWarning, stacklevel=2)
     try:
         y, sr = sf.read(str(path), dtype="float64", always_2d=False)
     except Exception as exc:  # libsndfile raises several types for undecodable input
@@ -310,6 +374,8 @@ def open_stream(
     path = Path(audio)
     if not path.is_file():
         raise AudioReadError(f"{path}: no such file")
+    for problem in check_file(path):  # empty (raises) or truncated (warns), as load() does
+        warnings.warn(problem, TruncatedAudioWarning, stacklevel=2)
     try:
         f = sf.SoundFile(str(path))
     except Exception as exc:  # libsndfile raises several types for undecodable input

@@ -5,13 +5,10 @@ from a manifest), ``evaluate`` (EER tables, DET curves, shortcut audit) and ``fe
 Voiceprints: ``enroll`` (store a speaker's voiceprint), ``verify`` (speaker + spoof check
 with one fused decision) and ``speakers`` (list / show / delete / export).
 
-Exit codes of ``voiceguard score``: 0 when every input is bona fide (or has no speech),
-1 when any input is judged spoofed, 2 when any input could not be scored (errors win over
-spoofs) or the command line is wrong.
+Visual reports: ``report`` (and ``score --report DIR``), see :mod:`voiceguard.report`.
 
-Exit codes of ``voiceguard verify``: 0 when every input is accepted, 1 when any input is
-not accepted (``reject_spoof``, ``reject_speaker`` or ``no_speech``), 2 when any input could
-not be scored or the speaker is unknown (errors win).
+Exit codes are defined once, in :mod:`voiceguard.exit_codes` (printed by ``--help``): a
+spoof found wins over errors.
 """
 
 from __future__ import annotations
@@ -23,8 +20,55 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from voiceguard import __version__
-from voiceguard.errors import VoiceguardError
+from voiceguard import __version__, exit_codes
+from voiceguard.errors import VoiceguardError, VoiceguardWarning
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (thread and worker counts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (1 or more), got {value}")
+    return value
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions as usual but prints the exit-code table (the epilog) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text == exit_codes.HELP:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _table_width(files: Sequence[str]) -> int:
+    """Width of the FILE column: the longest name, so every row stays aligned."""
+    return max(4, *(len(f) for f in files))
+
+
+def _scored(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - (result or exception, warnings)
+    """Run ``fn(*args, **kwargs)``; returns (result or VoiceguardError, voiceguard warnings as text)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VoiceguardWarning)
+        try:
+            res = fn(*args, **kwargs)
+        except VoiceguardError as exc:
+            res = exc
+    notes: list[str] = []
+    for w in caught:
+        if issubclass(w.category, VoiceguardWarning):
+            if str(w.message) not in notes:  # a file read twice warns twice
+                notes.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for n in notes:
+        print(f"voiceguard: warning: {n}", file=sys.stderr)
+    return res, notes
 
 
 def _features_command(args: argparse.Namespace) -> int:
@@ -97,12 +141,10 @@ def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
-def _score_rows(det, files: Sequence[str]) -> Iterator[tuple[str, object]]:
+def _score_rows(det, files: Sequence[str]) -> Iterator[tuple[str, object, list[str]]]:
     for f in files:
-        try:
-            yield f, det.score(f)
-        except VoiceguardError as exc:
-            yield f, exc
+        res, notes = _scored(det.score, f)
+        yield f, res, notes
 
 
 def _score_command(args: argparse.Namespace) -> int:
@@ -114,10 +156,15 @@ def _score_command(args: argparse.Namespace) -> int:
               "(looked for .wav .flac .ogg .opus .mp3 .aiff .au)", file=sys.stderr)
         return 2
     det = Detector(args.model, prior=args.prior, threshold=args.threshold, threads=args.threads)
+    reports = None
+    if args.report is not None:
+        from voiceguard.report.cli import ReportFolder
+
+        reports = ReportFolder(args.report)
     out = sys.stdout
     bar = _ProgressBar(len(files), sys.stderr, enabled=False if args.no_progress else None)
     n_err = n_spoof = 0
-    width = min(60, max(4, *(len(f) for f in files)))
+    width = _table_width(files)
     if args.format == "table":
         out.write(f"{'FILE':<{width}}  {'VERDICT':<9}  {'P(SPOOF)':>8}  {'LLR':>7}  {'DURATION':>8}  {'SPEECH':>6}\n")
     elif args.format == "csv":
@@ -126,8 +173,11 @@ def _score_command(args: argparse.Namespace) -> int:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["file", "verdict", "spoof_probability", "llr", "duration_s", "speech_s",
                          "sample_rate", "channels", "n_segments", "error"])
-    for i, (f, res) in enumerate(_score_rows(det, files)):
+    for i, (f, res, notes) in enumerate(_score_rows(det, files)):
         bar.close()
+        report_path = None
+        if reports is not None and not isinstance(res, Exception):
+            report_path = _write_report(reports, f, det, res)
         if isinstance(res, Exception):
             n_err += 1
             msg = str(res)
@@ -140,7 +190,12 @@ def _score_command(args: argparse.Namespace) -> int:
         else:
             n_spoof += res.is_spoof
             if args.format == "jsonl":
-                out.write(json.dumps(res.to_dict()) + "\n")
+                row = res.to_dict()
+                if notes:
+                    row["warnings"] = notes
+                if report_path is not None:
+                    row["report"] = report_path
+                out.write(json.dumps(row) + "\n")
             elif args.format == "csv":
                 writer.writerow([f, res.verdict,
                                  "" if res.spoof_probability is None else f"{res.spoof_probability:.6f}",
@@ -156,7 +211,21 @@ def _score_command(args: argparse.Namespace) -> int:
     if args.format == "table" and len(files) > 1:
         out.write(f"{len(files)} files: {n_spoof} spoof, {n_err} error{'s' if n_err != 1 else ''} "
                   f"(threshold {det.threshold:g} on P(spoof), prior P(bona fide) {det.prior:g})\n")
-    return 2 if n_err else (1 if n_spoof else 0)
+    if reports is not None:
+        print(f"voiceguard: {len(reports.written)} report{'s' if len(reports.written) != 1 else ''} in "
+              f"{reports.folder}", file=sys.stderr)
+    return exit_codes.status(n_spoof, n_err)
+
+
+def _write_report(reports, f: str, det, res, **kw) -> str | None:  # noqa: ANN001
+    """Add one recording to a ``--report DIR`` folder; a failure is a warning, not a lost score."""
+    from voiceguard.report.evidence import analyse
+
+    try:
+        return reports.add(analyse(f, det, result=res, **kw))
+    except VoiceguardError as exc:
+        print(f"voiceguard: warning: no report for {f}: {exc}", file=sys.stderr)
+        return None
 
 
 # --------------------------------------------------------------------------------------
@@ -212,7 +281,9 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         sys.stdout.write(fh.read())
     print(f"report: {os.path.join(args.out, 'report.json')}  DET: {os.path.join(args.out, 'det.png')}  "
           f"({report['n_scored']} clips scored, {len(report['errors'])} errors)")
-    return 2 if report["errors"] else 0
+    if report["errors"]:
+        print(f"voiceguard: error: {report['errors_summary']}", file=sys.stderr)
+    return exit_codes.ERROR if report["errors"] else exit_codes.OK
 
 
 
@@ -229,8 +300,16 @@ def _enroll_command(args: argparse.Namespace) -> int:
     if not files:
         print("voiceguard: error: no audio files found in the given folders", file=sys.stderr)
         return 2
-    rep = enroll(args.name, files, store=args.db, encoder=default_encoder(args.threads),
-                 min_speech_s=args.min_speech, replace=args.replace, add=args.add, force=args.force)
+    from voiceguard.voiceprints import SpeakerExistsError
+
+    try:
+        rep = enroll(args.name, files, store=args.db, encoder=default_encoder(args.threads),
+                     min_speech_s=args.min_speech, replace=args.replace, add=args.add, force=args.force)
+    except SpeakerExistsError as exc:
+        how = ("re-enroll it with --replace" if exc.reason == "encoder" else
+               "use --replace to re-enroll it from these clips, or --add to add them")
+        print(f"voiceguard: error: {str(exc).rsplit(': ', 1)[0]}; {how}", file=sys.stderr)
+        return exit_codes.ERROR
     if args.format == "json":
         print(json.dumps(rep.to_dict(), indent=2))
     else:
@@ -238,7 +317,9 @@ def _enroll_command(args: argparse.Namespace) -> int:
         print(f"enrolled {vp.name!r}: {vp.n_clips} clip{'s' if vp.n_clips != 1 else ''}, {vp.speech_s:.1f} s of "
               f"speech, channel {vp.channel} -> {rep.db}")
         for c in rep.clips:
-            sim = "" if c.get("similarity") is None else f"  similarity with the others {c['similarity']:.3f}"
+            sim = "" if c.get("similarity") is None else f"  similarity with the voiceprint {c['similarity']:.3f}"
+            if c.get("similarity_vs_others") is not None:
+                sim += f" (with the other clips {c['similarity_vs_others']:.3f})"
             flags = f"  FLAGGED: {', '.join(c['flags'])}" if c["flags"] else ""
             print(f"  {c['source']}: {c['speech_s']:.1f} s speech, {c['channel']}{sim}{flags}")
         for w in rep.warnings:
@@ -270,8 +351,13 @@ def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech:
     out = sys.stdout
     bar = _ProgressBar(len(files), sys.stderr, enabled=False if args.no_progress else None)
     n_err = n_rej = 0
-    width = min(60, max(4, *(len(f) for f in files)))
+    width = _table_width(files)
     writer = None
+    reports = None
+    if args.report is not None:
+        from voiceguard.report.cli import ReportFolder
+
+        reports = ReportFolder(args.report)
     if args.format == "table":
         out.write(f"{'FILE':<{width}}  {'DECISION':<14}  {'SPK_LLR':>7}  {'SIM':>6}  {'SPOOF_LLR':>9}  "
                   f"{'P(SPOOF)':>8}  {'CONDITION':<11}  {'SPEECH':>6}\n")
@@ -283,10 +369,20 @@ def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech:
                          "spoof_probability", "condition", "single_voice", "duration_s", "speech_s",
                          "sample_rate", "channels", "error"])
     for i, f in enumerate(files):
-        try:
-            res = ver.verify(args.name, f)
-        except VoiceguardError as exc:
-            res = exc
+        if reports is None:
+            res, notes = _scored(ver.verify, args.name, f)
+        else:  # the report needs the detector's per-window result too: one decode, same decision
+            from voiceguard.report.evidence import analyse
+
+            ev, notes = _scored(analyse, f, ver.detector, verifier=ver, speaker=args.name)
+            res = ev if isinstance(ev, Exception) else ev.verification
+            if not isinstance(ev, Exception):
+                notes = [w for w in ev.warnings if w not in res.warnings]  # the file's own (truncation)
+                for n in notes:
+                    print(f"voiceguard: warning: {n}", file=sys.stderr)
+                reports.add(ev)
+        if not isinstance(res, Exception):
+            res.warnings[:0] = [n for n in notes if n not in res.warnings]
         bar.close()
         if isinstance(res, Exception):
             n_err += 1
@@ -321,7 +417,10 @@ def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech:
         out.write(f"{len(files)} files against {args.name!r}: {len(files) - n_rej - n_err} accepted, {n_rej} not "
                   f"accepted, {n_err} error{'s' if n_err != 1 else ''} (speaker threshold "
                   f"{ver.speaker_threshold:g} LLR; spoof when P(spoof) >= {ver.detector.threshold:g})\n")
-    return 2 if n_err else (1 if n_rej else 0)
+    if reports is not None:
+        print(f"voiceguard: {len(reports.written)} report{'s' if len(reports.written) != 1 else ''} in "
+              f"{reports.folder}", file=sys.stderr)
+    return exit_codes.status(n_rej, n_err)
 
 
 def _speakers_command(args: argparse.Namespace) -> int:
@@ -387,15 +486,14 @@ def _add_voiceprint_parsers(sub) -> None:
                     help="minimum speech per clip after voice activity detection (default 3)")
     en.add_argument("--force", action="store_true", help="enroll despite disagreeing or multi-voice clips")
     en.add_argument("--format", choices=["table", "json"], default="table")
-    en.add_argument("--threads", type=int, default=None, help="torch threads")
+    en.add_argument("--threads", type=positive_int, default=None, help="torch threads")
     en.set_defaults(func=_enroll_command)
 
     ve = sub.add_parser(
         "verify", help="verify recordings against an enrolled speaker, with the spoof detector",
         description="Speaker score (calibrated per channel), spoof score and one decision per recording: "
-                    "accept, reject_spoof, reject_speaker or no_speech. Exit code 0: every recording accepted; "
-                    "1: any recording not accepted (rejected or no speech); 2: any recording could not be "
-                    "scored, or the speaker is unknown.")
+                    "accept, reject_spoof, reject_speaker or no_speech.",
+        epilog=exit_codes.HELP, formatter_class=HelpFormatter)
     ve.add_argument("name", help="enrolled speaker")
     ve.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="audio files or folders (recursive)")
     ve.add_argument("--db", default=None, help=db_help)
@@ -407,8 +505,11 @@ def _add_voiceprint_parsers(sub) -> None:
     ve.add_argument("--prior", type=float, default=None,
                     help="prior probability of bona fide speech for spoof_probability (default 0.5)")
     ve.add_argument("--model", default=None, help="detector config JSON (default: the shipped detector)")
-    ve.add_argument("--threads", type=int, default=None, help="torch threads")
+    ve.add_argument("--threads", type=positive_int, default=None, help="torch threads")
     ve.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    from voiceguard.report.cli import add_report_option
+
+    add_report_option(ve)
     ve.set_defaults(func=_verify_command)
 
     sp = sub.add_parser("speakers", help="list, show, delete or export enrolled voiceprints",
@@ -426,14 +527,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voiceguard",
         description="Detect cloned and synthetic speech, offline.",
+        epilog=exit_codes.HELP, formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"voiceguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sc = sub.add_parser(
         "score", help="score audio files for synthetic / cloned speech",
-        description="Score recordings of any length, rate and channel count. Exit code 0: all "
-                    "bona fide (or no speech); 1: any spoof; 2: any file could not be scored.",
+        description="Score recordings of any length, rate and channel count. A file that cannot be read "
+                    "gets an error row and the batch goes on.",
+        epilog=exit_codes.HELP, formatter_class=HelpFormatter,
     )
     sc.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER",
                     help="audio files (WAV, FLAC, OGG, MP3...) or folders searched recursively")
@@ -444,35 +547,55 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--prior", type=float, default=None,
                     help="prior probability of bona fide speech used for spoof_probability (default 0.5)")
     sc.add_argument("--model", default=None, help="model config JSON (default: the shipped detector)")
-    sc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    sc.add_argument("--threads", type=positive_int, default=None,
+                    help="torch threads, a positive integer (default: torch's choice)")
     sc.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    from voiceguard.report.cli import add_report_option
+
+    add_report_option(sc)
     sc.set_defaults(func=_score_command)
 
-    tr = sub.add_parser("train", help="train a detector (ResNet or GMM) from a manifest")
-    tr.add_argument("manifest", help="manifest.tsv (voiceguard), CSV with path,label, or ASVspoof protocol")
+    tr = sub.add_parser(
+        "train", help="train a detector (ResNet or GMM) from a manifest",
+        description="Train a spoof detector on the manifest's train split, choose the epoch and calibrate the "
+                    "scores (LLR) on its val split, and write OUT/model.json (load it with --model OUT). "
+                    "Features are cached in OUT/cache. The shipped model's recipe is scripts/recipe.")
+    tr.add_argument("manifest", help="manifest.tsv (voiceguard), CSV with path,label, or ASVspoof protocol; "
+                                     "relative audio paths resolve against the manifest's folder")
     tr.add_argument("--out", required=True, help="output folder (model.json, weights, cache)")
-    tr.add_argument("--features", choices=["lfcc", "lfcc-subband", "cqcc"], default="lfcc")
-    tr.add_argument("--model", choices=["resnet", "gmm"], default="resnet")
+    tr.add_argument("--features", choices=["lfcc", "lfcc-subband", "cqcc"], default="lfcc",
+                    help="front end: LFCC, LFCC per sub-band, or CQCC (default lfcc)")
+    tr.add_argument("--model", choices=["resnet", "gmm"], default="resnet",
+                    help="a small ResNet (default) or the two-GMM baseline")
     tr.add_argument("--name", default=None, help="model name (default FEATURES-MODEL)")
-    tr.add_argument("--train-split", default="train")
-    tr.add_argument("--val-split", default="val")
-    tr.add_argument("--epochs", type=int, default=30)
+    tr.add_argument("--train-split", default="train", help="manifest split to train on (default train)")
+    tr.add_argument("--val-split", default="val",
+                    help="manifest split for epoch selection and calibration (default val)")
+    tr.add_argument("--epochs", type=positive_int, default=30, help="maximum training epochs (default 30)")
     tr.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                     help="wall-clock budget for the training epochs")
-    tr.add_argument("--batch-size", type=int, default=32)
-    tr.add_argument("--lr", type=float, default=3e-3)
-    tr.add_argument("--loss", choices=["bce", "ocsoftmax"], default="bce")
-    tr.add_argument("--crop", type=float, default=4.0, metavar="SECONDS", help="training crop length")
-    tr.add_argument("--no-spec-augment", action="store_true")
-    tr.add_argument("--patience", type=int, default=6)
+    tr.add_argument("--batch-size", type=positive_int, default=32, help="clips per training step (default 32)")
+    tr.add_argument("--lr", type=float, default=3e-3,
+                    help="Adam learning rate, cosine-decayed over the epochs (default 0.003)")
+    tr.add_argument("--loss", choices=["bce", "ocsoftmax"], default="bce",
+                    help="binary cross-entropy (default) or one-class softmax")
+    tr.add_argument("--crop", type=float, default=4.0, metavar="SECONDS",
+                    help="training crop length (default 4, the scoring window)")
+    tr.add_argument("--no-spec-augment", action="store_true",
+                    help="no time and coefficient masking (SpecAugment) of the training crops")
+    tr.add_argument("--patience", type=positive_int, default=6,
+                    help="stop after this many epochs without a better validation EER (default 6)")
     tr.add_argument("--channels", type=_ints, default=[64, 128, 128], help="ResNet stage widths, e.g. 64,128,128")
     tr.add_argument("--strides", type=_ints, default=[1, 2, 2], help="ResNet stage strides, e.g. 1,2,2")
-    tr.add_argument("--embedding-dim", type=int, default=64)
-    tr.add_argument("--gmm-components", type=int, default=64)
-    tr.add_argument("--gmm-iterations", type=int, default=20)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    tr.add_argument("--jobs", type=int, default=1, help="processes for feature extraction")
+    tr.add_argument("--embedding-dim", type=positive_int, default=64,
+                    help="ResNet embedding size before the output layer (default 64)")
+    tr.add_argument("--gmm-components", type=positive_int, default=64,
+                    help="GMM baseline: Gaussians per class (default 64)")
+    tr.add_argument("--gmm-iterations", type=positive_int, default=20,
+                    help="GMM baseline: EM iterations (default 20)")
+    tr.add_argument("--seed", type=int, default=0, help="random seed (same seed, same model; default 0)")
+    tr.add_argument("--threads", type=positive_int, default=None, help="torch threads (torch.set_num_threads)")
+    tr.add_argument("--jobs", type=positive_int, default=1, help="processes for feature extraction (default 1)")
     tr.add_argument("--cache", default=None, help="feature cache folder (default OUT/cache)")
     tr.add_argument("--hold-out-family", action="append", default=[], metavar="FAMILY",
                     help="leave this spoof family (manifest 'family' column) out of training; "
@@ -481,21 +604,33 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the same for one synthesizer (manifest 'system' column): leave-one-synthesizer-out")
     tr.set_defaults(func=_train_command)
 
-    ev = sub.add_parser("evaluate", help="EER tables, DET curves and shortcut audit on a manifest")
-    ev.add_argument("manifest", help="manifest of labelled clips")
+    ev = sub.add_parser(
+        "evaluate", help="EER tables, DET curves and shortcut audit on a manifest",
+        description="Score every clip of a labelled manifest with one or more models and write EER, minDCF "
+                    "and Cllr tables (pooled, per synthesizer, per channel), DET curves (det.png) and the "
+                    "scores (scores.tsv) into OUT. --audit rescoring with silence trimmed and loudness "
+                    "normalised shows whether a model relies on such shortcuts. Relative audio paths in the "
+                    "manifest resolve against the manifest's folder. Exit code 0, or 2 when any clip could not "
+                    "be scored (the first errors are shown).")
+    ev.add_argument("manifest", help="manifest of labelled clips (relative paths: against its folder)")
     ev.add_argument("--model", action="append", default=None,
                     help="model config or training folder; repeat to compare (default: the shipped one)")
     ev.add_argument("--out", required=True, help="output folder for report.json, det.png, scores.tsv")
     ev.add_argument("--split", default=None, help="evaluate only this split (e.g. val, test)")
     ev.add_argument("--audit", action="store_true",
                     help="also score with silence trimmed and with loudness normalised")
-    ev.add_argument("--threads", type=int, default=None)
-    ev.add_argument("--no-progress", action="store_true")
+    ev.add_argument("--threads", type=positive_int, default=None, help="torch threads")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ev.set_defaults(func=_evaluate_command)
 
-    feat = sub.add_parser("features", help="compute LFCC / CQCC / CQT features of an audio file")
+    feat = sub.add_parser(
+        "features", help="compute LFCC / CQCC / CQT features of an audio file",
+        description="Compute a feature matrix [features, frames] of one file with voiceguard's C core, print "
+                    "its shape and optionally save it as .npy (numpy.load reads it). Presets follow the "
+                    "ASVspoof baselines (see docs/features.md).")
     feat.add_argument("file", help="audio file (WAV, FLAC, OGG, MP3, ...)")
-    feat.add_argument("--kind", choices=["lfcc", "cqcc", "cqt", "spectrogram"], default="lfcc")
+    feat.add_argument("--kind", choices=["lfcc", "cqcc", "cqt", "spectrogram"], default="lfcc",
+                      help="what to compute (default lfcc)")
     feat.add_argument("--preset", default=None, help="feature preset (default: the kind's default)")
     feat.add_argument("--sr", type=int, default=None, help="resample to this rate first")
     feat.add_argument("-o", "--output", default=None, help="save the [features, frames] array as .npy")
@@ -503,23 +638,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_voiceprint_parsers(sub)
     _add_serve_parser(sub)
-    # batch scoring on Ray (voiceguard[batch]): its own module, imports nothing heavy
-    from voiceguard.batch.cli import add_parser as _add_batch_parser
+    from voiceguard.report.cli import add_report_parser
 
-    _add_batch_parser(sub)
+    add_report_parser(sub, positive_int=positive_int, epilog=exit_codes.HELP, formatter_class=HelpFormatter)
+    # batch scoring on Ray (voiceguard[batch]): its own module, imports nothing heavy
+    from voiceguard.batch.cli import add_parser as add_batch_parser
+
+    add_batch_parser(sub, positive_int=positive_int, epilog=exit_codes.HELP, formatter_class=HelpFormatter)
     return parser
 
 
 def _serve_command(args: argparse.Namespace) -> int:
-    try:
-        from voiceguard.service import load_config, run_service
-    except ImportError as exc:
-        print(f"voiceguard: error: the service needs its extra dependencies ({exc.name} is missing): "
-              "pip install 'voiceguard[serve]'", file=sys.stderr)
-        return 2
+    from voiceguard.service import load_config, missing_modules, run_service
+
     cfg = load_config(args.config, http=args.http, audiosocket=args.audiosocket, model=args.model, db=args.db,
                       workers=args.workers, webhook_url=args.webhook, log_path=args.log,
                       max_concurrent_calls=args.max_calls)
+    missing = missing_modules(cfg)
+    if missing:
+        print(f"voiceguard: error: voiceguard serve needs the 'serve' extra, which is not installed (missing: "
+              f"{', '.join(missing)}): pip install 'voiceguard[serve]'", file=sys.stderr)
+        return exit_codes.ERROR
     return run_service(cfg)
 
 
@@ -529,16 +668,17 @@ def _add_serve_parser(sub) -> None:
         description="One process, one model in memory: live calls over Asterisk AudioSocket, and an HTTP API "
                     "(score, verify, enroll, call state). Every HTTP endpoint but /healthz needs "
                     "'Authorization: Bearer $VOICEGUARD_TOKEN'; without a token only loopback addresses are "
-                    "allowed. See docs/service.md.")
+                    "allowed. The HTTP API and webhooks need the serve extra: pip install 'voiceguard[serve]'. "
+                    "See docs/service.md.")
     sv.add_argument("--audiosocket", metavar="HOST:PORT", default=None, help="AudioSocket listener")
     sv.add_argument("--http", metavar="HOST:PORT", default=None, help="HTTP API listener")
     sv.add_argument("--config", metavar="FILE", default=None, help="TOML config file (see docs/service.md)")
     sv.add_argument("--model", default=None, help="detector config (default: the shipped model)")
     sv.add_argument("--db", default=None, help="voiceprint database (default: the default store)")
-    sv.add_argument("--workers", type=int, default=None, help="scoring threads (default: CPU count)")
+    sv.add_argument("--workers", type=positive_int, default=None, help="scoring threads (default: CPU count)")
     sv.add_argument("--webhook", metavar="URL", default=None, help="POST call events here")
     sv.add_argument("--log", metavar="FILE", default=None, help="append call events to this JSON Lines file")
-    sv.add_argument("--max-calls", type=int, default=None, help="maximum concurrent calls (default 100)")
+    sv.add_argument("--max-calls", type=positive_int, default=None, help="maximum concurrent calls (default 100)")
     sv.set_defaults(func=_serve_command)
 
 

@@ -44,8 +44,23 @@ class ModelError(VoiceguardError, RuntimeError):
     """A model file is missing, corrupt or incompatible."""
 
 
+class MissingExtraError(VoiceguardError):
+    """A feature needs an optional dependency that is not installed; the message names the
+    extra to install (``pip install 'voiceguard[serve]'``)."""
+
+
+class VoiceguardWarning(UserWarning):
+    """Base class of the warnings voiceguard issues (the result is usable, with a caveat)."""
+
+
+class TruncatedAudioWarning(VoiceguardWarning):
+    """An audio file holds less audio than its header announces; what is present is used."""
+
+
 __all__ = [
     "VoiceguardError",
+    "VoiceguardWarning",
+    "TruncatedAudioWarning",
     "InvalidAudioError",
     "InputTooShortError",
     "NonFiniteAudioError",
@@ -54,4 +69,5 @@ __all__ = [
     "AudioReadError",
     "FeatureComputationError",
     "ModelError",
+    "MissingExtraError",
 ]

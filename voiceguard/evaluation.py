@@ -143,6 +143,32 @@ def _markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def error_summary(errors: Sequence[dict[str, str]], manifest: Any, limit: int = 3) -> str:
+    """The first ``limit`` errors of an evaluation, and where relative paths resolve.
+
+    Parameters
+    ----------
+    errors : sequence of {"file", "error"}
+    manifest : Manifest
+        The evaluated manifest (for its root folder and its rows' paths).
+    limit : int
+
+    Returns
+    -------
+    str
+        ``"N errors, the first: ...; ..."``, plus, when a listed file is missing and the
+        manifest has relative paths, that they resolve against the manifest's folder.
+    """
+    shown = "; ".join(e["error"] for e in errors[:limit])
+    more = f" (and {len(errors) - limit} more in report.json)" if len(errors) > limit else ""
+    text = f"{len(errors)} error{'s' if len(errors) != 1 else ''}, the first: {shown}{more}"
+    missing = any("no such file" in e["error"] for e in errors)
+    if missing and any(not Path(r.path).is_absolute() for r in manifest):
+        text += (f". Relative paths in a manifest resolve against the manifest's own folder "
+                 f"({Path(manifest.root).resolve()}), not the current folder: write them relative to it, or absolute")
+    return text
+
+
 def evaluate(
     models: Sequence[str | os.PathLike],
     manifest: Any,
@@ -251,11 +277,13 @@ def evaluate(
         "variants": {v: VARIANTS[v] for v in variants},
         "models": {},
     }
+    if errors:
+        report["errors_summary"] = error_summary(errors, manifest)
     labels = {r.label for r in kept_rows}
     if labels != {"bonafide", "spoof"}:
         raise InvalidParameterError(
             f"evaluation needs scored clips of both classes, got {sorted(labels)} "
-            f"({n_no_speech} no_speech, {len(errors)} errors)"
+            f"({n_no_speech} no_speech, {len(errors)} errors)" + (f". {report['errors_summary']}" if errors else "")
         )
     for n, d, m in zip(names, dets, models):
         report["models"][n] = {

@@ -357,9 +357,9 @@ def train(
         raise InvalidParameterError(f"model must be 'resnet' or 'gmm', got {model!r}")
     if loss not in ("bce", "ocsoftmax"):
         raise InvalidParameterError(f"loss must be 'bce' or 'ocsoftmax', got {loss!r}")
-    manifest_path = None
+    manifest_source: dict[str, Any] = {"manifest": None}
     if not isinstance(manifest, Manifest):
-        manifest_path = str(manifest)
+        manifest_source = _manifest_source(manifest)
         manifest = read_manifest(manifest)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -461,7 +461,7 @@ def train(
         "prior": DEFAULT_PRIOR,
         "threshold": DEFAULT_THRESHOLD,
         "training": {
-            "manifest": manifest_path,
+            **manifest_source,
             "train_split": train_split,
             "val_split": val_split,
             "n_train": len(tr),
@@ -486,6 +486,25 @@ def train(
     say(f"{name}: validation EER {100 * val_eer:.2f} %, {n_params} parameters, {seconds:.0f} s -> "
         f"{out / 'model.json'}")
     return TrainResult(out / "model.json", float(val_eer), n_params, n_epochs, seconds)
+
+
+def _manifest_source(path: str | os.PathLike) -> dict[str, Any]:
+    """How a model config names its training manifest: the file name and a SHA-256 of its
+    content, never a path of the machine it was trained on (configs ship)."""
+    import hashlib
+
+    p = Path(path)
+    f = p
+    if p.is_dir():
+        f = next((p / n for n in ("manifest.tsv", "MANIFEST.tsv") if (p / n).is_file()), p)
+    out: dict[str, Any] = {"manifest": f.name}
+    if f.is_file():
+        h = hashlib.sha256()
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        out["manifest_sha256"] = h.hexdigest()
+    return out
 
 
 def _crop(feats: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -362,8 +362,10 @@ class EnrollmentReport:
     ----------
     voiceprint : voiceguard.voiceprints.Voiceprint
     clips : list of dict
-        Per clip: ``source``, ``speech_s``, ``channel``, ``similarity`` (with the other
-        clips' mean), ``single_voice``, ``flags``.
+        Per clip: ``source``, ``speech_s``, ``channel``, ``similarity`` (cosine with the
+        stored voiceprint, the value ``speakers show`` reports), ``similarity_vs_others``
+        and ``llr_vs_others`` (with the mean of the other clips, the agreement check; with
+        two or more clips), ``single_voice``, ``flags``.
     warnings : list of str
     db : str
         Database file.
@@ -436,7 +438,9 @@ def enroll(
     ----------
     name : str
         Speaker name (1-128 printable characters).
-    clips : sequence of path or (array, sr)
+    clips : sequence of path, (array, sr) or (array, sr, name)
+        ``name`` (e.g. an upload's file name) is recorded as the clip's source; arrays
+        without one are recorded as ``array0``, ``array1``...
     store : VoiceprintStore or path, optional
         Default: the default store (:func:`voiceguard.voiceprints.default_db_path`).
     encoder : SpeakerEncoder, optional
@@ -469,7 +473,8 @@ def enroll(
     for i, clip in enumerate(clips):
         if isinstance(clip, tuple):
             y, sr, src, _ = _load(clip[0], clip[1])
-            src = f"array{i}"
+            given = clip[2] if len(clip) > 2 else None
+            src = os.path.basename(str(given)) if given else f"array{i}"
         else:
             y, sr, src, _ = _load(clip, None)
             src = os.path.basename(os.fspath(clip))
@@ -492,7 +497,7 @@ def enroll(
             others /= np.linalg.norm(others) or 1.0
             s = float(V[i] @ others)
             llr = cal.llr(s, CLEAN_CLEAN)
-            infos[i]["similarity"] = round(s, 4)
+            infos[i]["similarity_vs_others"] = round(s, 4)
             infos[i]["llr_vs_others"] = round(llr, 3)
             if llr < cal.threshold:
                 infos[i]["flags"].append("disagrees")
@@ -510,6 +515,9 @@ def enroll(
         vp = st.save(name, enc.name, records, replace=replace, add=add,
                      quality={"flags": {i["source"]: i["flags"] for i in infos if i["flags"]},
                               "min_speech_s": min_speech_s})
+        # the new clips are the last ones stored; report the similarity the store keeps
+        for info, stored in zip(infos, vp.clips[len(vp.clips) - len(infos):]):
+            info["similarity"] = None if stored.similarity is None else round(stored.similarity, 4)
         return EnrollmentReport(vp, infos, warnings, str(st.path))
     finally:
         if own:

@@ -75,14 +75,43 @@ class VoiceprintStoreError(VoiceguardError, RuntimeError):
 
 
 class UnknownSpeakerError(VoiceguardError, LookupError):
-    """No voiceprint is enrolled under that name."""
+    """No voiceprint is enrolled under that name.
+
+    The message (for the command line) names the database and the enrolled speakers; a
+    service answering strangers uses :attr:`name` only.
+
+    Attributes
+    ----------
+    name : str or None
+        The name that was asked for.
+    """
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
 
     def __str__(self) -> str:  # LookupError would quote the message like a KeyError
         return str(self.args[0]) if self.args else ""
 
 
 class SpeakerExistsError(VoiceguardError, ValueError):
-    """A speaker of that name is already enrolled (use replace or add)."""
+    """A speaker of that name is already enrolled (use replace or add).
+
+    The message names no command-line flag (it reaches HTTP clients too); front ends add
+    their own way of saying replace/add.
+
+    Attributes
+    ----------
+    name : str or None
+    reason : str
+        ``'exists'`` (enroll with replace or add) or ``'encoder'`` (add refused: the stored
+        clips come from another encoder; only replace works).
+    """
+
+    def __init__(self, message: str, name: str | None = None, reason: str = "exists") -> None:
+        super().__init__(message)
+        self.name = name
+        self.reason = reason
 
 
 def default_db_path() -> Path:
@@ -529,7 +558,7 @@ class VoiceprintStore:
             "SELECT id, name, encoder, channel, speech_s, created, updated, quality, embedding, "
             "telephone_embedding FROM speakers WHERE name = ?", (n,)).fetchone()
         if row is None:
-            raise UnknownSpeakerError(self._unknown_message(n))
+            raise UnknownSpeakerError(self._unknown_message(n), n)
         clips = [
             ClipRecord(c[0], self._unpack(c[6], n, f"clip{c[7]}"), self._unpack(c[8], n, f"clip{c[7]}-tel"),
                        c[1], c[2], c[3], c[4], c[5])
@@ -586,12 +615,13 @@ class VoiceprintStore:
             if row is not None:
                 if not (replace or add):
                     raise SpeakerExistsError(
-                        f"a speaker named {n!r} is already enrolled; use --replace to re-enroll or --add to "
-                        "add clips")
+                        f"a speaker named {n!r} is already enrolled: re-enroll it from these clips (replace) or "
+                        "add these clips to it (add)", n, "exists")
                 if add:
                     if row[1] != encoder:
-                        raise SpeakerExistsError(f"{n!r} was enrolled with encoder {row[1]}, not {encoder}; "
-                                                 "re-enroll with --replace")
+                        raise SpeakerExistsError(f"{n!r} was enrolled with encoder {row[1]}, not {encoder}: clips "
+                                                 "cannot be added; re-enroll it from new clips (replace)", n,
+                                                 "encoder")
                     old = self.get(n).clips
                 created = conn.execute("SELECT created FROM speakers WHERE id = ?", (row[0],)).fetchone()[0]
                 conn.execute("DELETE FROM speakers WHERE id = ?", (row[0],))
@@ -634,7 +664,7 @@ class VoiceprintStore:
         with self._transaction() as conn:
             cur = conn.execute("DELETE FROM speakers WHERE name = ?", (n,))
             if cur.rowcount == 0:
-                raise UnknownSpeakerError(self._unknown_message(n))
+                raise UnknownSpeakerError(self._unknown_message(n), n)
         self.checkpoint()
 
     def checkpoint(self) -> None:

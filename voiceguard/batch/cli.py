@@ -16,10 +16,9 @@ _DESCRIPTION = (
     "cluster (--address ray://head:10001 or auto; $RAY_ADDRESS when set, as in a KubeRay RayJob). "
     "INPUT: folders, globs, manifests (.csv/.tsv/.parquet with a 'path' column) or fsspec URLs "
     "(s3://, gs://, file://). Rows are the fields of 'score --format jsonl' plus sha256, written to "
-    "OUT in parts (Parquet or JSONL); a rerun skips recordings already in OUT (same path and content). "
-    "Exit code 0: every recording bona fide (or no speech); 1: any spoof (spoof wins over errors); "
-    "2: errors only, or a usage error. Needs the extra: pip install 'voiceguard[batch]'. "
-    "See docs/batch.md."
+    "OUT in parts (Parquet or JSONL); a rerun skips recordings already in OUT (same path and content) "
+    "and counts them in the exit code with their stored verdict. Needs the extra: pip install "
+    "'voiceguard[batch]'. See docs/batch.md."
 )
 
 
@@ -33,10 +32,12 @@ def _storage_option(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def add_parser(sub) -> None:
-    """Add ``batch`` to the ``voiceguard`` subparsers."""
+def add_parser(sub: Any, *, positive_int: Any = int, epilog: str | None = None,
+               formatter_class: Any = argparse.HelpFormatter) -> None:
+    """Add ``batch`` to the ``voiceguard`` subparsers (with the CLI's shared argument type,
+    exit-code epilog and help formatter)."""
     ba = sub.add_parser("batch", help="score many recordings on Ray (local folders or object storage)",
-                        description=_DESCRIPTION)
+                        description=_DESCRIPTION, epilog=epilog, formatter_class=formatter_class)
     ba.add_argument("inputs", nargs="+", metavar="INPUT",
                     help="folder, glob, manifest (.csv/.tsv/.parquet) or URL (s3://, gs://, file://)")
     ba.add_argument("--out", required=True, metavar="DIR", help="output folder or URL (resumed if it holds parts)")
@@ -44,18 +45,18 @@ def add_parser(sub) -> None:
     where.add_argument("--address", default=None, metavar="ADDR",
                        help="Ray cluster: ray://head:10001 (Ray Client), auto, or host:6379 "
                             "(default: $RAY_ADDRESS if set, else a local Ray)")
-    where.add_argument("--local", type=int, default=None, metavar="N",
+    where.add_argument("--local", type=positive_int, default=None, metavar="N",
                        help="start a local Ray with N CPUs (default: all of this machine's)")
-    ba.add_argument("--workers", type=int, default=None, metavar="N",
+    ba.add_argument("--workers", type=positive_int, default=None, metavar="N",
                     help="actors, one model each (default: the cluster's CPUs / --threads)")
-    ba.add_argument("--threads", type=int, default=1,
+    ba.add_argument("--threads", type=positive_int, default=1,
                     help="torch threads and Ray CPUs per actor (default 1); rows equal "
                          "'score --threads THREADS' bit for bit")
     ba.add_argument("--model", default=None, help="detector model (passed to Detector; default: the shipped one)")
     ba.add_argument("--threshold", type=float, default=None, help="verdict threshold on spoof_probability")
     ba.add_argument("--prior", type=float, default=None, help="prior probability of bona fide speech")
     ba.add_argument("--format", choices=["parquet", "jsonl"], default="parquet", help="part format (default parquet)")
-    ba.add_argument("--part-size", type=int, default=None, metavar="N",
+    ba.add_argument("--part-size", type=positive_int, default=None, metavar="N",
                     help="recordings per part (default 64): at most this much work is redone after a crash")
     ba.add_argument("--path-column", default=None, metavar="NAME",
                     help="manifest column of the paths (default: path, file, filename, audio or wav)")

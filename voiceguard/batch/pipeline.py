@@ -65,10 +65,11 @@ class BatchSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 all bona fide or no speech, 1 any spoof (spoof wins over errors), 2 errors only."""
-        if self.outcomes.get("spoof"):
-            return 1
-        return 2 if self.outcomes.get(ERROR) else 0
+        """:func:`voiceguard.exit_codes.status`: 1 any spoof (it wins over errors), else 2
+        any error, else 0."""
+        from voiceguard import exit_codes
+
+        return exit_codes.status(self.outcomes.get("spoof", 0), self.outcomes.get(ERROR, 0))
 
     @property
     def recordings_per_s(self) -> float:

@@ -15,8 +15,10 @@ from typing import Any
 
 from voiceguard.service.config import ServiceConfig, load_config
 from voiceguard.service.core import Service
+from voiceguard.service.listen import ListenError
 
-__all__ = ["ServiceConfig", "load_config", "Service", "RunningService", "run_service"]
+__all__ = ["ServiceConfig", "load_config", "Service", "RunningService", "run_service", "ListenError",
+           "missing_modules"]
 
 log = logging.getLogger("voiceguard.service")
 
@@ -29,6 +31,9 @@ class RunningService:
     config : ServiceConfig
     detector : Detector, optional
         Share an already loaded detector.
+    sockets : Listeners, optional
+        Already bound listening sockets (:func:`voiceguard.service.listen.bind_listeners`);
+        default: bind them in :meth:`start`.
 
     Attributes
     ----------
@@ -37,10 +42,11 @@ class RunningService:
         The bound ports (useful with port 0).
     """
 
-    def __init__(self, config: ServiceConfig, *, detector: Any = None) -> None:
+    def __init__(self, config: ServiceConfig, *, detector: Any = None, sockets: Any = None) -> None:
         self.config = config
+        self._sockets = sockets
         self.service = Service(config, detector=detector)
-        self._as_server: asyncio.base_events.Server | None = None
+        self._as_servers: list[asyncio.base_events.Server] = []
         self._http: Any = None
         self._http_task: asyncio.Task | None = None
         self.audiosocket_port: int | None = None
@@ -49,12 +55,17 @@ class RunningService:
     async def start(self) -> RunningService:
         """Bind the listeners; returns once they accept connections."""
         from voiceguard.service.audiosocket_server import start_audiosocket
+        from voiceguard.service.listen import bind_listeners
 
-        await self.service.start()
         cfg = self.config
-        if cfg.audiosocket is not None:
-            self._as_server = await start_audiosocket(self.service, *cfg.audiosocket)
-            self.audiosocket_port = self._as_server.sockets[0].getsockname()[1]
+        # both listeners are bound before anything starts: a taken port is one clear error
+        socks, self._sockets = self._sockets or bind_listeners(cfg), None
+        as_socks, http_socks = socks.audiosocket, socks.http
+        await self.service.start()
+        for sock in as_socks:
+            self._as_servers.append(await start_audiosocket(self.service, sock=sock))
+        if as_socks:
+            self.audiosocket_port = as_socks[0].getsockname()[1]
         if cfg.http is not None:
             import uvicorn
 
@@ -65,19 +76,26 @@ class RunningService:
                                   limit_concurrency=max(64, 4 * cfg.workers))
             self._http = uvicorn.Server(ucfg)
             self._http.install_signal_handlers = lambda: None  # the caller owns signals
-            self._http_task = asyncio.create_task(self._http.serve(), name="http")
+            self._http_task = asyncio.create_task(self._http.serve(sockets=http_socks), name="http")
             while not self._http.started:
                 if self._http_task.done():
-                    self._http_task.result()  # raises the bind error
-                    raise OSError(f"HTTP server on {cfg.http[0]}:{cfg.http[1]} stopped at start")
+                    try:
+                        self._http_task.result()
+                    except (Exception, SystemExit) as exc:  # uvicorn exits on a failed start
+                        why = f" ({exc})" if not isinstance(exc, SystemExit) else ""
+                    else:
+                        why = ""
+                    for server in self._as_servers:
+                        server.close()
+                    raise ListenError(f"the HTTP API on {cfg.http[0]}:{cfg.http[1]} stopped at start{why}")
                 await asyncio.sleep(0.01)
-            self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+            self.http_port = http_socks[0].getsockname()[1]
         return self
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting, let live calls end (up to ``grace_s``), cancel the rest, close."""
-        if self._as_server is not None:
-            self._as_server.close()  # no new connections
+        for server in self._as_servers:
+            server.close()  # no new connections
         loop = asyncio.get_running_loop()
         end = loop.time() + grace_s
         while self.service.handlers and loop.time() < end:
@@ -86,7 +104,7 @@ class RunningService:
         for t in handlers:  # calls still running after the grace period: their final verdicts are still reported
             t.cancel()
         await asyncio.gather(*handlers, return_exceptions=True)
-        self._as_server = None
+        self._as_servers = []
         if self._http is not None:
             self._http.should_exit = True
             await self._http_task
@@ -100,6 +118,32 @@ class RunningService:
         await self.stop()
 
 
+def missing_modules(config: ServiceConfig) -> list[str]:
+    """Python modules of the ``serve`` extra that this configuration needs and lacks.
+
+    The HTTP API needs fastapi, uvicorn and python-multipart; webhooks need httpx; an
+    AudioSocket listener alone needs none of them.
+    """
+    import importlib
+
+    need: list[tuple[str, ...]] = []
+    if config.http is not None:
+        need += [("fastapi",), ("uvicorn",), ("python_multipart", "multipart")]
+    if config.webhook_url:
+        need.append(("httpx",))
+    missing = []
+    for names in need:
+        for name in names:
+            try:
+                importlib.import_module(name)
+                break
+            except ImportError:
+                continue
+        else:
+            missing.append(names[0].replace("_", "-"))
+    return missing
+
+
 def run_service(config: ServiceConfig) -> int:
     """Run until SIGINT/SIGTERM (the ``voiceguard serve`` command)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -110,7 +154,15 @@ def run_service(config: ServiceConfig) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        rs = await RunningService(config).start()
+        from voiceguard.service.listen import bind_listeners
+
+        socks = bind_listeners(config)  # before the model loads: a taken port fails at once
+        try:
+            rs = RunningService(config, sockets=socks)
+        except BaseException:
+            socks.close()
+            raise
+        await rs.start()
         cfg = config
         if not cfg.token:
             log.warning("no token configured: the HTTP API is open to anyone who can reach this host's "

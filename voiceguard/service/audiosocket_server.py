@@ -51,8 +51,9 @@ class CallError(Exception):
     """Ends a call with an error message (internal)."""
 
 
-async def start_audiosocket(service: Service, host: str, port: int) -> asyncio.base_events.Server:
-    """Listen for AudioSocket connections."""
+async def start_audiosocket(service: Service, host: str | None = None, port: int | None = None, *,
+                            sock: Any = None) -> asyncio.base_events.Server:
+    """Listen for AudioSocket connections on ``host:port``, or on an already bound ``sock``."""
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -62,6 +63,8 @@ async def start_audiosocket(service: Service, host: str, port: int) -> asyncio.b
         finally:
             service.handlers.discard(task)
 
+    if sock is not None:
+        return await asyncio.start_server(on_connect, sock=sock, limit=2 ** 16)
     return await asyncio.start_server(on_connect, host, port, limit=2 ** 16)
 
 

@@ -13,7 +13,8 @@ parameter says otherwise, also recognised by the ``.ul``/``.ulaw``/``.al``/``.al
 file extensions. Errors are JSON ``{"error": message, "status": code}``: 401 (token),
 404 (unknown speaker or call), 408 (upload too slow), 409 (speaker exists), 413 (upload
 too large or too long), 415 (unsupported media type), 422 (audio that cannot be decoded
-or scored, a failed enrollment).
+or scored, a failed enrollment, a missing or malformed parameter). Error messages never
+reveal the server's files or other enrolled speakers.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -130,6 +132,23 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
     return y, int(sr), channels
 
 
+def _describe_validation(exc: Any) -> str:
+    """One sentence for FastAPI's request-validation errors (missing or malformed parameters)."""
+    where = {"query": "query parameter", "path": "path parameter", "body": "request body field",
+             "header": "header", "cookie": "cookie"}
+    parts = []
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ())]
+        kind = where.get(loc[0], loc[0]) if loc else "request"
+        name = ".".join(loc[1:])
+        what = f"{kind} '{name}'" if name else kind
+        if err.get("type") == "missing":
+            parts.append(f"missing {what}")
+        else:
+            parts.append(f"{what}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts) if parts else "invalid request"
+
+
 class AttachSpeaker(BaseModel):
     """Body of ``PUT /v1/calls/{uuid}/speaker``."""
 
@@ -158,15 +177,24 @@ def create_app(service: Service) -> Any:
         from voiceguard.verify import EnrollmentError
         from voiceguard.voiceprints import SpeakerExistsError, UnknownSpeakerError
 
-        if isinstance(exc, UnknownSpeakerError):
-            return fail(404, str(exc))
+        if isinstance(exc, UnknownSpeakerError):  # the CLI's message names the database and who is enrolled
+            who = f" named {exc.name!r}" if exc.name is not None else ""
+            return fail(404, f"no speaker{who} is enrolled; enroll one with POST /v1/speakers/{{name}}")
         if isinstance(exc, SpeakerExistsError):
-            return fail(409, str(exc))
+            if exc.reason == "encoder":
+                how = "re-enroll it with replace=true"
+            else:
+                how = "send replace=true to re-enroll it from these clips, or add=true to add them to it"
+            return fail(409, f"{str(exc).rsplit(': ', 1)[0]}; {how}")
         if isinstance(exc, (InvalidAudioError, AudioReadError, EnrollmentError)):
             return fail(422, str(exc))
         if isinstance(exc, InvalidParameterError):
             return fail(400, str(exc))
         return fail(500, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return fail(422, _describe_validation(exc))
 
     class Unauthorized(Exception):
         pass
@@ -293,7 +321,8 @@ def create_app(service: Service) -> Any:
             from voiceguard.verify import enroll as _enroll
 
             ver = service.verifier()
-            rep = _enroll(name, [(y, sr) for y, sr, _, _ in clips], store=ver.store, encoder=ver.encoder,
+            named = [(y, sr, fname or f"upload{i + 1}") for i, (y, sr, _, fname) in enumerate(clips)]
+            rep = _enroll(name, named, store=ver.store, encoder=ver.encoder,
                           calibration=ver.calibration, replace=replace, add=add, force=force)
             service.forget_voiceprint(name)
             return rep.to_dict()

@@ -51,11 +51,11 @@ def _part_worker(args: tuple[str, list[str], str, str, dict]) -> str:
     from voiceguard.vad import speech_activity
     from voiceguard.windows import WindowGrid
 
-    part_path, paths, model, _, geom = args
+    part_path, paths, model, max_layer, geom = args
     if os.path.exists(part_path):
         return part_path
     torch.set_num_threads(1)
-    enc = whisper.load_encoder(model)
+    enc = whisper.load_encoder(model, n_layers=max_layer)
     layers = list(range(enc.n_layers + 1))
     grid = WindowGrid.from_seconds(16000, geom["window_s"], geom["hop_s"], geom["chunk_s"])
     rows, feats = [], []
@@ -89,6 +89,7 @@ def extract(
     window_s: float = WINDOW_S,
     hop_s: float = HOP_S,
     chunk_s: float = CHUNK_S,
+    max_layer: int | None = None,
     log: Any = print,
 ) -> Path:
     """Compute (or resume) the pooled embeddings of every window of ``manifest``.
@@ -107,6 +108,8 @@ def extract(
         Clips per resumable part.
     window_s, hop_s, chunk_s : float
         Scoring geometry (must match the detector that will use the head).
+    max_layer : int, optional
+        Deepest layer kept (default: all); deeper blocks are not run.
 
     Returns
     -------
@@ -123,7 +126,7 @@ def extract(
     m = read_manifest(manifest)
     paths = [str(m.resolve(r)) for r in m]
     geom = {"window_s": window_s, "hop_s": hop_s, "chunk_s": chunk_s}
-    tasks = [(str(out / "parts" / f"{i // part_size:05d}.npz"), paths[i: i + part_size], model, "", geom)
+    tasks = [(str(out / "parts" / f"{i // part_size:05d}.npz"), paths[i: i + part_size], model, max_layer, geom)
              for i in range(0, len(paths), part_size)]
     t0 = time.time()
     todo = [t for t in tasks if not os.path.exists(t[0])]
@@ -197,10 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--model", default="base", help="Whisper size: base or tiny.en (default base)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--part-size", type=int, default=200, help="clips per resumable part (default 200)")
+    p.add_argument("--max-layer", type=int, help="deepest encoder layer kept (default: all)")
     args = p.parse_args(argv)
     try:
         extract(args.manifest, args.out, model=args.model, jobs=args.jobs, part_size=args.part_size,
-                log=lambda s: print(s, flush=True))
+                max_layer=args.max_layer, log=lambda s: print(s, flush=True))
     except VoiceguardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

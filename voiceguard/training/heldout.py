@@ -123,8 +123,8 @@ class HeadConfig:
     mix: str = "concat"
     hidden: int = 0
     dropout: float = 0.1
-    epochs: int = 12
-    batch_size: int = 256
+    epochs: int = 12  # MLP: epochs of AdamW; linear: L-BFGS iterations / 25
+    batch_size: int = 512
     lr: float = 1e-3
     weight_decay: float = 1e-2
     seed: int = 0
@@ -189,6 +189,25 @@ def train_head(X: np.ndarray, clip_of_window: np.ndarray, info: ClipInfo, train_
     mean = np.average(X[win], axis=0, weights=w)
     std = np.sqrt(np.average((X[win] - mean) ** 2, axis=0, weights=w))
     head.set_normalisation(mean, std)
+    if not cfg.hidden:
+        # logistic regression: full-batch L-BFGS on the weighted cross-entropy with an L2
+        # penalty (exact and fast; minibatches only add noise to a convex problem)
+        head.net[0].p = 0.0
+        opt = torch.optim.LBFGS(head.parameters(), lr=1.0, max_iter=cfg.epochs * 25, history_size=20,
+                                line_search_fn="strong_wolfe", tolerance_grad=1e-6, tolerance_change=1e-9)
+        params = [p for p in head.parameters()]
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = (F.binary_cross_entropy_with_logits(head(Xt), yt, reduction="none") * wt).mean()
+            loss = loss + cfg.weight_decay * 0.5 * sum((p ** 2).sum() for p in params if p.dim() > 1)
+            loss.backward()
+            return loss
+
+        head.train()
+        opt.step(closure)
+        head.eval()
+        return head
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n = len(win)
     steps = cfg.epochs * int(np.ceil(n / cfg.batch_size))

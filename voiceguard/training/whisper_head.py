@@ -166,7 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ex.add_argument("--from", dest="source", required=True, help="a leave-one-repository-out result JSON")
     ex.add_argument("--out", required=True, help="output folder")
     ex.add_argument("--name", required=True, help="model name (file stem)")
+    ev.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(getattr(args, "threads", 1))
     try:
         if args.cmd == "evaluate":
             res = run_evaluation(args.emb, _config_from_args(args), args.scheme)
