@@ -5,6 +5,7 @@ Reproduces every number of ``docs/voiceprints.md``::
 
     python scripts/eval_speaker.py --fit-calibration   # writes models/speaker_calibration.json
     python scripts/eval_speaker.py                     # SV-EER, SASV; writes the results JSON
+    python scripts/eval_speaker.py --sv-only           # only the SV-EER tables (fast, cached)
 
 Data: ``../shared/data/speech`` (``--data``), LibriSpeech folders
 ``resemblyzer_librispeech/libri_<id>/``.
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 TEST_SPEAKERS = ["1688", "1998", "2033", "2414", "2609", "3005", "3080", "3331", "367", "533"]
 VOCODERS = ["world_vocoder", "griffin_lim_mel", "lpc_vocoder", "mlsa_vocoder"]
+SNORM_TOP = 50
 
 
 def phone_chain(y: np.ndarray, sr: int, bandpass: bool = False) -> tuple[np.ndarray, int]:
@@ -135,34 +137,122 @@ def fit_calibration(args, cache: Cache) -> None:
             break  # one clip per speaker
     n = len(items)
     print(f"calibration: {n} non-test speakers", flush=True)
+    # S-norm cohort: every other non-test speaker (their A halves); calibration trials: the rest
+    coh = [it for k, it in enumerate(items) if k % 2 == 0]
+    items = [it for k, it in enumerate(items) if k % 2 == 1]
+    n = len(items)
     A = np.stack([it[2]["vector"] for it in items])
     AT = np.stack([it[2]["tel"] for it in items])
     B = np.stack([it[3]["vector"] for it in items])
     BP = np.stack([it[4]["vector"] for it in items])
-    out = {"format": "voiceguard-speaker-calibration", "version": 1, "encoder": GE2EEncoder.name,
-           "threshold": 0.0, "conditions": {}, "fitted_on": {
+    cohort = {"clean-clean": np.stack([it[2]["vector"] for it in coh]).astype(np.float32),
+              "clean-phone": np.stack([it[2]["tel"] for it in coh]).astype(np.float32)}
+    np.savez(ROOT / "models" / "speaker_cohort.npz", **cohort)
+    out = {"format": "voiceguard-speaker-calibration", "version": 2, "encoder": GE2EEncoder.name,
+           "threshold": 0.0, "conditions": {}, "cohort": "speaker_cohort.npz", "snorm": [],
+           "snorm_top": SNORM_TOP, "fitted_on": {
                "data": "LibriSpeech (train-clean-100) speakers of ../shared/data/speech/resemblyzer_librispeech, "
                        "excluding the ten test-other speakers " + ",".join(TEST_SPEAKERS),
-               "n_speakers": n, "trials": "one clip per speaker cut in halves A (enrollment) / B (test); target: "
-               "A_i-B_i; non-target: A_i-B_j for all i != j",
-               "speakers": [it[0] for it in items]},
+               "n_speakers": n, "n_cohort_speakers": len(coh),
+               "trials": "one clip per speaker cut in halves A (enrollment) / B (test); target: "
+               "A_i-B_i; non-target: A_i-B_j for all i != j; the S-norm cohort (speaker_cohort.npz: A halves "
+               "of every other non-test speaker) is disjoint from these speakers",
+               "speakers": [it[0] for it in items], "cohort_speakers": [it[0] for it in coh]},
            "stats": {}}
-    lines = ["speaker\tfile"] + [f"{it[0]}\t{it[1]}" for it in items]
+    lines = ["speaker\tfile\trole"] + [f"{it[0]}\t{it[1]}\tcalibration" for it in items] + [
+        f"{it[0]}\t{it[1]}\tcohort" for it in coh]
     (args.trials / "calibration_clips.tsv").write_text("\n".join(lines) + "\n")
+    from voiceguard.voiceprint.fusion import SpeakerCalibration
+
     for cond, E, T in (("clean-clean", A, B), ("clean-phone", AT, BP)):
         S = E.astype(np.float64) @ T.astype(np.float64).T
-        tar = np.diag(S)
-        non = S[~np.eye(n, dtype=bool)]
+        probe = SpeakerCalibration("", {}, cohort={cond: cohort[cond].astype(np.float64)}, snorm=frozenset([cond]),
+                                   snorm_top=SNORM_TOP)
+        N = np.array([[probe.normalise(S[i, j], E[i], T[j], cond) for j in range(n)] for i in range(n)])
+        off = ~np.eye(n, dtype=bool)
+        e_raw, e_norm = eer(np.diag(S), S[off]), eer(np.diag(N), N[off])
+        use = e_norm < e_raw
+        X = N if use else S
+        if use:
+            out["snorm"].append(cond)
+        tar, non = np.diag(X), X[off]
         cal = fit(tar, non, prior=0.5)
         ltar, lnon = cal.llr(tar), cal.llr(non)
         out["conditions"][cond] = cal.to_dict()
         out["stats"][cond] = {"n_target": int(tar.size), "n_nontarget": int(non.size), "eer": eer(tar, non),
-                              "cllr": cllr(ltar, lnon), "mean_target_similarity": float(tar.mean()),
-                              "mean_nontarget_similarity": float(non.mean())}
+                              "eer_raw_cosine": e_raw, "eer_snorm": e_norm, "snorm": bool(use),
+                              "cllr": cllr(ltar, lnon), "mean_target_similarity": float(np.diag(S).mean()),
+                              "mean_nontarget_similarity": float(S[off].mean())}
         print(cond, json.dumps(out["stats"][cond]), cal, flush=True)
     out["stats"]["naive_clean_enroll_vs_phone"] = {"eer": eer(np.diag(A @ BP.T), (A @ BP.T)[~np.eye(n, dtype=bool)])}
+    out["clone_check"], out["stats"]["clone_check"] = fit_clone_calibration(args, [it[0] for it in items])
     (ROOT / "models" / "speaker_calibration.json").write_text(json.dumps(out, indent=2) + "\n")
-    print("wrote models/speaker_calibration.json")
+    print("wrote models/speaker_calibration.json and models/speaker_cohort.npz")
+
+
+def copy_of(args, f: Path, voc: str, seed: int, y=None, sr=None) -> np.ndarray:
+    """A vocoder copy of a file (or of the given samples), cached as 16 kHz float32."""
+    from voiceguard.audio import load_mono, resample
+    from voiceguard.data import vocoders
+
+    d = args.cache / "copies"
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / f"{hashlib.sha1(f'{f}|{voc}|{seed}|{0 if y is None else len(y)}'.encode()).hexdigest()[:16]}.npy"
+    if p.is_file():
+        return np.load(p).astype(np.float64)
+    if y is None:
+        y, sr = load_mono(f)
+    z = getattr(vocoders, voc)(y, sr, np.random.default_rng(seed))
+    z = resample(np.asarray(z, np.float64), sr, 16000)
+    np.save(p, z.astype(np.float32))
+    return z
+
+
+def frames_of(args, key: str, y: np.ndarray, sr: int) -> np.ndarray:
+    from voiceguard.voiceprint.clone_check import clone_frames
+
+    d = args.cache / "frames"
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npy"
+    if p.is_file():
+        return np.load(p)
+    x = clone_frames(y, sr)
+    np.save(p, x)
+    return x
+
+
+def fit_clone_calibration(args, speakers: list[str]) -> tuple[dict, dict]:
+    """Calibrate the clone check on non-test speakers and vocoders the model did not see.
+
+    Per speaker (one clip, halves A and B): the model is fitted on A and copies of A by three
+    of the four vocoders (the fourth rotates); B is the bona fide trial, B copied by the fourth
+    vocoder the clone trial."""
+    from voiceguard.audio import load_mono
+    from voiceguard.calibration import cllr, fit_calibration as fit
+    from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
+
+    vocs = list(COPY_VOCODERS)
+    gen, spf = [], []
+    for k, spk in enumerate(speakers[: args.clone_cal_speakers]):
+        f = sorted((args.data / "resemblyzer_librispeech" / spk).glob("*.flac"))[0]
+        y, sr = load_mono(f)
+        h = len(y) // 2
+        held = vocs[k % len(vocs)]
+        train = [v for v in vocs if v != held]
+        ga = frames_of(args, f"{f}|A", y[:h], sr)
+        ca = [frames_of(args, f"{f}|A|{v}", copy_of(args, f, v, k, y[:h], sr), 16000) for v in train]
+        m = fit_clone_model([ga], ca, seed=k, vocoders=train)
+        gen.append(m.score_frames(frames_of(args, f"{f}|B", y[h:], sr)))
+        spf.append(m.score_frames(frames_of(args, f"{f}|B|{held}", copy_of(args, f, held, 100 + k, y[h:], sr),
+                                            16000)))
+        print(f"clone calibration {k}: {spk} held-out {held}: genuine {gen[-1]:.3f} copy {spf[-1]:.3f}", flush=True)
+    gen, spf = np.array(gen), np.array(spf)
+    cal = fit(gen, spf, prior=0.5)
+    stats = {"n_speakers": int(gen.size), "eer": eer(gen, spf), "cllr": cllr(cal.llr(gen), cal.llr(spf)),
+             "note": "per speaker one clip in halves; model on half A + copies by 3 of the 4 DSP vocoders; "
+                     "trials: half B (bona fide) and half B copied by the held-out vocoder (clone)"}
+    print("clone calibration", json.dumps(stats), cal, flush=True)
+    return cal.to_dict(), stats
 
 
 # --------------------------------------------------------------------------------------
@@ -212,10 +302,10 @@ def sv_eval(args, cache: Cache, cal) -> dict:
                 else:  # wideband voiceprint against telephone test (no channel matching)
                     ref = np.mean([emb[(spk, i, "wb")]["vector"] for i in idxs], axis=0)
                     v = emb[(tspk, ti, "phone")]["vector"]
-                s = float(v @ ref / (np.linalg.norm(ref) * np.linalg.norm(v)))
                 c = "clean-phone" if cond != "clean-clean" else cond
-                (tar if lab else non).append(s)
-                (ltar if lab else lnon).append(cal.llr(s, c))
+                s, llr = cal.trial_llr(ref, v, c)
+                (tar if lab else non).append(cal.normalise(s, ref, v, c))
+                (ltar if lab else lnon).append(llr)
             ltar, lnon = np.array(ltar), np.array(lnon)
             from voiceguard.calibration import cllr
 
@@ -271,6 +361,7 @@ def sasv_eval(args, cache: Cache, cal, emb) -> dict:
     from voiceguard.scoring import Detector
     from voiceguard.verify import fuse, spoof_llr_threshold
 
+    SPKS = TEST_SPEAKERS[: args.speakers]
     det = Detector(args.model, threads=args.threads)
     t_spoof = spoof_llr_threshold(det.threshold, det.prior)
     cfg = det.config
@@ -290,18 +381,18 @@ def sasv_eval(args, cache: Cache, cal, emb) -> dict:
     enroll_idx, held = [0, 1, 2], list(range(3, 10))
     trials = []  # dicts
     vp = {}
-    for spk in TEST_SPEAKERS:
+    for spk in SPKS:
         vp[spk] = np.mean([emb[(spk, i, "wb")]["vector"] for i in enroll_idx], axis=0)
         vp[spk] /= np.linalg.norm(vp[spk])
     bona = {}
-    for spk in TEST_SPEAKERS:
+    for spk in SPKS:
         for i in held:
             f = libri_files(args.data, spk)[i]
             y, sr = load_mono(f)
             bona[(spk, i)] = spoof_score(f"{f}|bona", y, sr)
     t0 = time.time()
     spoofs = {}
-    for si, spk in enumerate(TEST_SPEAKERS):
+    for si, spk in enumerate(SPKS):
         for i in held:
             f = libri_files(args.data, spk)[i]
             y, sr = None, None
@@ -318,30 +409,64 @@ def sasv_eval(args, cache: Cache, cal, emb) -> dict:
     score_cache_p.write_text(json.dumps(sc))
     print(f"spoofs ready ({time.time() - t0:.0f} s)", flush=True)
 
-    for spk in TEST_SPEAKERS:
-        for tspk in TEST_SPEAKERS:
+    for spk in SPKS:
+        for tspk in SPKS:
             for i in held:
                 v = emb[(tspk, i, "wb")]["vector"]
                 s = float(v @ vp[spk])
                 trials.append({"enrolled": spk, "test": libri_files(args.data, tspk)[i].stem,
                                "label": "target" if tspk == spk else "nontarget", "attack": "-",
-                               "similarity": s, "spoof": bona[(tspk, i)]})
+                               "similarity": s, "spoof": bona[(tspk, i)], "vec": v})
         for i in held:
             for voc in VOCODERS:
                 v, sp = spoofs[(spk, i, voc)]
                 trials.append({"enrolled": spk, "test": f"{libri_files(args.data, spk)[i].stem}__{voc}",
-                               "label": "spoof", "attack": voc, "similarity": float(v @ vp[spk]), "spoof": sp})
+                               "label": "spoof", "attack": voc, "similarity": float(v @ vp[spk]), "spoof": sp,
+                               "vec": v})
+    # per-speaker clone check: a model per speaker from the enrollment clips and their copies by the
+    # four DSP vocoders; each spoof trial of vocoder v is scored by the model fitted without v
+    from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
+
+    vocs = list(COPY_VOCODERS)
+    full, lovo, test_frames = {}, {}, {}
+    for si, spk in enumerate(SPKS):
+        fs = libri_files(args.data, spk)
+        g = [frames_of(args, f"{fs[i]}|whole", *load_mono(fs[i])) for i in enroll_idx]
+        c = {v: [frames_of(args, f"{fs[i]}|{v}|enroll", copy_of(args, fs[i], v, 7 * si + i), 16000)
+                 for i in enroll_idx] for v in vocs}
+        full[spk] = fit_clone_model(g, [x for v in vocs for x in c[v]], seed=si, vocoders=vocs)
+        lovo[spk] = {h: fit_clone_model(g, [x for v in vocs if v != h for x in c[v]], seed=si,
+                                        vocoders=[v for v in vocs if v != h]) for h in vocs}
+        print(f"clone models for {spk} ready", flush=True)
+    for spk in SPKS:
+        for i in held:
+            f = libri_files(args.data, spk)[i]
+            test_frames[f.stem] = frames_of(args, f"{f}|whole", *load_mono(f))
     for t in trials:
-        t["speaker_llr"] = cal.llr(t["similarity"], "clean-clean")
+        if t["label"] == "spoof":
+            stem, voc = t["test"].split("__")
+            wav = spoof_dir / f"{stem}__{voc}.npy"
+            x = frames_of(args, f"{wav}|whole", np.load(wav).astype(np.float64), 16000)
+            raw = lovo[t["enrolled"]][voc].score_frames(x)
+            t["clone_raw_seen"] = full[t["enrolled"]].score_frames(x)
+        else:
+            raw = full[t["enrolled"]].score_frames(test_frames[t["test"]])
+        t["clone_raw"] = raw
+        t["clone_llr"] = cal.clone_llr(raw) if raw is not None else None
+    for t in trials:
+        t["speaker_llr"] = cal.llr(cal.normalise(t["similarity"], vp[t["enrolled"]], t["vec"], "clean-clean"),
+                                   "clean-clean")
         t["spoof_llr"], t["spoof_verdict"] = t["spoof"]
         t["decision"], t["fused"] = fuse(t["speaker_llr"], t["spoof_llr"], spoof_threshold=t_spoof,
                                          spoof_verdict=t["spoof_verdict"])
+        t["decision3"], t["fused3"] = fuse(t["speaker_llr"], t["spoof_llr"], spoof_threshold=t_spoof,
+                                           spoof_verdict=t["spoof_verdict"], clone_llr=t["clone_llr"])
     lines = ["enrolled\ttest\tlabel\tattack"] + [f"{t['enrolled']}\t{t['test']}\t{t['label']}\t{t['attack']}"
                                                 for t in trials]
     (args.trials / "sasv.tsv").write_text("\n".join(lines) + "\n")
     (args.trials / "sasv_enrollment.tsv").write_text(
         "speaker\tenrollment_clips\n" + "".join(
-            f"{spk}\t{','.join(libri_files(args.data, spk)[i].stem for i in enroll_idx)}\n" for spk in TEST_SPEAKERS))
+            f"{spk}\t{','.join(libri_files(args.data, spk)[i].stem for i in enroll_idx)}\n" for spk in SPKS))
 
     def arr(label, key):
         return np.array([t[key] for t in trials if t["label"] == label and t[key] is not None], np.float64)
@@ -379,6 +504,159 @@ def sasv_eval(args, cache: Cache, cal, emb) -> dict:
                     "spf_eer": eer(arr("target", "spoof_llr"), [t["spoof_llr"] for t in ts])}
     res["per_attack"] = per
     res["cllr_speaker"] = cllr(arr("target", "speaker_llr"), arr("nontarget", "speaker_llr"))
+    # with the per-speaker clone check
+    tar3, non3, spf3 = arr("target", "fused3"), arr("nontarget", "fused3"), arr("spoof", "fused3")
+    res["sasv_eer_with_clone_check"] = eer(tar3, np.concatenate([non3, spf3]))
+    acc3 = {}
+    for lab in ("target", "nontarget", "spoof"):
+        ds = [t["decision3"] for t in trials if t["label"] == lab]
+        acc3[lab] = {d: ds.count(d) / len(ds) for d in ("accept", "reject_spoof", "reject_clone", "reject_speaker",
+                                                         "no_speech")}
+    res["decisions_with_clone_check"] = acc3
+    res["spoofs_accepted_with_clone_check"] = acc3["spoof"]["accept"]
+    res["spf_eer_clone_llr_unseen_vocoder"] = eer(arr("target", "clone_llr"), arr("spoof", "clone_llr"))
+    res["spf_eer_clone_raw_seen_vocoder"] = eer(arr("target", "clone_raw"), arr("spoof", "clone_raw_seen"))
+    s_sum = {lab: arr(lab, "speaker_llr") + arr(lab, "spoof_llr") + arr(lab, "clone_llr")
+             for lab in ("target", "nontarget", "spoof")}
+    res["sasv_eer_llr_sum_with_clone"] = eer(s_sum["target"], np.concatenate([s_sum["nontarget"], s_sum["spoof"]]))
+    for voc in VOCODERS:
+        ts = [t for t in trials if t["attack"] == voc]
+        per[voc]["fused_accepts_with_clone_check"] = float(np.mean([t["decision3"] == "accept" for t in ts]))
+    return res
+
+
+def demo_groups(root: Path) -> list[dict]:
+    """Voice-conversion trials from demo pages that give a VC output's target speaker.
+
+    Naming of the pages (``source_path`` in MANIFEST.tsv):
+
+    * HierSpeech++ page: ``audio/4_zeroshot_vc/<system>/<src>_to_<tgt>.wav`` converts utterance
+      ``src`` into the voice of utterance ``tgt``'s speaker; ``audio/GT_VCTK/<tgt>.wav`` is the
+      target reference (enrollment) and ``GT_target_same_uttr/<src>_to_<tgt>.wav`` the target
+      speaker saying the source sentence (a genuine test);
+    * Diff-VC page: ``resources/audio/<src>-<tgt>/{source,target,<system>}.wav``: ``target.wav``
+      is the reference of speaker ``tgt``; other folders' ``source.wav``/``target.wav`` of the
+      same speaker are genuine tests;
+    * StarGANv2-VC page: ``wav/VCTK/{Seen,Unseen}/<G>/<src>x<tgt>/{source,target,<system>}.wav``,
+      likewise.
+    Groups: one per (repository, target speaker): enrollment = one reference clip, genuine
+    tests = the speaker's other genuine clips on that page, clones = every VC output into
+    that speaker.
+    """
+    import csv
+    import re
+
+    man = root / "MANIFEST.tsv"
+    rows = list(csv.DictReader(man.open(), delimiter="\t"))
+    by = {}  # (repo, speaker) -> {"ref": [...], "genuine": [...], "clones": [...]}
+
+    def g(repo, spk):
+        return by.setdefault((repo, spk), {"repo": repo, "speaker": spk, "ref": [], "genuine": [], "clones": []})
+
+    for r in rows:
+        sp, path, lab = r["source_path"], root / r["path"], r["label"]
+        m = re.match(r"audio/4_zeroshot_vc/([^/]+)/(p\d+)_\d+_to_(p\d+_\d+)\.wav$", sp)
+        if m:
+            tgt = m.group(3).split("_")[0]
+            if m.group(1) == "GT_target_same_uttr":
+                g(r["repo"], tgt)["genuine"].append(path)
+            elif m.group(1).startswith("GT"):
+                continue
+            elif lab == "spoof":
+                g(r["repo"], tgt)["clones"].append((path, r["system"]))
+            continue
+        m = re.match(r"audio/GT_VCTK/(p\d+)_\d+\.wav$", sp)
+        if m and "HierSpeech" in r["repo"]:
+            g(r["repo"], m.group(1))["ref"].append(path)
+            continue
+        m = re.match(r"(resources/audio/([^/-]+)-([^/]+)|wav/VCTK/(?:Seen|Unseen)/[^/]+/(p\d+)x(p\d+))/([^/]+)\.wav$", sp)
+        if m:
+            src, tgt = (m.group(2), m.group(3)) if m.group(2) else (m.group(4), m.group(5))
+            name = m.group(6)
+            if name == "target":
+                g(r["repo"], tgt)["ref"].append(path)
+            elif name == "source":
+                g(r["repo"], src)["ref"].append(path)
+            elif lab == "spoof":
+                g(r["repo"], tgt)["clones"].append((path, r["system"]))
+    out = []
+    for grp in by.values():
+        refs = sorted(set(grp["ref"]))
+        if not refs or not grp["clones"]:
+            continue
+        grp["enroll"] = refs[0]
+        grp["genuine"] = sorted(set(grp["genuine"]) | set(refs[1:]))
+        out.append(grp)
+    return sorted(out, key=lambda d: (d["repo"], d["speaker"]))
+
+
+def vc_eval(args, cache: Cache, cal) -> dict:
+    """Voice-conversion clones against their own target speakers (see :func:`demo_groups`)."""
+    from voiceguard.audio import load_mono
+    from voiceguard.scoring import Detector
+    from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
+    from voiceguard.voiceprint.fusion import fuse, spoof_llr_threshold
+
+    root = args.demos if (args.demos / "MANIFEST.tsv").is_file() else ROOT.parent / "shared" / "data" / "spoof-demos"
+    groups = demo_groups(root)
+    if args.vc_groups:
+        groups = groups[:: max(1, len(groups) // args.vc_groups)][: args.vc_groups]
+    det = Detector(args.model, threads=args.threads)
+    t_spoof = spoof_llr_threshold(det.threshold, det.prior)
+    vocs = list(COPY_VOCODERS)
+    trials = []
+    emb = {}
+    for gi, grp in enumerate(groups):
+        y, sr = load_mono(grp["enroll"])
+        e = cache.embed(f"{grp['enroll']}|wb", y, sr)
+        emb[(grp["repo"], grp["speaker"])] = e["vector"]
+        try:
+            g = [frames_of(args, f"{grp['enroll']}|whole", y, sr)]
+            c = [frames_of(args, f"{grp['enroll']}|{v}|enroll", copy_of(args, grp["enroll"], v, gi), 16000) for v in vocs]
+            model = fit_clone_model(g, c, seed=gi, vocoders=vocs)
+        except Exception as exc:  # noqa: BLE001 - too short an enrollment clip
+            print(f"  no clone model for {grp['speaker']}: {exc}")
+            model = None
+        tests = [(f, "target", "-") for f in grp["genuine"]] + [(f, "clone", sysname) for f, sysname in grp["clones"]]
+        tests += [(o["enroll"], "nontarget", "-") for o in groups if o["repo"] == grp["repo"] and o is not grp]
+        for f, lab, system in tests:
+            z, zsr = load_mono(f)
+            v = cache.embed(f"{f}|wb", z, zsr)["vector"]
+            sim, spk_llr = cal.trial_llr(e["vector"], v, "clean-clean")
+            r = det.score(f)
+            raw = None if model is None else model.score_frames(frames_of(args, f"{f}|whole", z, zsr))
+            cl = None if raw is None else cal.clone_llr(raw)
+            d2, _ = fuse(spk_llr, r.llr, spoof_threshold=t_spoof, spoof_verdict=r.verdict)
+            d3, f3 = fuse(spk_llr, r.llr, spoof_threshold=t_spoof, spoof_verdict=r.verdict, clone_llr=cl)
+            trials.append({"repo": grp["repo"], "enrolled": grp["speaker"], "test": str(Path(f).name), "label": lab,
+                           "system": system, "speaker_llr": spk_llr, "spoof_llr": r.llr, "clone_llr": cl,
+                           "decision_detector": d2, "decision_clone": d3, "fused3": f3})
+        print(f"VC group {grp['repo']} {grp['speaker']}: {len(grp['genuine'])} genuine, {len(grp['clones'])} clones",
+              flush=True)
+    (args.trials / "vc_demos.tsv").write_text("repo\tenrolled\ttest\tlabel\tsystem\n" + "".join(
+        f"{t['repo']}\t{t['enrolled']}\t{t['test']}\t{t['label']}\t{t['system']}\n" for t in trials))
+
+    def share(lab, cond):
+        ts = [t for t in trials if t["label"] == lab]
+        return float(np.mean([cond(t) for t in ts])) if ts else None
+
+    res = {"data": str(root), "n_groups": len(groups),
+           "n_trials": {lab: sum(t["label"] == lab for t in trials) for lab in ("target", "nontarget", "clone")}}
+    for lab in ("clone", "target", "nontarget"):
+        res[f"{lab}_accepted_voiceprint_alone"] = share(lab, lambda t: t["speaker_llr"] is not None and t["speaker_llr"] >= 0)
+        res[f"{lab}_accepted_with_detector"] = share(lab, lambda t: t["decision_detector"] == "accept")
+        res[f"{lab}_accepted_with_clone_check"] = share(lab, lambda t: t["decision_clone"] == "accept")
+    per = {}
+    for sysname in sorted({t["system"] for t in trials if t["label"] == "clone"}):
+        ts = [t for t in trials if t["system"] == sysname]
+        per[sysname] = {"n": len(ts),
+                        "voiceprint_alone": float(np.mean([t["speaker_llr"] >= 0 for t in ts])),
+                        "with_detector": float(np.mean([t["decision_detector"] == "accept" for t in ts])),
+                        "with_clone_check": float(np.mean([t["decision_clone"] == "accept" for t in ts]))}
+    res["per_system"] = per
+    tar = [t["clone_llr"] for t in trials if t["label"] == "target" and t["clone_llr"] is not None]
+    cln = [t["clone_llr"] for t in trials if t["label"] == "clone" and t["clone_llr"] is not None]
+    res["spf_eer_clone_llr"] = eer(tar, cln) if tar and cln else None
     return res
 
 
@@ -387,11 +665,24 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "speech")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "voiceguard_speaker_cache")
     ap.add_argument("--trials", type=Path, default=ROOT / "benchmarks" / "trials")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "speaker_eval.json")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="results JSON (default benchmarks/results/speaker_eval.json; with --sv-only: none)")
     ap.add_argument("--model", default=None, help="detector config (default: the shipped one)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fit-calibration", action="store_true")
     ap.add_argument("--skip-sasv", action="store_true")
+    ap.add_argument("--sv-only", action="store_true",
+                    help="only the SV-EER tables (no two-speaker, SASV or VC trials); writes --out only when "
+                         "--out is given, so the full results file is not overwritten")
+    ap.add_argument("--vc-groups", type=int, default=0,
+                    help="use only the first N voice-conversion target groups (default 0: all)")
+    ap.add_argument("--speakers", type=int, default=10,
+                    help="use the first N of the ten test speakers in the SASV trials (default all)")
+    ap.add_argument("--clone-cal-speakers", type=int, default=40,
+                    help="non-test speakers used to calibrate the clone check (default 40)")
+    ap.add_argument("--demos", type=Path, default=ROOT.parent / "work-data" / "demos",
+                    help="demo-page audio (MANIFEST.tsv) for the voice-conversion trials; falls back to "
+                         "../shared/data/spoof-demos")
     args = ap.parse_args(argv)
     import torch
 
@@ -409,12 +700,22 @@ def main(argv=None) -> int:
     cal = SpeakerCalibration.load(ROOT / "models" / "speaker_calibration.json")
     t0 = time.time()
     res, emb = sv_eval(args, cache, cal)
+    if args.sv_only:
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"sv": res, "encoder": enc.name}, indent=2) + "\n")
+            print(f"wrote {args.out}")
+        return 0
+    if args.out is None:
+        args.out = ROOT / "benchmarks" / "results" / "speaker_eval.json"
     res["two_speaker_check"] = mixed_voice_eval(args, cache)
     print("single-voice check:", res["single_voice_check"], res["two_speaker_check"], flush=True)
     out = {"sv": res, "calibration": cal.info.get("stats"), "encoder": enc.name}
     if not args.skip_sasv:
         out["sasv"] = sasv_eval(args, cache, cal, emb)
         print(json.dumps(out["sasv"], indent=1), flush=True)
+        out["vc_demos"] = vc_eval(args, cache, cal)
+        print(json.dumps(out["vc_demos"], indent=1), flush=True)
     out["seconds"] = time.time() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")

@@ -222,7 +222,8 @@ def test_enroll_similarities_match_speakers_show(tmp_path: Path, monkeypatch, ca
     sf.write(a, np.concatenate([speech, np.zeros(4000), 0.8 * speech]), 16000)
     db = str(tmp_path / "vp.db")
     # two different people (forced): the with-the-others and with-the-voiceprint similarities differ
-    rc, out, err = _run(["enroll", "mixed", str(a), str(BONAFIDE), "--db", db, "--force", "--threads", "1"], capsys)
+    rc, out, err = _run(["enroll", "mixed", str(a), str(BONAFIDE), "--db", db, "--force", "--allow-spoof",
+                         "--threads", "1"], capsys)
     assert rc == 0, err
     printed = [float(v) for v in re.findall(r"similarity with the voiceprint ([\d.]+)", out)]
     others = [float(v) for v in re.findall(r"with the other clips ([\d.]+)", out)]
@@ -230,7 +231,7 @@ def test_enroll_similarities_match_speakers_show(tmp_path: Path, monkeypatch, ca
     stored = [c["similarity"] for c in json.loads(show)["clips"]]
     assert len(printed) == 2 and printed == pytest.approx(stored, abs=6e-4)
     assert all(o < p - 0.01 for o, p in zip(others, printed))
-    rc, js, _ = _run(["enroll", "mixed2", str(a), str(BONAFIDE), "--db", db, "--force", "--format", "json",
+    rc, js, _ = _run(["enroll", "mixed2", str(a), str(BONAFIDE), "--db", db, "--force", "--allow-spoof", "--format", "json",
                       "--threads", "1"], capsys)
     rc, show2, _ = _run(["speakers", "show", "mixed2", "--db", db], capsys)
     assert [c["similarity"] for c in json.loads(js)["clips"]] == [c["similarity"] for c in json.loads(show2)["clips"]]

@@ -472,7 +472,9 @@ def test_webhook_down_or_slow_does_not_stall_calls(detector, tmp_path, mode):
 def _http(tmp_path, detector, fn, **cfg):
     async def main():
         async with RunningService(_config(tmp_path, audiosocket=None, **cfg), detector=detector) as rs:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rs.http_port}", timeout=30) as h:
+            # enrollment synthesises vocoder copies for the clone check: seconds per request on a
+            # quiet core, far more on a loaded CI machine
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rs.http_port}", timeout=180) as h:
                 return await fn(h)
 
     return run(main())

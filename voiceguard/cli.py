@@ -8,7 +8,9 @@ with one fused decision) and ``speakers`` (list / show / delete / export).
 Visual reports: ``report`` (and ``score --report DIR``), see :mod:`voiceguard.report`.
 
 Exit codes are defined once, in :mod:`voiceguard.exit_codes` (printed by ``--help``): a
-spoof found wins over errors.
+spoof found wins over errors. ``voiceguard verify`` counts ``reject_spoof``, ``reject_clone``,
+``reject_speaker`` and ``no_speech`` as "not accepted"; ``voiceguard enroll`` exits 2 when a
+clip is called spoof (unless ``--allow-spoof``) or fails another check.
 """
 
 from __future__ import annotations
@@ -300,11 +302,14 @@ def _enroll_command(args: argparse.Namespace) -> int:
     if not files:
         print("voiceguard: error: no audio files found in the given folders", file=sys.stderr)
         return 2
+    from voiceguard.scoring import Detector
     from voiceguard.voiceprints import SpeakerExistsError
 
+    det = Detector(args.model, threshold=args.threshold, prior=args.prior, threads=args.threads)
     try:
-        rep = enroll(args.name, files, store=args.db, encoder=default_encoder(args.threads),
-                     min_speech_s=args.min_speech, replace=args.replace, add=args.add, force=args.force)
+        rep = enroll(args.name, files, store=args.db, encoder=default_encoder(args.threads), detector=det,
+                     min_speech_s=args.min_speech, replace=args.replace, add=args.add, force=args.force,
+                     allow_spoof=args.allow_spoof, clone_check=not args.no_clone_check)
     except SpeakerExistsError as exc:
         how = ("re-enroll it with --replace" if exc.reason == "encoder" else
                "use --replace to re-enroll it from these clips, or --add to add them")
@@ -315,13 +320,15 @@ def _enroll_command(args: argparse.Namespace) -> int:
     else:
         vp = rep.voiceprint
         print(f"enrolled {vp.name!r}: {vp.n_clips} clip{'s' if vp.n_clips != 1 else ''}, {vp.speech_s:.1f} s of "
-              f"speech, channel {vp.channel} -> {rep.db}")
+              f"speech, channel {vp.channel}, checked by {rep.checked_by}, clone check "
+              f"{'built' if rep.clone_check else 'not built'} -> {rep.db}")
         for c in rep.clips:
             sim = "" if c.get("similarity") is None else f"  similarity with the voiceprint {c['similarity']:.3f}"
             if c.get("similarity_vs_others") is not None:
                 sim += f" (with the other clips {c['similarity_vs_others']:.3f})"
             flags = f"  FLAGGED: {', '.join(c['flags'])}" if c["flags"] else ""
-            print(f"  {c['source']}: {c['speech_s']:.1f} s speech, {c['channel']}{sim}{flags}")
+            sp = "" if c.get("spoof_probability") is None else f", P(spoof) {c['spoof_probability']:.3f}"
+            print(f"  {c['source']}: {c['speech_s']:.1f} s speech, {c['channel']}{sp}{sim}{flags}")
         for w in rep.warnings:
             print(f"warning: {w}", file=sys.stderr)
     return 0
@@ -340,7 +347,8 @@ def _verify_command(args: argparse.Namespace) -> int:
     store = VoiceprintStore(args.db, create=False)
     try:
         with Verifier(store, detector=args.model, speaker_threshold=args.speaker_threshold,
-                      threshold=args.threshold, prior=args.prior, threads=args.threads) as ver:
+                      threshold=args.threshold, prior=args.prior, threads=args.threads,
+                      clone_threshold=args.clone_threshold, clone_check=not args.no_clone_check) as ver:
             ver.voiceprint(args.name)  # unknown speaker: fail before any scoring
             return _verify_rows(args, ver, files, NO_SPEECH)
     finally:
@@ -360,14 +368,14 @@ def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech:
         reports = ReportFolder(args.report)
     if args.format == "table":
         out.write(f"{'FILE':<{width}}  {'DECISION':<14}  {'SPK_LLR':>7}  {'SIM':>6}  {'SPOOF_LLR':>9}  "
-                  f"{'P(SPOOF)':>8}  {'CONDITION':<11}  {'SPEECH':>6}\n")
+                  f"{'P(SPOOF)':>8}  {'CLONE_LLR':>9}  {'CONDITION':<11}  {'SPEECH':>6}\n")
     elif args.format == "csv":
         import csv
 
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["file", "speaker", "decision", "speaker_llr", "speaker_similarity", "spoof_llr",
                          "spoof_probability", "condition", "single_voice", "duration_s", "speech_s",
-                         "sample_rate", "channels", "error"])
+                         "sample_rate", "channels", "clone_llr", "error"])
     for i, f in enumerate(files):
         if reports is None:
             res, notes = _scored(ver.verify, args.name, f)
@@ -390,7 +398,7 @@ def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech:
             if args.format == "jsonl":
                 out.write(json.dumps({"file": f, "speaker": args.name, "error": msg}) + "\n")
             elif writer is not None:
-                writer.writerow([f, args.name, "error"] + [""] * 10 + [msg])
+                writer.writerow([f, args.name, "error"] + [""] * 11 + [msg])
             else:
                 out.write(f"{f:<{width}}  {'error':<14}  {msg}\n")
         else:
@@ -404,12 +412,14 @@ def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech:
                                  "" if res.spoof_llr is None else f"{res.spoof_llr:.4f}",
                                  "" if res.spoof_probability is None else f"{res.spoof_probability:.6f}",
                                  res.condition, "" if res.single_voice is None else res.single_voice,
-                                 f"{res.duration_s:.3f}", f"{res.speech_s:.2f}", res.sample_rate, res.channels, ""])
+                                 f"{res.duration_s:.3f}", f"{res.speech_s:.2f}", res.sample_rate, res.channels,
+                                 "" if res.clone_llr is None else f"{res.clone_llr:.4f}", ""])
             else:
                 note = "  (several voices?)" if res.single_voice is False else ""
                 out.write(f"{f:<{width}}  {res.decision:<14}  {_fmt(res.speaker_llr, '7.2f')}  "
                           f"{_fmt(res.speaker_similarity, '6.3f')}  {_fmt(res.spoof_llr, '9.2f')}  "
-                          f"{_fmt(res.spoof_probability, '8.3f')}  {res.condition:<11}  {res.speech_s:5.1f}s{note}\n")
+                          f"{_fmt(res.spoof_probability, '8.3f')}  {_fmt(res.clone_llr, '9.2f')}  {res.condition:<11}  "
+                          f"{res.speech_s:5.1f}s{note}\n")
         out.flush()
         bar.update(i + 1, label=f)
     bar.close()
@@ -473,9 +483,11 @@ def _add_voiceprint_parsers(sub) -> None:
                "set VOICEGUARD_DB_KEY to encrypt/decrypt embeddings")
     en = sub.add_parser(
         "enroll", help="enroll a speaker's voiceprint from one or more clips",
-        description="Embed the clips (at least 3 s of speech each), check that they agree and hold one voice, "
-                    "and store their mean embedding (never the audio). Exit code 0: enrolled; 2: error or "
-                    "failed quality check.")
+        description="Score every clip with the spoof detector (a clip called spoof is refused unless "
+                    "--allow-spoof), embed the clips (at least 3 s of speech each), check that they agree and hold "
+                    "one voice, build the per-speaker clone check from them and copies of them, and store the "
+                    "mean embedding and the clone model (never the audio). Exit code 0: enrolled; 2: error or "
+                    "failed check.")
     en.add_argument("name", help="speaker name")
     en.add_argument("clips", nargs="+", metavar="CLIP", help="audio files or folders of one speaker")
     en.add_argument("--db", default=None, help=db_help)
@@ -485,6 +497,16 @@ def _add_voiceprint_parsers(sub) -> None:
     en.add_argument("--min-speech", type=float, default=3.0, metavar="SECONDS",
                     help="minimum speech per clip after voice activity detection (default 3)")
     en.add_argument("--force", action="store_true", help="enroll despite disagreeing or multi-voice clips")
+    en.add_argument("--allow-spoof", action="store_true",
+                    help="enroll clips the spoof detector calls synthetic (a deliberate override, recorded in the "
+                         "store with each such clip)")
+    en.add_argument("--no-clone-check", action="store_true",
+                    help="do not build the per-speaker clone check (faster enrollment; verify then skips it)")
+    en.add_argument("--model", default=None, help="detector config JSON (default: the shipped detector)")
+    en.add_argument("--threshold", type=float, default=None,
+                    help="spoof verdict threshold on spoof_probability (default: the detector's, 0.5)")
+    en.add_argument("--prior", type=float, default=None,
+                    help="prior probability of bona fide speech for spoof_probability (default 0.5)")
     en.add_argument("--format", choices=["table", "json"], default="table")
     en.add_argument("--threads", type=positive_int, default=None, help="torch threads")
     en.set_defaults(func=_enroll_command)
@@ -505,6 +527,9 @@ def _add_voiceprint_parsers(sub) -> None:
     ve.add_argument("--prior", type=float, default=None,
                     help="prior probability of bona fide speech for spoof_probability (default 0.5)")
     ve.add_argument("--model", default=None, help="detector config JSON (default: the shipped detector)")
+    ve.add_argument("--clone-threshold", type=float, default=0.0, metavar="LLR",
+                    help="reject as a clone when the per-speaker clone check's clone_llr is below this (default 0)")
+    ve.add_argument("--no-clone-check", action="store_true", help="ignore the voiceprint's clone check")
     ve.add_argument("--threads", type=positive_int, default=None, help="torch threads")
     ve.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     from voiceguard.report.cli import add_report_option

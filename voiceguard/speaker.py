@@ -39,6 +39,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Union
@@ -156,6 +157,10 @@ class SpeakerEncoder(Protocol):
 
     def embed(self, y: np.ndarray, sr: int, *, telephone: bool = False) -> SpeakerEmbedding:
         """Embed a mono float signal at any rate (see :meth:`GE2EEncoder.embed`)."""
+        ...  # pragma: no cover
+
+    def embed_blocks(self, blocks: Iterable[np.ndarray], sr: int, *, telephone: bool = False) -> SpeakerEmbedding:
+        """Embed a recording given as consecutive blocks (see :meth:`GE2EEncoder.embed_blocks`)."""
         ...  # pragma: no cover
 
 
@@ -574,51 +579,126 @@ class GE2EEncoder:
         -------
         SpeakerEmbedding
         """
-        from voiceguard.audio import resample
-        from voiceguard.vad import speech_activity
+        return self.embed_blocks([y], sr, telephone=telephone)
 
-        y = np.asarray(y, np.float64)
-        if y.ndim != 1:
-            raise InvalidAudioError(f"embed expects mono [n] audio, got shape {y.shape}")
+    def embed_blocks(self, blocks: Iterable[np.ndarray], sr: int, *, telephone: bool = False) -> SpeakerEmbedding:
+        """Embed a recording given as consecutive blocks, in memory bounded by one block.
+
+        Each block goes through the pipeline of the module docstring on its own (speech
+        activity, level, partial windows); the recording's embedding is the normalised
+        mean of all blocks' partial embeddings. The channel is decided on the first block
+        (a recording does not change channel). For the single-voice check at most
+        :data:`MAX_KEPT_PARTIALS` partial embeddings are kept, evenly spread over the
+        recording. One block gives exactly :meth:`embed`'s result.
+
+        Parameters
+        ----------
+        blocks : iterable of np.ndarray [shape=(n_i,)]
+            Mono float blocks at ``sr``, in order.
+        sr : int
+        telephone : bool
+            See :meth:`embed`.
+
+        Returns
+        -------
+        SpeakerEmbedding
+            ``partials`` holds the kept partial embeddings.
+        """
         if sr < 8000:
             raise InvalidParameterError(f"sample rate {sr} Hz is too low for speaker verification "
                                         "(need >= 8000 Hz)")
-        if not np.all(np.isfinite(y)):
-            raise InvalidAudioError("the audio contains NaN or infinite samples")
-        duration = len(y) / float(sr)
-        channel = detect_channel(y, sr)
+        acc = _PartialAccumulator(self.dim)
+        tel_acc = _PartialAccumulator(self.dim)
+        n_samples = 0
+        speech_s = 0.0
+        channel: str | None = None
+        for y in blocks:
+            y = np.asarray(y, np.float64)
+            if y.ndim != 1:
+                raise InvalidAudioError(f"embed expects mono [n] audio, got shape {y.shape}")
+            if not np.all(np.isfinite(y)):
+                raise InvalidAudioError("the audio contains NaN or infinite samples")
+            n_samples += len(y)
+            if channel is None:
+                channel = detect_channel(y, sr)
+            sp, speech = self._speech(y, sr, channel)
+            speech_s += sp
+            if speech is None:
+                continue
+            acc.add(self._embed16(speech))
+            if telephone and channel != TELEPHONE:
+                sim = telephone_simulation(speech, SPEAKER_SR)
+                r = float(np.sqrt(np.mean(sim**2)))
+                if r > 0:
+                    sim = sim * (10.0 ** (_TARGET_DBFS / 20.0) / r)
+                tel_acc.add(self._embed16(sim))
+        duration = n_samples / float(sr)
+        channel = channel or WIDEBAND
+        empty = np.zeros(self.dim, np.float32)
+        if speech_s < self.min_speech_s or acc.count == 0:
+            return SpeakerEmbedding(empty, speech_s, duration, int(sr), channel,
+                                    np.zeros((0, self.dim), np.float32), None, None,
+                                    empty.copy() if telephone else None, self.name)
+        vec = _unit(acc.total)
+        parts = acc.kept()
+        single, cons = voice_consistency(parts)
+        tel = None
+        if telephone:
+            tel = vec.copy() if channel == TELEPHONE else _unit(tel_acc.total)
+        return SpeakerEmbedding(vec, speech_s, duration, int(sr), channel, parts, single, cons, tel, self.name)
+
+    def _speech(self, y: np.ndarray, sr: int, channel: str) -> tuple[float, np.ndarray | None]:
+        """Speech seconds of a block and its speech samples at 16 kHz, level-normalised
+        (``None`` when the block holds too little speech)."""
+        from voiceguard.audio import resample
+        from voiceguard.vad import speech_activity
+
         y16 = resample(y, sr, SPEAKER_SR) if sr != SPEAKER_SR else y
+        if len(y16) < _N_FFT:
+            return 0.0, None
         act = speech_activity(y16, SPEAKER_SR)
         hop = int(round(act.hop_s * SPEAKER_SR))
         keep = np.zeros(len(y16), bool)
         for t in np.flatnonzero(act.mask):
             keep[t * hop : t * hop + 2 * hop] = True
         speech = y16[keep]
-        empty = np.zeros(self.dim, np.float32)
-        if act.speech_s < self.min_speech_s or speech.size < _N_FFT:
-            return SpeakerEmbedding(empty, act.speech_s, duration, int(sr), channel,
-                                    np.zeros((0, self.dim), np.float32), None, None,
-                                    empty.copy() if telephone else None, self.name)
+        if act.speech_s < min(self.min_speech_s, 0.2) or speech.size < _N_FFT:
+            return float(act.speech_s), None
         if channel == TELEPHONE:
             speech = telephone_band(speech, SPEAKER_SR)
         rms = float(np.sqrt(np.mean(speech**2)))
         if rms > 0:
             speech = speech * (10.0 ** (_TARGET_DBFS / 20.0) / rms)
-        parts = self._embed16(speech)
-        vec = _unit(parts.mean(axis=0))
-        single, cons = voice_consistency(parts)
-        tel = None
-        if telephone:
-            if channel == TELEPHONE:
-                tel = vec.copy()
-            else:
-                sim = telephone_simulation(speech, SPEAKER_SR)
-                r = float(np.sqrt(np.mean(sim**2)))
-                if r > 0:
-                    sim = sim * (10.0 ** (_TARGET_DBFS / 20.0) / r)
-                tel = _unit(self._embed16(sim).mean(axis=0))
-        return SpeakerEmbedding(vec, act.speech_s, duration, int(sr), channel, parts, single, cons, tel,
-                                self.name)
+        return float(act.speech_s), speech
+
+
+#: Partial embeddings kept for the single-voice check of a long recording.
+MAX_KEPT_PARTIALS = 1024
+
+
+class _PartialAccumulator:
+    """Running sum of partial embeddings and an evenly thinned subset of them (bounded)."""
+
+    def __init__(self, dim: int, cap: int = MAX_KEPT_PARTIALS) -> None:
+        self.total = np.zeros(dim, np.float64)
+        self.count = 0
+        self.cap = cap
+        self.stride = 1
+        self._kept: list[np.ndarray] = []
+
+    def add(self, parts: np.ndarray) -> None:
+        if parts.shape[0] == 0:
+            return
+        self.total += parts.astype(np.float64).sum(axis=0)
+        idx = np.arange(self.count, self.count + parts.shape[0])
+        self.count += parts.shape[0]
+        self._kept.extend(parts[idx % self.stride == 0])
+        while len(self._kept) > self.cap:  # keep every other one, from then on every 2*stride-th
+            self._kept = self._kept[::2]
+            self.stride *= 2
+
+    def kept(self) -> np.ndarray:
+        return np.stack(self._kept).astype(np.float32) if self._kept else np.zeros((0, self.total.size), np.float32)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -20,6 +20,14 @@ audio**, and:
   speaker and field, so blobs cannot be swapped between rows unnoticed. Speaker names and
   metadata (dates, clip counts, durations) are not encrypted.
 
+Schema 2 adds, per enrollment clip, what the spoof detector said about it at enrollment
+(``checked_by``: detector name and version, ``spoof_llr``, ``spoof_verdict``, and
+``spoof_override`` when the clip was called spoof and enrolled anyway with
+``--allow-spoof``), and a ``clone_models`` table with the per-speaker clone check's models
+(:mod:`voiceguard.voiceprint.clone_check`; encrypted like the embeddings). A schema-1 store
+is upgraded in place when opened (one transaction; its old clips have no detector record
+and its speakers no clone model).
+
 A store is encrypted or not from its creation (the mode is set by whether a key was given
 then); opening an encrypted store without the key fails with a message saying so.
 """
@@ -61,7 +69,7 @@ __all__ = [
 PathLike = Union[str, os.PathLike]
 
 FORMAT = "voiceguard-voiceprints"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KEY_ENV = "VOICEGUARD_DB_KEY"
 HOME_ENV = "VOICEGUARD_HOME"
 DB_NAME = "voiceprints.db"
@@ -195,6 +203,14 @@ class ClipRecord:
         ``'wideband'`` or ``'telephone'``.
     similarity : float or None
         Cosine with the voiceprint (mean of the clips), filled in at enrollment.
+    checked_by : str or None
+        Detector (name and version) that checked the clip at enrollment; ``None`` for clips
+        enrolled before schema 2.
+    spoof_llr : float or None
+        The detector's LLR (bona fide over spoof) for the clip.
+    spoof_verdict : str or None
+    spoof_override : bool
+        The clip was called spoof and enrolled anyway (``allow_spoof``).
     """
 
     source: str
@@ -205,12 +221,19 @@ class ClipRecord:
     sample_rate: int
     channel: str
     similarity: float | None = None
+    checked_by: str | None = None
+    spoof_llr: float | None = None
+    spoof_verdict: str | None = None
+    spoof_override: bool = False
 
     def info(self) -> dict[str, Any]:
         """Metadata without the embedding."""
         return {"source": self.source, "speech_s": round(self.speech_s, 2), "duration_s": round(self.duration_s, 3),
                 "sample_rate": self.sample_rate, "channel": self.channel,
-                "similarity": None if self.similarity is None else round(self.similarity, 4)}
+                "similarity": None if self.similarity is None else round(self.similarity, 4),
+                "checked_by": self.checked_by,
+                "spoof_llr": None if self.spoof_llr is None else round(self.spoof_llr, 4),
+                "spoof_verdict": self.spoof_verdict, "spoof_override": self.spoof_override}
 
 
 @dataclass
@@ -235,6 +258,9 @@ class Voiceprint:
         ISO-8601 UTC times.
     quality : dict
         Enrollment checks (``min_clip_similarity``, ``flagged`` clips...).
+    clone_models : list of bytes
+        Serialised per-speaker clone-check models, one per enrollment that built one
+        (:class:`voiceguard.voiceprint.clone_check.CloneModel`); empty when none was built.
     """
 
     name: str
@@ -247,6 +273,7 @@ class Voiceprint:
     created: str = ""
     updated: str = ""
     quality: dict[str, Any] = field(default_factory=dict)
+    clone_models: list[bytes] = field(default_factory=list, repr=False)
 
     @property
     def n_clips(self) -> int:
@@ -259,6 +286,9 @@ class Voiceprint:
             "name": self.name, "encoder": self.encoder, "channel": self.channel, "n_clips": self.n_clips,
             "speech_s": round(self.speech_s, 2), "created": self.created, "updated": self.updated,
             "quality": self.quality, "clips": [c.info() for c in self.clips],
+            "checked_by": sorted({c.checked_by for c in self.clips if c.checked_by}),
+            "spoof_override": any(c.spoof_override for c in self.clips),
+            "clone_check": len(self.clone_models) > 0,
         }
         if embeddings:
             d["embedding"] = [round(float(v), 7) for v in self.embedding]
@@ -266,6 +296,7 @@ class Voiceprint:
             for cd, c in zip(d["clips"], self.clips):
                 cd["embedding"] = [round(float(v), 7) for v in c.embedding]
                 cd["telephone_embedding"] = [round(float(v), 7) for v in c.telephone_embedding]
+            d["clone_models"] = [base64.b64encode(m).decode("ascii") for m in self.clone_models]
         return d
 
 
@@ -310,10 +341,33 @@ CREATE TABLE IF NOT EXISTS clips (
     channel TEXT NOT NULL,
     similarity REAL,
     embedding BLOB NOT NULL,
-    telephone_embedding BLOB NOT NULL
+    telephone_embedding BLOB NOT NULL,
+    checked_by TEXT,
+    spoof_llr REAL,
+    spoof_verdict TEXT,
+    spoof_override INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS clips_speaker ON clips(speaker_id);
+CREATE TABLE IF NOT EXISTS clone_models (
+    id INTEGER PRIMARY KEY,
+    speaker_id INTEGER NOT NULL REFERENCES speakers(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    model BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clone_models_speaker ON clone_models(speaker_id);
 """
+
+#: Schema 1 -> 2: the detector's record per clip, the clone-check models.
+_UPGRADE_1_2 = [
+    "ALTER TABLE clips ADD COLUMN checked_by TEXT",
+    "ALTER TABLE clips ADD COLUMN spoof_llr REAL",
+    "ALTER TABLE clips ADD COLUMN spoof_verdict TEXT",
+    "ALTER TABLE clips ADD COLUMN spoof_override INTEGER NOT NULL DEFAULT 0",
+    "CREATE TABLE IF NOT EXISTS clone_models (id INTEGER PRIMARY KEY, speaker_id INTEGER NOT NULL "
+    "REFERENCES speakers(id) ON DELETE CASCADE, position INTEGER NOT NULL, model BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS clone_models_speaker ON clone_models(speaker_id)",
+    "UPDATE meta SET value = '2' WHERE key = 'schema'",
+]
 
 
 class VoiceprintStore:
@@ -463,6 +517,18 @@ class VoiceprintStore:
             raise VoiceprintStoreError(
                 f"{self.path} was created without encryption but {KEY_ENV} is set; unset it, or "
                 "export the speakers, delete the file and enroll again with the key set")
+        if int(meta.get("schema", "0")) < SCHEMA_VERSION:
+            self._upgrade(int(meta.get("schema", "0")))
+
+    def _upgrade(self, schema: int) -> None:
+        if schema != 1:
+            raise VoiceprintStoreError(f"{self.path} has an unknown schema {schema}; restore it from a backup")
+        with self._transaction() as conn:
+            have = {r[1] for r in conn.execute("PRAGMA table_info(clips)")}
+            for stmt in _UPGRADE_1_2:
+                col = stmt.split("ADD COLUMN ")[1].split()[0] if "ADD COLUMN" in stmt else None
+                if col is None or col not in have:
+                    conn.execute(stmt)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -505,9 +571,15 @@ class VoiceprintStore:
             raise VoiceprintStoreError(f"an embedding in {self.path} fails authentication: wrong key, or the "
                                        "record was tampered with") from None
 
+    def _pack_bytes(self, data: bytes, name: str, what: str) -> bytes:
+        return self._encrypt_raw(data, f"{self.store_id}|{name}|{what}") if self.encrypted else bytes(data)
+
     def _pack(self, v: np.ndarray, name: str, what: str) -> bytes:
         data = np.asarray(v, dtype="<f4").tobytes()
         return self._encrypt_raw(data, f"{self.store_id}|{name}|{what}") if self.encrypted else data
+
+    def _unpack_bytes(self, blob: bytes, name: str, what: str) -> bytes:
+        return self._decrypt_raw(bytes(blob), f"{self.store_id}|{name}|{what}") if self.encrypted else bytes(blob)
 
     def _unpack(self, blob: bytes, name: str, what: str) -> np.ndarray:
         data = self._decrypt_raw(bytes(blob), f"{self.store_id}|{name}|{what}") if self.encrypted else bytes(blob)
@@ -561,13 +633,17 @@ class VoiceprintStore:
             raise UnknownSpeakerError(self._unknown_message(n), n)
         clips = [
             ClipRecord(c[0], self._unpack(c[6], n, f"clip{c[7]}"), self._unpack(c[8], n, f"clip{c[7]}-tel"),
-                       c[1], c[2], c[3], c[4], c[5])
+                       c[1], c[2], c[3], c[4], c[5], c[9], c[10], c[11], bool(c[12]))
             for c in self._db.execute(
                 "SELECT source, speech_s, duration_s, sample_rate, channel, similarity, embedding, position, "
-                "telephone_embedding FROM clips WHERE speaker_id = ? ORDER BY position", (row[0],))
+                "telephone_embedding, checked_by, spoof_llr, spoof_verdict, spoof_override FROM clips "
+                "WHERE speaker_id = ? ORDER BY position", (row[0],))
         ]
+        models = [self._unpack_bytes(m[0], n, f"clone{m[1]}") for m in self._db.execute(
+            "SELECT model, position FROM clone_models WHERE speaker_id = ? ORDER BY position", (row[0],))]
         return Voiceprint(row[1], row[2], row[3], self._unpack(row[8], n, "mean"),
-                          self._unpack(row[9], n, "mean-tel"), row[4], clips, row[5], row[6], json.loads(row[7]))
+                          self._unpack(row[9], n, "mean-tel"), row[4], clips, row[5], row[6], json.loads(row[7]),
+                          models)
 
     def _unknown_message(self, name: str) -> str:
         names = self.names()
@@ -577,7 +653,7 @@ class VoiceprintStore:
                 f"'voiceguard enroll {name} clip.wav'")
 
     def save(self, name: str, encoder: str, clips: Sequence[ClipRecord], *, quality: dict[str, Any] | None = None,
-             replace: bool = False, add: bool = False) -> Voiceprint:
+             replace: bool = False, add: bool = False, clone_model: bytes | None = None) -> Voiceprint:
         """Store a voiceprint from clip embeddings in one transaction.
 
         The voiceprint is the unit-norm mean of the clips' embeddings (with ``add``, of the
@@ -595,6 +671,9 @@ class VoiceprintStore:
             Replace an existing speaker of that name.
         add : bool
             Add the clips to an existing speaker (creates it when missing).
+        clone_model : bytes, optional
+            Serialised clone-check model of these clips; with ``add`` it joins the stored
+            ones, otherwise it replaces them.
 
         Returns
         -------
@@ -611,6 +690,7 @@ class VoiceprintStore:
         with self._transaction() as conn:
             row = conn.execute("SELECT id, encoder FROM speakers WHERE name = ?", (n,)).fetchone()
             old: list[ClipRecord] = []
+            old_models: list[bytes] = []
             created = _now()
             if row is not None:
                 if not (replace or add):
@@ -622,7 +702,8 @@ class VoiceprintStore:
                         raise SpeakerExistsError(f"{n!r} was enrolled with encoder {row[1]}, not {encoder}: clips "
                                                  "cannot be added; re-enroll it from new clips (replace)", n,
                                                  "encoder")
-                    old = self.get(n).clips
+                    prev = self.get(n)
+                    old, old_models = prev.clips, prev.clone_models
                 created = conn.execute("SELECT created FROM speakers WHERE id = ?", (row[0],)).fetchone()[0]
                 conn.execute("DELETE FROM speakers WHERE id = ?", (row[0],))
             allc = list(old) + list(clips)
@@ -642,11 +723,18 @@ class VoiceprintStore:
             sid = cur.lastrowid
             conn.executemany(
                 "INSERT INTO clips(speaker_id, position, source, speech_s, duration_s, sample_rate, channel, "
-                "similarity, embedding, telephone_embedding) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "similarity, embedding, telephone_embedding, checked_by, spoof_llr, spoof_verdict, spoof_override) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(sid, i, c.source, float(c.speech_s), float(c.duration_s), int(c.sample_rate), c.channel,
                   c.similarity, self._pack(c.embedding, n, f"clip{i}"), self._pack(c.telephone_embedding, n,
-                                                                                    f"clip{i}-tel"))
+                                                                                    f"clip{i}-tel"),
+                  c.checked_by, None if c.spoof_llr is None else float(c.spoof_llr), c.spoof_verdict,
+                  int(bool(c.spoof_override)))
                  for i, c in enumerate(allc)])
+            models = list(old_models) + ([clone_model] if clone_model is not None else [])
+            conn.executemany(
+                "INSERT INTO clone_models(speaker_id, position, model) VALUES (?,?,?)",
+                [(sid, i, self._pack_bytes(m, n, f"clone{i}")) for i, m in enumerate(models)])
         return self.get(n)
 
     def delete(self, name: str) -> None:

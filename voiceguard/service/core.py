@@ -130,7 +130,7 @@ class Service:
     def forget_voiceprint(self, name: str) -> None:
         """Drop a cached voiceprint after (re-)enrollment or deletion (store thread)."""
         if self._verifier is not None:
-            self._verifier._vp_cache.pop(name, None)
+            self._verifier.forget(name)
 
     # -- calls ----------------------------------------------------------------------------
 

@@ -310,9 +310,10 @@ def create_app(service: Service) -> Any:
 
     @app.post("/v1/speakers/{name}", tags=["voiceprints"], dependencies=auth, summary="Enroll a speaker",
               description="One clip as the body, or several as multipart 'file' fields (each with >= 3 s of "
-                          "speech). Query flags `replace`, `add`, `force` as for `voiceguard enroll`.")
+                          "speech). Query flags `replace`, `add`, `force`, `allow_spoof` as for `voiceguard "
+                          "enroll`; a clip the detector calls spoof is refused (422) unless `allow_spoof`.")
     async def enroll(request: Request, name: str, replace: bool = False, add: bool = False,
-                     force: bool = False) -> dict[str, Any]:
+                     force: bool = False, allow_spoof: bool = False) -> dict[str, Any]:
         clips = await read_audio(request, many=True)
         for y, sr, _, _ in clips:
             check_duration(y, sr)
@@ -323,7 +324,8 @@ def create_app(service: Service) -> Any:
             ver = service.verifier()
             named = [(y, sr, fname or f"upload{i + 1}") for i, (y, sr, _, fname) in enumerate(clips)]
             rep = _enroll(name, named, store=ver.store, encoder=ver.encoder,
-                          calibration=ver.calibration, replace=replace, add=add, force=force)
+                          calibration=ver.calibration, detector=ver.detector, replace=replace, add=add,
+                          force=force, allow_spoof=allow_spoof)
             service.forget_voiceprint(name)
             return rep.to_dict()
 

@@ -129,6 +129,7 @@ class HeadConfig:
     weight_decay: float = 1e-2
     seed: int = 0
     balance: str = "system"  # weight per system (spoof) / source (bona fide), or 'none'
+    exclude_families: tuple[str, ...] = ()  # spoof families never trained on (an ablation)
 
     def describe(self) -> str:
         kind = "linear" if not self.hidden else f"mlp{self.hidden}"
@@ -179,6 +180,8 @@ def train_head(X: np.ndarray, clip_of_window: np.ndarray, info: ClipInfo, train_
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
+    if cfg.exclude_families:
+        train_clips = train_clips & ~((info.label == 0) & np.isin(info.family, list(cfg.exclude_families)))
     win = np.flatnonzero(train_clips[clip_of_window])
     w = _window_weights(info, clip_of_window, train_clips, cfg.balance)[win]
     w = w / w.mean()

@@ -87,7 +87,8 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
 
     table = load(emb)
     info = clip_info(table.clips)
-    cfg = HeadConfig(**{**evaluation["config"], "layers": tuple(evaluation["config"]["layers"])})
+    cfg = HeadConfig(**{**evaluation["config"], "layers": tuple(evaluation["config"]["layers"]),
+                        "exclude_families": tuple(evaluation["config"].get("exclude_families", ()))})
     X, cw, _ = _inputs(table, cfg)
     (_, train_clips, _), = folds(info, "none")
     t0 = time.time()
@@ -141,7 +142,8 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
 def _config_from_args(args: argparse.Namespace) -> HeadConfig:
     return HeadConfig(layers=tuple(int(x) for x in args.layers.split(",")), mix=args.mix, hidden=args.hidden,
                       dropout=args.dropout, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
-                      seed=args.seed, balance=args.balance)
+                      seed=args.seed, balance=args.balance,
+                      exclude_families=tuple(f for f in (args.exclude_families or "").split(",") if f))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--weight-decay", type=float, default=1e-2)
     ev.add_argument("--balance", default="system", choices=["system", "none"])
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--exclude-families", help="comma-separated spoof families left out of training (ablation)")
     ev.add_argument("--scheme", default="repo", choices=["repo", "family"], help="held-out folds")
     ev.add_argument("-o", "--out", required=True, help="result JSON")
     ex = sub.add_parser("export", help="train the evaluated configuration on everything, calibrate, write a model")

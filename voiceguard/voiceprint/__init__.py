@@ -1,0 +1,69 @@
+"""Voiceprints: enrollment as a security boundary, spoof-aware verification.
+
+"Is this caller really our customer?" needs three answers, each a calibrated LLR:
+
+* is it the customer's **voice**? (speaker embedding, :mod:`voiceguard.speaker`);
+* is it **live human speech** rather than a synthesis? (the generic spoof detector,
+  :mod:`voiceguard.scoring`);
+* does it carry **this customer's fine detail** rather than a clone's? (the per-speaker
+  clone check, :mod:`voiceguard.voiceprint.clone_check`).
+
+Layout:
+
+* :mod:`~voiceguard.voiceprint.fusion`: calibration of the speaker score and the fused
+  decision (AND rule);
+* :mod:`~voiceguard.voiceprint.enroll`: enrollment; every clip is scored by the detector
+  and a clip called spoof is refused unless deliberately overridden;
+* :mod:`~voiceguard.voiceprint.verify`: :class:`Verifier`;
+* :mod:`~voiceguard.voiceprint.clone_check`: the per-speaker clone model;
+* :mod:`~voiceguard.voiceprint.longaudio`: one block-wise pass over long recordings;
+* the SQLite store is :mod:`voiceguard.voiceprints`.
+"""
+
+from voiceguard.voiceprint.enroll import (
+    MIN_ENROLL_SPEECH_S,
+    EnrollmentError,
+    EnrollmentReport,
+    SpoofedEnrollmentError,
+    detector_version,
+    enroll,
+)
+from voiceguard.voiceprint.fusion import (
+    ACCEPT,
+    CLEAN_CLEAN,
+    CLEAN_PHONE,
+    NO_SPEECH,
+    REJECT_CLONE,
+    REJECT_SPEAKER,
+    REJECT_SPOOF,
+    SPEAKER_CALIBRATION,
+    SpeakerCalibration,
+    fuse,
+    spoof_llr_threshold,
+)
+from voiceguard.voiceprint.verify import MIN_VERIFY_SPEECH_S, SpeakerEvidence, Verifier, VerifyResult, verify
+
+__all__ = [
+    "ACCEPT",
+    "REJECT_SPOOF",
+    "REJECT_CLONE",
+    "REJECT_SPEAKER",
+    "NO_SPEECH",
+    "CLEAN_CLEAN",
+    "CLEAN_PHONE",
+    "SPEAKER_CALIBRATION",
+    "MIN_ENROLL_SPEECH_S",
+    "MIN_VERIFY_SPEECH_S",
+    "SpeakerCalibration",
+    "EnrollmentError",
+    "SpoofedEnrollmentError",
+    "EnrollmentReport",
+    "VerifyResult",
+    "SpeakerEvidence",
+    "Verifier",
+    "enroll",
+    "verify",
+    "fuse",
+    "spoof_llr_threshold",
+    "detector_version",
+]
