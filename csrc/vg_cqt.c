@@ -39,32 +39,47 @@ int vg_cqt_check(const vg_cqt_params *p)
     return VG_OK;
 }
 
+/* Longest padded signal the geometry accepts (2^34 samples: 12 days at 16 kHz); beyond it a
+ * parameter is absurd (e.g. a bandwidth of 1e-300) and sizes would overflow. */
+#define VG_CQT_MAX_LEN ((size_t)1 << 34)
+
+/* Smallest 2^a 3^b 5^c >= n (n <= VG_CQT_MAX_LEN), by enumerating the 5- and 3-power parts:
+ * O(log^2 n), where a linear search takes ~N/200 steps near N = 1e10. */
 static size_t next_5smooth(size_t n)
 {
-    for (;; n++) {
-        size_t m = n;
-        while (m % 2 == 0) m /= 2;
-        while (m % 3 == 0) m /= 3;
-        while (m % 5 == 0) m /= 5;
-        if (m == 1) return n;
+    size_t best = 0, p5, p35, q;
+    if (n <= 1) return 1;
+    for (p5 = 1; p5 / 5 < n; p5 *= 5) {
+        for (p35 = p5; p35 / 3 < n; p35 *= 3) {
+            for (q = p35; q < n; q *= 2) {
+            }
+            if (best == 0 || q < best) best = q;
+        }
     }
+    return best;
 }
 
 int vg_cqt_geometry(size_t n, const vg_cqt_params *p, size_t *n_frames, size_t *M, size_t *L)
 {
     int st;
-    double b0;
-    size_t pad, T;
+    double b0, pad_f;
+    size_t pad, T, M0;
     if (n_frames == NULL || M == NULL || L == NULL) return VG_ERR_NULL;
     st = vg_cqt_check(p);
     if (st != VG_OK) return st;
     if (n == 0) return VG_ERR_TOO_SHORT;
     b0 = p->bandwidth * p->fmin / quality(p);
-    pad = (size_t)ceil(3.0 * p->sr / b0);
+    pad_f = ceil(3.0 * p->sr / b0);
+    /* checked before any conversion: a NaN or huge pad is a parameter error, not UB */
+    if (!(pad_f >= 0.0 && pad_f <= (double)VG_CQT_MAX_LEN)) return VG_ERR_PARAM;
+    pad = (size_t)pad_f;
+    if (n > VG_CQT_MAX_LEN || p->hop_length > VG_CQT_MAX_LEN) return VG_ERR_SIZE;
     T = 1 + n / p->hop_length;
+    M0 = next_5smooth(T + (pad + p->hop_length - 1) / p->hop_length);
+    if (M0 > VG_CQT_MAX_LEN / p->hop_length) return VG_ERR_SIZE;
     *n_frames = T;
-    *M = next_5smooth(T + (pad + p->hop_length - 1) / p->hop_length);
-    *L = *M * p->hop_length;
+    *M = M0;
+    *L = M0 * p->hop_length;
     return VG_OK;
 }
 

@@ -19,6 +19,9 @@ from voiceguard.features import as_float_audio
 
 PathLike = Union[str, os.PathLike]
 
+#: Highest sample rate accepted (a rate beyond it is a corrupt header or a wrong ``sr``).
+MAX_SR = 768000
+
 #: File extensions `voiceguard score` picks up when given a folder.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au")
 
@@ -111,7 +114,11 @@ def load(path: PathLike) -> tuple[np.ndarray, int]:
     for problem in check_file(path):
         warnings.warn(problem, TruncatedAudioWarning, stacklevel=2)
     try:
-        y, sr = sf.read(str(path), dtype="float64", always_2d=False)
+        with sf.SoundFile(str(path)) as f:
+            _refuse_headerless(f, path)
+            y, sr = f.read(dtype="float64", always_2d=False), f.samplerate
+    except AudioReadError:
+        raise
     except Exception as exc:  # libsndfile raises several types for undecodable input
         raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
     if y.size == 0:
@@ -119,12 +126,28 @@ def load(path: PathLike) -> tuple[np.ndarray, int]:
     return y, int(sr)
 
 
-def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
+def _refuse_headerless(f, path: Path) -> None:
+    """libsndfile takes any bytes named ``.au`` (and a few others) for header-less audio and
+    decodes them as a guess (differently depending on read sizes, too): refuse them."""
+    if f.format == "RAW":
+        raise AudioReadError(f"{path}: no audio header, so its encoding and rate are unknown (libsndfile would "
+                             f"guess header-less {f.subtype_info}); convert it to WAV, e.g. with "
+                             "sox -t ul -r 8000 in.ul out.wav")
+
+
+def to_mono_array(y: np.ndarray, *, frames_first: bool = False) -> tuple[np.ndarray, int]:
     """Mix an array down to mono.
 
     Accepts ``[n]``, soundfile's ``[n, channels]`` and librosa's ``[channels, n]``
     (recognised as the layout whose first axis is at most 8 and shorter than the second).
     Integer PCM is scaled as :func:`voiceguard.features.as_float_audio` does.
+
+    Parameters
+    ----------
+    y : np.ndarray
+    frames_first : bool
+        ``y`` is known to be ``[n, channels]`` (decoded from a file): no layout guess, which
+        would take a few frames of many channels, e.g. a file's last block, for the other one.
 
     Returns
     -------
@@ -136,7 +159,7 @@ def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
         return as_float_audio(y), 1
     if y.ndim != 2:
         raise InvalidAudioError(f"expected audio as [n], [n, channels] or [channels, n], got shape {y.shape}")
-    if y.shape[0] <= 8 and y.shape[0] < y.shape[1]:
+    if not frames_first and y.shape[0] <= 8 and y.shape[0] < y.shape[1]:
         y = y.T
     channels = int(y.shape[1])
     # scale integer PCM per channel (as_float_audio takes 1-D input), then average
@@ -144,9 +167,9 @@ def to_mono_array(y: np.ndarray) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(flat.mean(axis=1)), channels
 
 
-def to_mono(y: np.ndarray) -> np.ndarray:
+def to_mono(y: np.ndarray, *, frames_first: bool = False) -> np.ndarray:
     """Mix ``[n]``, ``[n, channels]`` or ``[channels, n]`` audio down to ``[n]``."""
-    return to_mono_array(y)[0]
+    return to_mono_array(y, frames_first=frames_first)[0]
 
 
 def read_input(
@@ -185,12 +208,18 @@ def read_input(
             raise InvalidParameterError(
                 f"{purpose} of an array needs its sample rate: pass sr=16000 (or the array's rate)"
             )
+        if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)) or \
+                not math.isfinite(sr) or sr <= 0:
+            raise InvalidParameterError(f"sample rate must be a positive number of Hz, got {sr!r}")
         y, file_sr, name = np.asarray(audio), int(sr), None
+    if file_sr > MAX_SR:
+        raise InvalidAudioError(f"sample rate {file_sr} Hz is above the {MAX_SR} Hz voiceguard reads; "
+                                "resample the audio first")
     if file_sr < min_sr:
         raise InvalidAudioError(
             f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)"
         )
-    y, channels = to_mono_array(y)
+    y, channels = to_mono_array(y, frames_first=name is not None)
     if y.size == 0:
         raise InvalidAudioError("the audio holds no samples")
     return y, int(file_sr), name, channels
@@ -380,30 +409,48 @@ def open_stream(
         f = sf.SoundFile(str(path))
     except Exception as exc:  # libsndfile raises several types for undecodable input
         raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
+    try:
+        _refuse_headerless(f, path)
+    except AudioReadError:
+        f.close()
+        raise
     file_sr, channels = int(f.samplerate), int(f.channels)
+    if file_sr > MAX_SR:
+        f.close()
+        raise InvalidAudioError(f"sample rate {file_sr} Hz is above the {MAX_SR} Hz voiceguard reads; "
+                                "resample the audio first")
     if file_sr < min_sr:
         f.close()
         raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)")
+
+    announced = max(0, int(f.frames))
 
     def blocks() -> Iterator[np.ndarray]:
         n = 0
         with f:
             while True:
+                # never past the frames the header announces, and no further after a short
+                # read: exactly what load() reads in one call
+                want = block_frames if announced == 0 else min(block_frames, announced - n)
+                if want <= 0:
+                    break
                 try:
-                    y = f.read(block_frames, dtype="float64", always_2d=False)
+                    y = f.read(want, dtype="float64", always_2d=False)
                 except Exception as exc:  # noqa: BLE001
                     raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
                 if y.size == 0:
                     break
                 n += len(y)
                 try:
-                    yield to_mono(y)
+                    yield to_mono(y, frames_first=True)
                 except InvalidAudioError as exc:
                     raise AudioReadError(f"{path}: {exc}") from None
+                if len(y) < want:  # a short read is the end (a damaged MP3 decodes more on a retry)
+                    break
         if n == 0:
             raise AudioReadError(f"{path}: the file holds no audio samples")
 
-    return AudioStream(blocks(), file_sr, channels, os.fspath(audio), max(0, int(f.frames)))
+    return AudioStream(blocks(), file_sr, channels, os.fspath(audio), announced)
 
 
 def resampled_blocks(blocks: Iterable[np.ndarray], orig_sr: float, target_sr: float) -> Iterator[np.ndarray]:
@@ -480,7 +527,7 @@ def load_mono(path: PathLike, sr: float | None = None) -> tuple[np.ndarray, int]
     y, file_sr = load(path)
     try:
         # to_mono validates too (finite samples): a file holding NaN is a read error
-        y = to_mono(y)
+        y = to_mono(y, frames_first=True)
     except InvalidAudioError as exc:
         raise AudioReadError(f"{path}: {exc}") from None
     if sr is not None and sr != file_sr:

@@ -433,9 +433,30 @@ def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech:
     return exit_codes.status(n_rej, n_err)
 
 
+def _import_speakers(args: argparse.Namespace) -> int:
+    from voiceguard.voiceprints import ExportFormatError, VoiceprintStore, read_export
+
+    if len(args.names) != 1:
+        print("voiceguard: error: speakers import needs one FILE (written by 'voiceguard speakers export')",
+              file=sys.stderr)
+        return 2
+    try:
+        with open(args.names[0], "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ExportFormatError(f"cannot read {args.names[0]} ({exc.strerror})") from None
+    voiceprints = read_export(data)
+    with VoiceprintStore(args.db) as store:
+        names = store.import_voiceprints(voiceprints, replace=args.replace)
+        print(f"imported {len(names)} speaker(s) into {store.path}: {', '.join(names) or '-'}")
+    return 0
+
+
 def _speakers_command(args: argparse.Namespace) -> int:
     from voiceguard.voiceprints import VoiceprintStore
 
+    if args.action == "import":
+        return _import_speakers(args)
     with VoiceprintStore(args.db, create=False) as store:
         if args.action == "list":
             rows = store.list()
@@ -537,11 +558,14 @@ def _add_voiceprint_parsers(sub) -> None:
     add_report_option(ve)
     ve.set_defaults(func=_verify_command)
 
-    sp = sub.add_parser("speakers", help="list, show, delete or export enrolled voiceprints",
+    sp = sub.add_parser("speakers", help="list, show, delete, export or import enrolled voiceprints",
                         description="Manage the voiceprint database. 'delete' removes every embedding of the "
-                                    "speaker for good; 'export' writes them as JSON (biometric data).")
-    sp.add_argument("action", choices=["list", "show", "delete", "export"])
-    sp.add_argument("names", nargs="*", metavar="NAME", help="speaker(s) (show, delete; export: default all)")
+                                    "speaker for good; 'export' writes them as JSON (biometric data); 'import "
+                                    "FILE' stores the speakers of such a file.")
+    sp.add_argument("action", choices=["list", "show", "delete", "export", "import"])
+    sp.add_argument("names", nargs="*", metavar="NAME",
+                    help="speaker(s) (show, delete; export: default all); import: the export file")
+    sp.add_argument("--replace", action="store_true", help="import: overwrite speakers already enrolled")
     sp.add_argument("--db", default=None, help=db_help)
     sp.add_argument("--format", choices=["table", "json"], default="table", help="list format")
     sp.add_argument("-o", "--output", default=None, help="export: write to this file (mode 0600) instead of stdout")

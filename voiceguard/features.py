@@ -125,7 +125,8 @@ def as_float_audio(y: Any) -> np.ndarray:
         )
     kind = arr.dtype.kind
     if kind == "f":
-        out = np.ascontiguousarray(arr, dtype=np.float64)
+        with np.errstate(invalid="ignore"):  # signalling NaNs warn when cast; they are refused below
+            out = np.ascontiguousarray(arr, dtype=np.float64)
     elif arr.dtype == np.int16:
         out = arr.astype(np.float64) / 32768.0
     elif arr.dtype == np.int32:

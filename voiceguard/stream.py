@@ -286,8 +286,11 @@ class StreamScorer:
             room = self._capacity - self._n
             if room > 0:
                 x = x[:room]
-                if x.dtype != self._buf.dtype:  # float audio into an int16 buffer: keep floats from now on
-                    self._buf = self._buf.astype(np.float32) * np.float32(1 / 32768)
+                if x.dtype != self._buf.dtype:
+                    if self._buf.dtype == np.int16:  # float audio into an int16 buffer: keep floats from now on
+                        self._buf = self._buf.astype(np.float32) * np.float32(1 / 32768)
+                    if x.dtype == np.int16:  # 16-bit PCM after float audio: scaled like the rest
+                        x = x.astype(np.float32) * np.float32(1 / 32768)
                 need = self._n + len(x)
                 if need > len(self._buf):
                     grown = np.zeros(min(self._capacity, max(need, 2 * len(self._buf))), self._buf.dtype)

@@ -12,7 +12,8 @@ audio**, and:
   nothing that was committed and leaves no half-written speaker; concurrent writers wait
   for each other (busy timeout);
 * really deletes: ``secure_delete`` overwrites freed pages with zeros and the write-ahead
-  log is checkpointed and truncated after a deletion;
+  log is checkpointed and truncated after a deletion, and at the next open when a killed
+  process left a log behind (benchmarks/store_crash.py kills writers at random);
 * optionally **encrypts each embedding** at rest with AES-256-GCM (``cryptography``) under
   a 32-byte key taken from the environment variable ``VOICEGUARD_DB_KEY`` (64 hex digits
   or base64). The key is never stored; the store keeps a key check value so that a wrong
@@ -62,6 +63,8 @@ __all__ = [
     "ClipRecord",
     "Voiceprint",
     "VoiceprintStore",
+    "ExportFormatError",
+    "read_export",
     "default_db_path",
     "parse_key",
 ]
@@ -370,6 +373,24 @@ _UPGRADE_1_2 = [
 ]
 
 
+def _db_errors(method: Any) -> Any:
+    """Report SQLite failures of a store method (a corrupt or foreign file, a lock held too
+    long) as VoiceprintStoreError naming the file, not as sqlite3 tracebacks."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self: VoiceprintStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a corrupt text cell fails to decode
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from None
+            raise VoiceprintStoreError(f"{self.path} is corrupt or unreadable ({exc}); restore it from a backup "
+                                       "or move it away and enroll again") from None
+
+    return wrapper
+
+
 class VoiceprintStore:
     """Enrolled voiceprints in one SQLite file (see the module docstring).
 
@@ -457,7 +478,9 @@ class VoiceprintStore:
             if ok != "ok":
                 raise VoiceprintStoreError(f"{p} is corrupt ({ok}); restore it from a backup or "
                                            "move it away and enroll again")
-        except sqlite3.DatabaseError as exc:
+            self._purge_log(timeout)
+        except (sqlite3.DatabaseError, UnicodeDecodeError, KeyError, ValueError, TypeError) as exc:
+            # also a damaged meta table (a key missing, a schema that is not a number...)
             self.close()
             raise VoiceprintStoreError(
                 f"{p} is corrupt or not a voiceprint database ({exc}); restore it from a backup or "
@@ -465,6 +488,24 @@ class VoiceprintStore:
         except VoiceprintStoreError:
             self.close()
             raise
+
+    def _purge_log(self, timeout: float) -> None:
+        """Checkpoint and truncate a write-ahead log left behind, without waiting for anyone.
+
+        A process killed between a deletion's commit and its checkpoint (or in the middle of
+        any write) leaves old page images in the -wal file; the next open removes them when
+        no other connection is using the store (otherwise that connection's next deletion
+        does)."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            conn = self._db
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.OperationalError:
+                pass  # busy: another connection holds the log
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     def _set_wal(self, conn: sqlite3.Connection) -> str:
         import time
@@ -601,14 +642,17 @@ class VoiceprintStore:
 
     # -- API ----------------------------------------------------------------------------
 
+    @_db_errors
     def names(self) -> list[str]:
         """Enrolled speaker names, sorted."""
         return [r[0] for r in self._db.execute("SELECT name FROM speakers ORDER BY name")]
 
+    @_db_errors
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._db.execute(
             "SELECT 1 FROM speakers WHERE name = ?", (name.strip(),)).fetchone() is not None
 
+    @_db_errors
     def list(self) -> list[dict[str, Any]]:
         """Metadata of every speaker (no embeddings), sorted by name."""
         rows = self._db.execute(
@@ -617,6 +661,7 @@ class VoiceprintStore:
         return [{"name": r[0], "encoder": r[1], "channel": r[2], "n_clips": r[3], "speech_s": round(r[4], 2),
                  "created": r[5], "updated": r[6], "quality": json.loads(r[7])} for r in rows]
 
+    @_db_errors
     def get(self, name: str) -> Voiceprint:
         """The voiceprint enrolled as ``name``.
 
@@ -652,6 +697,7 @@ class VoiceprintStore:
         return (f"no speaker named {name!r} in {self.path} ({hint}); enroll one with "
                 f"'voiceguard enroll {name} clip.wav'")
 
+    @_db_errors
     def save(self, name: str, encoder: str, clips: Sequence[ClipRecord], *, quality: dict[str, Any] | None = None,
              replace: bool = False, add: bool = False, clone_model: bytes | None = None) -> Voiceprint:
         """Store a voiceprint from clip embeddings in one transaction.
@@ -737,6 +783,7 @@ class VoiceprintStore:
                 [(sid, i, self._pack_bytes(m, n, f"clone{i}")) for i, m in enumerate(models)])
         return self.get(n)
 
+    @_db_errors
     def delete(self, name: str) -> None:
         """Delete a speaker and every embedding of it, for good.
 
@@ -755,11 +802,13 @@ class VoiceprintStore:
                 raise UnknownSpeakerError(self._unknown_message(n), n)
         self.checkpoint()
 
+    @_db_errors
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database and truncate it (best effort when
         other connections are reading)."""
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    @_db_errors
     def export(self, names: Sequence[str] | None = None) -> dict[str, Any]:
         """Everything stored about some or all speakers, embeddings included (decrypted).
 
@@ -780,6 +829,32 @@ class VoiceprintStore:
             "speakers": [self.get(n).info(embeddings=True) for n in names],
         }
 
+    @_db_errors
+    def import_voiceprints(self, voiceprints: Sequence[Voiceprint], *, replace: bool = False) -> list[str]:
+        """Store voiceprints read by :func:`read_export` (a backup, another store's export).
+
+        Each speaker is stored in one transaction, from its clips (the voiceprint is their
+        mean, as at enrollment). Existing names are refused before anything is written,
+        unless ``replace``.
+
+        Returns
+        -------
+        list of str
+            The names stored.
+
+        Raises
+        ------
+        SpeakerExistsError
+        """
+        taken = [vp.name for vp in voiceprints if vp.name in self]
+        if taken and not replace:
+            raise SpeakerExistsError(f"already enrolled: {', '.join(taken[:10])}; pass replace=True "
+                                     "(--replace) to overwrite them")
+        for vp in voiceprints:
+            self.save(vp.name, vp.encoder, vp.clips, quality=vp.quality, replace=replace)
+        return [vp.name for vp in voiceprints]
+
+    @_db_errors
     def integrity_check(self) -> str:
         """SQLite's full ``integrity_check`` result (``'ok'`` when sound)."""
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
@@ -794,3 +869,142 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def _mean_unit(vs: Sequence[np.ndarray]) -> np.ndarray:
     m = np.mean([_unit(v) for v in vs], axis=0)
     return _unit(m).astype(np.float32)
+
+
+class ExportFormatError(VoiceguardError, ValueError):
+    """A voiceprint export file that cannot be imported (not JSON, wrong format, bad values)."""
+
+
+#: Largest export file :func:`read_export` parses, and the largest embedding it accepts.
+MAX_EXPORT_BYTES = 256 * 1024 * 1024
+MAX_DIM = 65536
+
+
+def read_export(data: str | bytes | dict[str, Any]) -> list[Voiceprint]:
+    """Parse and check the JSON of :meth:`VoiceprintStore.export` (``speakers export``).
+
+    Unknown keys are ignored (newer exports may carry more); everything a stored
+    voiceprint needs is checked: names, encoder, channels, embeddings (finite, of one
+    dimension per speaker), clip metadata.
+
+    Parameters
+    ----------
+    data : str, bytes or dict
+        The file's text, or the parsed object.
+
+    Returns
+    -------
+    list of Voiceprint
+
+    Raises
+    ------
+    ExportFormatError
+        The message says which speaker and field is wrong.
+    """
+    if isinstance(data, (str, bytes, bytearray)):
+        if len(data) > MAX_EXPORT_BYTES:
+            raise ExportFormatError(f"the export is {len(data)} bytes, above the {MAX_EXPORT_BYTES}-byte limit")
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise ExportFormatError(f"not a voiceprint export: not JSON ({str(exc)[:200]})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT + "-export":
+        raise ExportFormatError(f"not a voiceprint export: expected a JSON object with format "
+                                f"{FORMAT + '-export'!r} (written by 'voiceguard speakers export')")
+    schema = data.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool) or not 1 <= schema <= SCHEMA_VERSION:
+        raise ExportFormatError(f"voiceprint export of schema {schema!r}: this voiceguard reads schema 1 to "
+                                f"{SCHEMA_VERSION}; upgrade voiceguard")
+    speakers = data.get("speakers")
+    if not isinstance(speakers, list):
+        raise ExportFormatError("voiceprint export without a 'speakers' list")
+    out, seen = [], set()
+    for i, sp in enumerate(speakers):
+        vp = _voiceprint_from_export(sp, f"speaker {i + 1}")
+        if vp.name in seen:
+            raise ExportFormatError(f"speaker {vp.name!r} appears twice in the export")
+        seen.add(vp.name)
+        out.append(vp)
+    return out
+
+
+def _field(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    v = d.get(key)
+    if isinstance(v, bool) or not isinstance(v, kind):  # JSON true/false are not numbers here
+        raise ExportFormatError(f"{where}: field {key!r} is missing or not {getattr(kind, '__name__', kind)}")
+    return v
+
+
+def _number(d: dict[str, Any], key: str, where: str, *, lo: float = 0.0) -> float:
+    v = _field(d, key, (int, float), where)
+    if not np.isfinite(v) or v < lo:
+        raise ExportFormatError(f"{where}: {key} = {v!r} is not a finite number >= {lo:g}")
+    return float(v)
+
+
+def _vector(d: dict[str, Any], key: str, where: str, dim: int | None) -> np.ndarray:
+    v = _field(d, key, list, where)
+    if not 0 < len(v) <= MAX_DIM or (dim is not None and len(v) != dim):
+        raise ExportFormatError(f"{where}: {key} has {len(v)} values, expected "
+                                f"{dim if dim is not None else f'1 to {MAX_DIM}'}")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        raise ExportFormatError(f"{where}: {key} holds values that are not numbers")
+    try:
+        with np.errstate(over="ignore"):
+            arr = np.asarray(v, dtype=np.float64).astype(np.float32)
+    except OverflowError:  # an integer beyond float range
+        arr = np.array([np.inf], np.float32)
+    if not np.isfinite(arr).all():
+        raise ExportFormatError(f"{where}: {key} holds values that are not finite float32 numbers")
+    if not arr.any():
+        raise ExportFormatError(f"{where}: {key} is all zeros")
+    return arr
+
+
+def _channel(d: dict[str, Any], where: str) -> str:
+    ch = d.get("channel")
+    if ch not in ("wideband", "telephone"):
+        raise ExportFormatError(f"{where}: channel {ch!r} is neither 'wideband' nor 'telephone'")
+    return str(ch)
+
+
+def _voiceprint_from_export(sp: Any, where: str) -> Voiceprint:
+    if not isinstance(sp, dict):
+        raise ExportFormatError(f"{where}: not a JSON object")
+    try:
+        name = _check_name(sp.get("name"))  # type: ignore[arg-type]
+    except InvalidParameterError as exc:
+        raise ExportFormatError(f"{where}: {exc}") from None
+    where = f"speaker {name!r}"
+    encoder = _field(sp, "encoder", str, where)
+    if not encoder.strip() or len(encoder) > 200:
+        raise ExportFormatError(f"{where}: encoder name {encoder[:50]!r} is empty or too long")
+    clips_in = _field(sp, "clips", list, where)
+    if not clips_in:
+        raise ExportFormatError(f"{where}: no clips (a voiceprint is made from at least one)")
+    quality = sp.get("quality", {})
+    try:
+        ok = isinstance(quality, dict) and len(json.dumps(quality)) <= 1 << 20
+    except (ValueError, TypeError, RecursionError):
+        ok = False
+    if not ok:
+        raise ExportFormatError(f"{where}: quality is not a JSON object of at most 1 MiB")
+    dim: int | None = None
+    clips = []
+    for j, c in enumerate(clips_in):
+        cw = f"{where}, clip {j + 1}"
+        if not isinstance(c, dict):
+            raise ExportFormatError(f"{cw}: not a JSON object")
+        emb = _vector(c, "embedding", cw, dim)
+        dim = len(emb)
+        tel = _vector(c, "telephone_embedding", cw, dim)
+        rate = _field(c, "sample_rate", int, cw)
+        if not 1 <= rate <= 10_000_000:
+            raise ExportFormatError(f"{cw}: sample_rate {rate} is out of range")
+        source = _field(c, "source", str, cw)
+        clips.append(ClipRecord(source[:1000], emb, tel, _number(c, "speech_s", cw), _number(c, "duration_s", cw),
+                                int(rate), _channel(c, cw)))
+    mean = _mean_unit([c.embedding for c in clips])
+    return Voiceprint(name, encoder, _channel(sp, where), mean, _mean_unit([c.telephone_embedding for c in clips]),
+                      float(sum(c.speech_s for c in clips)), clips, str(sp.get("created", "")),
+                      str(sp.get("updated", "")), quality)

@@ -26,6 +26,7 @@ on whether ``1`` means real or fake.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import os
@@ -211,9 +212,12 @@ class ClipRow:
         for name in _STR_FIELDS:
             value = getattr(self, name)
             value = "-" if value is None or str(value).strip() == "" else str(value).strip()
-            if "\t" in value or "\n" in value:
+            if "\t" in value or "\n" in value or "\r" in value:
                 raise ManifestError(f"{self.path}: field {name} contains a tab or newline")
             setattr(self, name, value)
+        for key, value in self.extra.items():  # written back as TSV cells too
+            if any(c in str(s) for s in (key, value) for c in "\t\n\r"):
+                raise ManifestError(f"{self.path}: column {key!r} or its value contains a tab or newline")
 
     @property
     def is_spoof(self) -> bool:
@@ -384,6 +388,18 @@ def write_manifest(manifest: Manifest | Iterable[ClipRow], path: str | os.PathLi
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn what a malformed text file raises while read into a ManifestError."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                            f"{exc.start}); save the manifest as UTF-8") from None
+    except csv.Error as exc:
+        raise ManifestError(f"{path}: malformed table ({exc})") from None
+
+
 def _row_from_mapping(rec: dict[str, str], where: str) -> ClipRow:
     kwargs: dict[str, object] = {}
     extra: dict[str, str] = {}
@@ -442,7 +458,7 @@ def read_table(
         raise ManifestError(f"manifest {path} does not exist")
     if delimiter is None:
         delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with _reading(path), open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(
             (line for line in fh if line.strip() and not line.lstrip().startswith("#")),
             delimiter=delimiter,
@@ -546,7 +562,7 @@ def read_asvspoof_protocol(
         )
     source = "asvspoof"
     rows = []
-    with open(protocol, encoding="utf-8") as fh:
+    with _reading(protocol), open(protocol, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             cells = line.split()
             if not cells or cells[0].startswith("#"):
@@ -632,7 +648,7 @@ def read_manifest(
         raise ManifestError(f"{path} is a folder without manifest.tsv or MANIFEST.tsv")
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
-    with open(path, encoding="utf-8-sig") as fh:
+    with _reading(path), open(path, encoding="utf-8-sig") as fh:
         first = next((ln for ln in fh if ln.strip() and not ln.startswith("#")), "")
     tokens = first.split()
     header_words = {c.strip().lower() for c in first.replace(",", "\t").split("\t")}

@@ -10,7 +10,8 @@ Accepted: WAV (PCM, float, G.711 mu-law/A-law), FLAC, OGG/Vorbis/Opus, MP3, AIFF
 rate and channel count), and headerless G.711: ``audio/basic`` or ``audio/PCMU``
 (mu-law), ``audio/PCMA`` or ``audio/x-alaw-basic`` (A-law), 8 kHz unless a ``rate=``
 parameter says otherwise, also recognised by the ``.ul``/``.ulaw``/``.al``/``.alaw``
-file extensions. Errors are JSON ``{"error": message, "status": code}``: 401 (token),
+file extensions. Errors are JSON ``{"error": message, "status": code}``: 400 (a
+multipart body that does not parse), 401 (token),
 404 (unknown speaker or call), 408 (upload too slow), 409 (speaker exists), 413 (upload
 too large or too long), 415 (unsupported media type), 422 (audio that cannot be decoded
 or scored, a failed enrollment, a missing or malformed parameter). Error messages never
@@ -67,7 +68,8 @@ def _media(content_type: str | None) -> tuple[str, dict[str, str]]:
     return main.lower(), out
 
 
-def decode_upload(data: bytes, content_type: str | None, filename: str | None = None) -> tuple[np.ndarray, int, int]:
+def decode_upload(data: bytes, content_type: str | None, filename: str | None = None, *,
+                  max_duration_s: float | None = None) -> tuple[np.ndarray, int, int]:
     """Decode an uploaded recording.
 
     Parameters
@@ -77,6 +79,12 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
         The media type as sent (parameters such as ``rate=8000`` honoured for G.711).
     filename : str, optional
         Used to recognise headerless G.711 (``.ul``, ``.al``) sent as octet-stream.
+    max_duration_s : float, optional
+        Refuse (413) a recording longer than this **before** decoding it: compressed audio
+        can expand a thousandfold (2 hours of silence are 180 KB of FLAC), so the upload's
+        byte limit alone does not bound the memory the decoded samples need. The samples
+        are decoded in blocks and mixed down as they come, so memory is that of the mono
+        result.
 
     Returns
     -------
@@ -87,8 +95,8 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
     Raises
     ------
     UploadError
-        415 for a media type that is not audio voiceguard reads, 422 for bytes that do not
-        decode or hold no samples.
+        413 for a recording above ``max_duration_s``, 415 for a media type that is not
+        audio voiceguard reads, 422 for bytes that do not decode or hold no samples.
     """
     from voiceguard.audio import to_mono_array
 
@@ -108,8 +116,10 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
             raise UploadError(422, f"rate parameter {params['rate']!r} is not an integer") from None
         if not 4000 <= sr <= 192000:
             raise UploadError(422, f"rate parameter {sr} is out of range (4000-192000 Hz)")
+        _check_length(len(data), sr, max_duration_s)
         codes = np.frombuffer(data, dtype=np.uint8)
-        y = (mulaw_decode if law == "mu" else alaw_decode)(codes).astype(np.float64)
+        # 16-bit PCM values, scaled to [-1, 1] as every other decoded upload is
+        y = (mulaw_decode if law == "mu" else alaw_decode)(codes).astype(np.float64) / 32768.0
         return y, sr, 1
     if mtype and mtype not in _SNDFILE_TYPES:
         raise UploadError(415, f"unsupported media type {mtype!r}: send WAV, FLAC, OGG, MP3 or AIFF (audio/wav, "
@@ -118,18 +128,34 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
     import soundfile as sf
 
     try:
-        y, sr = sf.read(io.BytesIO(data), dtype="float64", always_2d=False)
+        with sf.SoundFile(io.BytesIO(data)) as f:
+            sr, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
+            _check_length(frames, sr, max_duration_s)
+            y = np.empty(frames, np.float64)
+            n = 0
+            for block in f.blocks(blocksize=1 << 16, dtype="float64", always_2d=True):
+                # mix-down per block: the same values as mixing the whole decoded array
+                y[n:n + len(block)] = block[:, 0] if channels == 1 else block.mean(axis=1)
+                n += len(block)
+    except UploadError:
+        raise
     except Exception as exc:  # libsndfile raises several types for undecodable input
         why = str(exc).rsplit(": ", 1)[-1].strip() or type(exc).__name__  # drop libsndfile's "Error opening <obj>"
         raise UploadError(422, f"cannot decode the upload as audio ({why}); check the file and its media "
                                "type") from None
-    if y.size == 0:
+    if n == 0:
         raise UploadError(422, "the upload decodes to no audio samples")
     try:
-        y, channels = to_mono_array(y)
+        y, _ = to_mono_array(y[:n], frames_first=True)
     except InvalidAudioError as exc:
         raise UploadError(422, f"the upload is not usable audio ({exc})") from None
-    return y, int(sr), channels
+    return y, sr, channels
+
+
+def _check_length(frames: int, sr: int, max_duration_s: float | None) -> None:
+    if max_duration_s is not None and sr > 0 and frames > max_duration_s * sr:
+        raise UploadError(413, f"the upload holds {frames / sr:.0f} s of audio, above the {max_duration_s:g} s limit "
+                               "(max_upload_duration_s); split it or raise the limit")
 
 
 def _describe_validation(exc: Any) -> str:
@@ -171,6 +197,14 @@ def create_app(service: Service) -> Any:
     @app.exception_handler(UploadError)
     async def _upload_error(request: Request, exc: UploadError) -> JSONResponse:
         return fail(exc.status, str(exc))
+
+    # what the framework refuses itself (an unknown path, a wrong method) answers in the
+    # same JSON shape (invalid parameters: _invalid_request below)
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return fail(exc.status_code, str(exc.detail))
 
     @app.exception_handler(VoiceguardError)
     async def _vg_error(request: Request, exc: VoiceguardError) -> JSONResponse:
@@ -240,7 +274,13 @@ def create_app(service: Service) -> Any:
         mtype, _ = _media(request.headers.get("content-type"))
         if mtype == "multipart/form-data":
             request._body = body  # starlette parses the form from the cached body
-            form = await request.form()
+            from starlette.exceptions import HTTPException
+
+            try:
+                form = await request.form()
+            except HTTPException as exc:  # starlette's answer to a body that does not parse
+                raise UploadError(400, f"malformed multipart/form-data body ({exc.detail}); send the audio in a "
+                                       "'file' field, e.g. curl -F file=@clip.wav") from None
             try:
                 files = [f for k, f in form.multi_items() if k == "file" and hasattr(f, "read")]
                 if not files:
@@ -249,11 +289,13 @@ def create_app(service: Service) -> Any:
                     raise UploadError(422, "send one 'file' per request")
                 out = []
                 for f in files:
-                    out.append((*decode_upload(await f.read(), f.content_type, f.filename), f.filename))
+                    out.append((*decode_upload(await f.read(), f.content_type, f.filename,
+                                               max_duration_s=cfg.max_upload_duration_s), f.filename))
                 return out
             finally:
                 await form.close()
-        return [(*decode_upload(body, request.headers.get("content-type")), None)]
+        return [(*decode_upload(body, request.headers.get("content-type"), max_duration_s=cfg.max_upload_duration_s),
+                 None)]
 
     def check_duration(y: np.ndarray, sr: int) -> None:
         if len(y) / sr > cfg.max_upload_duration_s:

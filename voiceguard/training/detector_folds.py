@@ -49,8 +49,12 @@ def _score_clips(model: Any, manifest: Any, clips: np.ndarray, threads: int = 2)
 
 def resnet_folds(manifest_path: str | Path, scheme: str, work: str | Path, *, time_budget_s: float = 150.0,
                  log: Any = print) -> dict[str, Any]:
-    """Train an LFCC-ResNet per fold (corpus ``val`` for early stopping and calibration) and
-    score each fold's held-out trials."""
+    """Train an LFCC-ResNet per fold and score each fold's held-out trials.
+
+    Early stopping and calibration need validation clips that are not test trials: a
+    tenth of each fold's training clips (whole source files, by ``group``) is set aside
+    for them.
+    """
     from voiceguard.data import read_manifest
     from voiceguard.data.manifest import Manifest
     from voiceguard.train import train
@@ -66,12 +70,10 @@ def resnet_folds(manifest_path: str | Path, scheme: str, work: str | Path, *, ti
         out = work / slug
         cfg_path = out / "model.json"
         if not cfg_path.is_file():
-            rows = []
-            for i, r in enumerate(m):
-                if tr[i]:
-                    rows.append(dataclasses.replace(r, split="train"))
-                elif info.split[i] == "val" and not te[i]:
-                    rows.append(r)
+            files = np.asarray([g.rsplit("-", 1)[0] for g in info.group], dtype=object)
+            held_val = _tenth(files)
+            rows = [dataclasses.replace(r, split="val" if held_val[i] else "train")
+                    for i, r in enumerate(m) if tr[i]]
             train(Manifest(rows, m.root), out, features="lfcc", model="resnet", time_budget_s=time_budget_s,
                   threads=2, jobs=2, cache_dir=work / "cache", name=f"lfcc-resnet-{slug}", log=lambda s: None)
         clips = np.flatnonzero(te)
@@ -79,6 +81,12 @@ def resnet_folds(manifest_path: str | Path, scheme: str, work: str | Path, *, ti
         log(f"  fold {name}: {len(clips)} trials [{time.time() - t0:.0f} s]")
     res["summary"] = summarise_folds(res, info)
     return res
+
+
+def _tenth(keys: np.ndarray) -> np.ndarray:
+    import hashlib
+
+    return np.asarray([int(hashlib.sha256(str(k).encode()).hexdigest()[:8], 16) % 10 == 0 for k in keys], bool)
 
 
 def fixed_model_folds(manifest_path: str | Path, model: str, scheme: str, *, log: Any = print) -> dict[str, Any]:
@@ -172,3 +180,46 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def export_fusion(members: Sequence[tuple[str, dict[str, Any], Any]], info: Any, out: str | Path, *,
+                  name: str) -> Path:
+    """Write a fusion model config over already exported member models.
+
+    Parameters
+    ----------
+    members : sequence of (config file name, fold result, Calibration or None)
+        Each member's config (a file beside ``out``), its leave-one-repository-out result,
+        and the calibration that turns that result's scores into the member's LLRs
+        (``None`` when the scores already are its calibrated LLRs).
+    info : ClipInfo
+    out : path
+        Folder holding the members; the fusion config is written there.
+
+    The fusion weights are fitted on the pooled out-of-fold scores (trials each fold's
+    model never saw the system of), as the member calibrations are.
+    """
+    from voiceguard.training.fusion import fit_fusion
+
+    names = [n for n in members[0][1]["folds"] if all(n in m[1]["folds"] for m in members)]
+    cols, clips = [], None
+    for _, res, cal in members:
+        c = np.concatenate([np.asarray(res["folds"][n]["clips"], int) for n in names])
+        s = np.concatenate([np.asarray(res["folds"][n]["scores"], float) for n in names])
+        if clips is not None and not np.array_equal(c, clips):
+            raise VoiceguardError("the member results score different trials; rerun them on one corpus")
+        clips = c
+        cols.append(s if cal is None else np.asarray(cal.llr(s), float))
+    X = np.stack(cols, 1)
+    ok = np.all(np.isfinite(X), 1)
+    w, b = fit_fusion(X[ok], info.label[clips[ok]])
+    # windows and chunks as the first member scores them (the Whisper head was trained on them)
+    scoring = json.loads((Path(out) / members[0][0]).read_text(encoding="utf-8")).get("scoring", {})
+    cfg = {"format": "voiceguard-detector", "version": 1, "name": name, "kind": "fusion", "sr": 16000,
+           "members": [{"model": m[0]} for m in members], "scoring": scoring,
+           "fusion": {"weights": [float(x) for x in w], "bias": float(b),
+                      "fitted_on": "pooled out-of-fold leave-one-repository-out LLRs", "n_trials": int(ok.sum())},
+           "calibration": {"scale": 1.0, "offset": 0.0}, "prior": 0.5, "threshold": 0.5}
+    path = Path(out) / f"{name}.json"
+    path.write_text(json.dumps(cfg, indent=1) + "\n", encoding="utf-8")
+    return path

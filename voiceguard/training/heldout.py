@@ -128,7 +128,7 @@ class HeadConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-2
     seed: int = 0
-    balance: str = "system"  # weight per system (spoof) / source (bona fide), or 'none'
+    balance: str = "system"  # 'system', 'family' or 'none' (see _window_weights)
     exclude_families: tuple[str, ...] = ()  # spoof families never trained on (an ablation)
 
     def describe(self) -> str:
@@ -137,21 +137,31 @@ class HeadConfig:
 
 
 def _window_weights(info: ClipInfo, clip_of_window: np.ndarray, train_clips: np.ndarray, balance: str) -> np.ndarray:
-    """Per-window training weights: every clip counts once, every system (spoof) or source
-    (bona fide) alike, and both classes carry the same total weight."""
+    """Per-window training weights: every clip counts once; ``balance='system'``: every
+    spoof system and every bona fide source alike; ``'family'``: every spoof family alike,
+    then every system within it; ``'none'``: every clip alike. Both classes carry the same
+    total weight."""
     n_win = np.bincount(clip_of_window, minlength=len(info)).astype(float)
     w_clip = np.zeros(len(info))
     for lab in (0, 1):
         sel = train_clips & (info.label == lab)
         if not np.any(sel):
             continue
-        keys = (info.system if lab == 0 else info.source)[sel] if balance == "system" else np.zeros(sel.sum())
-        uniq, inv = np.unique(keys.astype(str), return_inverse=True)
-        per_key = np.bincount(inv).astype(float)
-        w = 1.0 / per_key[inv]
-        w_clip[np.flatnonzero(sel)] = w / w.sum()
-    w = w_clip[clip_of_window] / np.maximum(n_win[clip_of_window], 1)
-    return w
+        idx = np.flatnonzero(sel)
+        if balance == "none":
+            w = np.ones(len(idx))
+        else:
+            keys = (info.system if lab == 0 else info.source)[idx].astype(str)
+            _, inv = np.unique(keys, return_inverse=True)
+            w = 1.0 / np.bincount(inv)[inv]
+            if balance == "family" and lab == 0:
+                fam = info.family[idx].astype(str)
+                _, finv = np.unique(fam, return_inverse=True)
+                # each family's systems share one family's worth of weight
+                per_family = np.bincount(finv, weights=w)
+                w = w / per_family[finv]
+        w_clip[idx] = w / w.sum()
+    return w_clip[clip_of_window] / np.maximum(n_win[clip_of_window], 1)
 
 
 def train_head(X: np.ndarray, clip_of_window: np.ndarray, info: ClipInfo, train_clips: np.ndarray,

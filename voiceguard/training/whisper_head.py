@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--epochs", type=int, default=12)
     ev.add_argument("--lr", type=float, default=1e-3)
     ev.add_argument("--weight-decay", type=float, default=1e-2)
-    ev.add_argument("--balance", default="system", choices=["system", "none"])
+    ev.add_argument("--balance", default="system", choices=["system", "family", "none"])
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--exclude-families", help="comma-separated spoof families left out of training (ablation)")
     ev.add_argument("--scheme", default="repo", choices=["repo", "family"], help="held-out folds")
