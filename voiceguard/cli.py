@@ -694,6 +694,10 @@ def build_parser() -> argparse.ArgumentParser:
     from voiceguard.provenance.cli import add_parsers as _add_provenance_parsers  # register, provenance, registry
 
     _add_provenance_parsers(sub)
+    # batch scoring on Ray (voiceguard[batch]): its own module, imports nothing heavy
+    from voiceguard.batch.cli import add_parser as add_batch_parser
+
+    add_batch_parser(sub, positive_int=positive_int, epilog=exit_codes.HELP, formatter_class=HelpFormatter)
     return parser
 
 
