@@ -134,3 +134,28 @@ def test_calibration_roundtrip_and_validation() -> None:
         Calibration.from_dict({"scale": -1.0, "offset": 0.0})
     with pytest.raises(ModelError, match="malformed"):
         Calibration.from_dict({"offset": 0.0})
+
+
+def test_threshold_for_false_alarm_rate_flags_that_share() -> None:
+    from voiceguard.calibration import threshold_for_false_alarm_rate
+
+    rng = np.random.default_rng(3)
+    bona = rng.normal(2.0, 1.5, size=4000)
+    for rate in (0.01, 0.05, 0.2):
+        for prior in (0.5, 0.9):
+            t = threshold_for_false_alarm_rate(bona, rate, prior=prior)
+            flagged = np.asarray(spoof_probability(bona, prior)) >= t
+            # the share is met to one trial, at any prior the threshold is applied at
+            assert abs(flagged.mean() - rate) <= 1.5 / bona.size
+    # a stricter false-alarm budget needs more evidence
+    assert threshold_for_false_alarm_rate(bona, 0.01) > threshold_for_false_alarm_rate(bona, 0.1)
+
+
+def test_threshold_for_false_alarm_rate_rejects_bad_input() -> None:
+    from voiceguard.calibration import threshold_for_false_alarm_rate
+    from voiceguard.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="false_alarm_rate"):
+        threshold_for_false_alarm_rate([1.0, 2.0], 0.0)
+    with pytest.raises(InvalidParameterError, match="no finite"):
+        threshold_for_false_alarm_rate([np.nan], 0.05)

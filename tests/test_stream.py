@@ -14,19 +14,25 @@ from voiceguard.stream import PENDING, StreamScorer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-#: Largest |running LLR - final LLR| at the end of a stream. Measured on the clips below:
-#: at most 0.19 over the four example clips at 8 and 16 kHz (the running result computes each window's features on the window plus
-#: 0.3 s of context and detects speech per window; the final result sees the whole
-#: recording). The bound leaves room for other machines' float rounding.
-RUNNING_VS_FINAL_LLR = 0.5
+#: Largest |running LLR - final LLR| at the end of a stream (recording level) and for one
+#: window (segment level), by model. The running result scores each window on the window
+#: plus 0.3 s of left context; the final result scores it as whole-recording scoring does.
+#: For the LFCC-ResNet that changes only the window's edge frames: at most 0.19 over the
+#: four example clips at 8 and 16 kHz. The Whisper encoder attends over its whole input and
+#: its log-mel floor follows the input's loudest frame, so a window encoded alone differs
+#: from the same window inside a 10 s chunk: measured on the same clips, at most 0.56
+#: (recording) and 2.21 (one window, spoof_espeak at 8 kHz). The bounds leave room for
+#: other machines' float rounding; the final result is identical in every case.
+RUNNING_VS_FINAL_LLR = {"lfcc-resnet": {"recording": 0.5, "segment": 0.5},
+                        "whisper-base": {"recording": 0.8, "segment": 2.5}}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector()
+@pytest.fixture(scope="module", params=["default", "fast"])
+def detector(request) -> Detector:
+    return Detector(request.param)
 
 
 def _pcm(path: Path, sr: int, repeat: int = 3) -> np.ndarray:
@@ -57,7 +63,7 @@ def test_final_is_identical_to_whole_scoring(detector, rng, clip, sr):
     assert final.llr == whole.llr and final.verdict == whole.verdict
     # one running state per second of audio (plus grid points), the last one close to final
     assert len(states) == len(pcm) // sr
-    assert abs(states[-1].llr - final.llr) <= RUNNING_VS_FINAL_LLR
+    assert abs(states[-1].llr - final.llr) <= RUNNING_VS_FINAL_LLR[detector.name]["recording"]
     assert states[-1].verdict == final.verdict
     assert s.finish() is final  # idempotent
 
@@ -95,7 +101,7 @@ def test_segments_follow_the_whole_recording_grid(detector):
     # segment LLRs agree with the whole recording's segment LLRs
     w = {round(seg.start_s, 3): seg.llr for seg in whole.segments}
     diffs = [abs(g["llr"] - w[g["start_s"]]) for g in last.segments if g["start_s"] in w]
-    assert max(diffs) <= RUNNING_VS_FINAL_LLR
+    assert max(diffs) <= RUNNING_VS_FINAL_LLR[detector.name]["segment"]
 
 
 def test_running_verdict_waits_for_speech(detector, rng):

@@ -54,6 +54,7 @@ __all__ = [
     "fit_calibration",
     "spoof_probability",
     "cllr",
+    "threshold_for_false_alarm_rate",
 ]
 
 #: Default operating prior P(bona fide) used to turn an LLR into ``spoof_probability``.
@@ -114,6 +115,42 @@ def cllr(bonafide_llrs: np.ndarray | Sequence[float], spoof_llrs: np.ndarray | S
     b = np.asarray(bonafide_llrs, dtype=np.float64)
     s = np.asarray(spoof_llrs, dtype=np.float64)
     return float((_softplus(-b).mean() + _softplus(s).mean()) / (2 * math.log(2)))
+
+
+def threshold_for_false_alarm_rate(
+    bonafide_llrs: np.ndarray | Sequence[float], false_alarm_rate: float, prior: float = DEFAULT_PRIOR
+) -> float:
+    """Verdict threshold on ``spoof_probability`` that flags a given share of bona fide trials.
+
+    A calibrated probability says how likely spoofing is; how much evidence a verdict
+    needs is a cost decision. A shipped model's default threshold is set from held-out
+    bona fide trials (recordings of speakers, domains and systems its training never
+    saw), so that "spoof" is said of about ``false_alarm_rate`` of real recordings like
+    them.
+
+    Parameters
+    ----------
+    bonafide_llrs : np.ndarray, shape (n,)
+        Calibrated LLRs of held-out bona fide trials.
+    false_alarm_rate : float
+        Share of them to flag, in (0, 1).
+    prior : float
+        The prior P(bona fide) at which the threshold is applied.
+
+    Returns
+    -------
+    float
+        Threshold ``t``: ``spoof_probability(llr, prior) >= t`` holds for the given share.
+    """
+    b = np.asarray(bonafide_llrs, dtype=np.float64)
+    b = b[np.isfinite(b)]
+    if b.size == 0:
+        raise InvalidParameterError("no finite bona fide LLRs to set a threshold from")
+    if not 0.0 < false_alarm_rate < 1.0:
+        raise InvalidParameterError(f"false_alarm_rate must be in (0, 1), got {false_alarm_rate}")
+    # the flagged trials are the lowest LLRs; 'lower' keeps the share at or below the target
+    q = float(np.quantile(b, false_alarm_rate, method="lower"))
+    return float(spoof_probability(q, prior))
 
 
 @dataclass(frozen=True)

@@ -78,11 +78,15 @@ def run_evaluation(emb: str | Path, cfg: HeadConfig, scheme: str, *, log: Any = 
 
 
 def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *, name: str,
-                 log: Any = print) -> Path:
-    """Train the evaluated configuration on everything and write ``detector.json`` + weights."""
+                 false_alarm_rate: float = 0.05, log: Any = print) -> Path:
+    """Train the evaluated configuration on everything and write ``detector.json`` + weights.
+
+    The calibration is fitted on the evaluation's out-of-fold scores, and the default
+    verdict threshold flags ``false_alarm_rate`` of its held-out bona fide trials.
+    """
     import torch
 
-    from voiceguard.calibration import fit_calibration
+    from voiceguard.calibration import fit_calibration, threshold_for_false_alarm_rate
     from voiceguard.training.embeddings import load
 
     table = load(emb)
@@ -102,6 +106,7 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
         bona.append(s[ok & (info.label[c] == 1)])
         spoof.append(s[ok & (info.label[c] == 0)])
     cal = fit_calibration(np.concatenate(bona), np.concatenate(spoof))
+    threshold = threshold_for_false_alarm_rate(cal.llr(np.concatenate(bona)), false_alarm_rate)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     weights = f"{name}.pt"
@@ -123,7 +128,9 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
         "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {evaluation['scheme']} scores",
                         "n_bonafide": int(sum(len(b) for b in bona)), "n_spoof": int(sum(len(s) for s in spoof))},
         "prior": 0.5,
-        "threshold": 0.5,
+        "threshold": round(threshold, 4),
+        "threshold_meaning": f"flags {false_alarm_rate:.0%} of the held-out bona fide trials "
+                             f"(out-of-fold {evaluation['scheme']} scores) at prior 0.5",
         "training": {
             "embeddings": {k: v for k, v in meta.items() if k != "seconds"},
             "head": dataclasses.asdict(cfg),
@@ -171,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ex.add_argument("--from", dest="source", required=True, help="a leave-one-repository-out result JSON")
     ex.add_argument("--out", required=True, help="output folder")
     ex.add_argument("--name", required=True, help="model name (file stem)")
+    ex.add_argument("--false-alarm-rate", type=float, default=0.05,
+                    help="share of held-out bona fide trials the default threshold flags (default 0.05)")
     ev.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = p.parse_args(argv)
     import torch
@@ -182,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(to_json(res), encoding="utf-8")
         else:
-            export_model(args.emb, json.loads(Path(args.source).read_text()), args.out, name=args.name)
+            export_model(args.emb, json.loads(Path(args.source).read_text()), args.out, name=args.name,
+                         false_alarm_rate=args.false_alarm_rate)
     except VoiceguardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
