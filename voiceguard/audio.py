@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import struct
@@ -243,8 +244,21 @@ def resample(y: np.ndarray, orig_sr: float, target_sr: float) -> np.ndarray:
     if orig_sr == target_sr:
         return np.asarray(y, dtype=np.float64)
     up, down = _ratio(orig_sr, target_sr)
-    out = resample_poly(np.asarray(y, dtype=np.float64), up, down)
+    out = resample_poly(np.asarray(y, dtype=np.float64), up, down, window=_poly_filter(up, down))
     return out[: _resampled_length(len(y), orig_sr, target_sr)]
+
+
+@functools.lru_cache(maxsize=16)
+def _poly_filter(up: int, down: int) -> np.ndarray:
+    """The low-pass FIR that ``resample_poly(x, up, down)`` designs by default (Kaiser, beta 5,
+    10 * max(up, down) taps each side), designed once per ratio: designing it took half the
+    time of scoring a 10 s 44.1 kHz file, once per block. resample_poly copies it before use."""
+    from scipy.signal import firwin
+
+    max_rate = max(up, down)
+    h = firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    h.setflags(write=False)
+    return h
 
 
 def _ratio(orig_sr: float, target_sr: float) -> tuple[int, int]:
@@ -323,7 +337,7 @@ class StreamResampler:
         lo = max(0, self._next - self._margin)
         hi = end if stop is None else min(end, stop + self._margin)
         seg = self._buf[lo - self._buf_start: hi - self._buf_start]
-        out = resample_poly(seg, up, down)
+        out = resample_poly(seg, up, down, window=_poly_filter(up, down))
         first = self._next * up // down - lo * up // down
         if stop is None:
             total = _resampled_length(self._n_in, self.orig_sr, self.target_sr)
