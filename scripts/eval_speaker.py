@@ -26,6 +26,9 @@ Data: ``../shared/data/speech`` (``--data``), LibriSpeech folders
   are spoof trials. SASV-EER (positives: target bona fide; negatives: non-targets and
   spoofs) for the fused score, and the share of each trial class the fused decision
   accepts at the default thresholds.
+* **Enrollment gate**: the share of genuine clips (test speakers, one clip of every other
+  LibriSpeech speaker, the voice-conversion groups' enrollment clips) the detector calls
+  spoof, i.e. that enrollment would refuse.
 
 Trial lists go to ``benchmarks/trials/`` and the results to
 ``benchmarks/results/speaker_eval.json``. Embeddings are cached in ``--cache``.
@@ -660,6 +663,34 @@ def vc_eval(args, cache: Cache, cal) -> dict:
     return res
 
 
+def gate_eval(args) -> dict:
+    """The enrollment gate on genuine clips: share the detector would refuse to enroll.
+
+    Clips: the ten test speakers' clips, the first clip of every other LibriSpeech speaker,
+    and the voice-conversion groups' enrollment clips (all real recordings)."""
+    from voiceguard.scoring import Detector
+
+    det = Detector(args.model, threads=args.threads)
+    root = args.demos if (args.demos / "MANIFEST.tsv").is_file() else ROOT.parent / "shared" / "data" / "spoof-demos"
+    libri = args.data / "resemblyzer_librispeech"
+    others = [sorted(d.glob("*.flac"))[0] for d in sorted(libri.iterdir())
+              if d.is_dir() and d.name.removeprefix("libri_") not in TEST_SPEAKERS and any(d.glob("*.flac"))]
+    sets = {"test_speakers_all_clips": [f for s in TEST_SPEAKERS for f in libri_files(args.data, s)],
+            "other_librispeech_speakers_first_clip": others,
+            "vc_demo_enrollment_clips": [Path(g["enroll"]) for g in demo_groups(root)]}
+    res: dict = {"detector": det.version, "threshold": det.threshold}
+    for name, files in sets.items():
+        refused = []
+        for f in files:
+            r = det.score(str(f))
+            if r.verdict == "spoof":
+                refused.append({"clip": Path(f).name, "spoof_probability": round(float(r.spoof_probability), 4)})
+        res[name] = {"n": len(files), "refused": len(refused), "share": len(refused) / max(1, len(files)),
+                     "refused_clips": refused}
+        print(f"enrollment gate, {name}: {len(refused)} of {len(files)} genuine clips refused", flush=True)
+    return res
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "speech")
@@ -716,6 +747,7 @@ def main(argv=None) -> int:
         print(json.dumps(out["sasv"], indent=1), flush=True)
         out["vc_demos"] = vc_eval(args, cache, cal)
         print(json.dumps(out["vc_demos"], indent=1), flush=True)
+        out["enrollment_gate"] = gate_eval(args)
     out["seconds"] = time.time() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
