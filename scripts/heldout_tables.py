@@ -6,7 +6,9 @@
 Every ``*.json`` in the folder written by ``voiceguard.training.whisper_head evaluate`` or
 ``voiceguard.training.detector_folds`` becomes one row: pooled EER (all trials, 16 kHz,
 telephone), the worst fold and the mean over folds. ``--per-fold`` adds a table with one
-column per named result and one row per fold.
+column per named result and one row per fold. ``--manifest CORPUS/manifest.tsv`` adds the
+operating points: the share of held-out spoof trials missed when the threshold flags 1, 5
+or 10 % of the held-out bona fide trials (pooled out-of-fold scores, one threshold).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("folder")
     p.add_argument("--per-fold", nargs="*", default=[], help="result names (file stems) for the per-fold table")
+    p.add_argument("--manifest", help="the corpus manifest the results score (adds the operating-point table)")
     args = p.parse_args()
     results = {}
     for f in sorted(Path(args.folder).glob("*.json")):
@@ -42,6 +45,8 @@ def main() -> int:
         print("| result | pooled | 16 kHz | telephone | worst fold | mean over folds |")
         print("|---|---|---|---|---|---|")
         print("\n".join(rows))
+    if args.manifest:
+        operating_points(results, args.manifest)
     if args.per_fold:
         chosen = [results[n] for n in args.per_fold]
         folds = list(chosen[0]["summary"]["per_fold"])
@@ -53,6 +58,30 @@ def main() -> int:
             n = chosen[0]["summary"]["per_fold"][fold]["n_spoof"]
             print(f"| {fold} | {n} | " + " | ".join(cells) + " |")
     return 0
+
+
+def operating_points(results: dict, manifest: str, rates: tuple[float, ...] = (0.01, 0.05, 0.10)) -> None:
+    """Miss rate (%) at fixed false-alarm rates on the pooled held-out trials of each result."""
+    import numpy as np
+
+    from voiceguard.data import read_manifest
+    from voiceguard.training.heldout import clip_info
+
+    label = clip_info(read_manifest(manifest)).label  # 1 bona fide, 0 spoof
+    print("\nOperating points: spoof trials missed (%) at a share of bona fide trials flagged\n")
+    print("| result | " + " | ".join(f"miss @ {r:.0%} false alarms" for r in rates) + " |")
+    print("|---|" + "---|" * len(rates))
+    for name, r in results.items():
+        bona, spoof = [], []
+        for f in r["folds"].values():
+            c, sc = np.asarray(f["clips"], int), np.asarray(f["scores"], float)
+            ok = np.isfinite(sc)
+            bona.append(sc[ok & (label[c] == 1)])
+            spoof.append(sc[ok & (label[c] == 0)])
+        b, sp = np.concatenate(bona), np.concatenate(spoof)
+        # scores are bona-fide-high: a trial is flagged when its score is at or below the threshold
+        cells = [pct(float(np.mean(sp > np.quantile(b, rate, method="lower")))) for rate in rates]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -113,6 +113,9 @@ def test_spliced_synthetic_segment_stands_out(report, spliced) -> None:
     assert all(overlap(a, b) > 0 for a, b in flags)
     assert sum(overlap(a, b) for a, b in flags) >= 0.9 * (fake_end - fake_start)
     assert "Windows judged spoof (shaded red)" in card
+    # a bona fide verdict over a recording with flagged windows says so where the verdict is
+    assert ('<span class="chip spoof">' in card) != ("windows are judged spoof on their own" in card)
+    assert "judged spoof on their own" not in _cards(report["html"])[1]  # the real example
 
 
 def test_report_renders_in_headless_chromium(report) -> None:

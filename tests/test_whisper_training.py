@@ -123,3 +123,42 @@ def test_head_evaluates_exports_and_scores_like_the_detector(tiny_embeddings, ti
     with torch.inference_mode():
         raw = float(head(x))
     assert r.llr == pytest.approx(det.calibration.llr(raw), abs=0.05)
+    # the exported threshold flags the configured share of the out-of-fold bona fide trials
+    assert 0.0 < cfgj["threshold"] < 1.0 and "5%" in cfgj["threshold_meaning"]
+
+
+def test_fusion_config_scores_the_weighted_member_llrs(tiny_embeddings, tiny_corpus, tmp_path) -> None:
+    """A fusion model (exported by ``export_fusion`` from two members' fold results) scores
+    a recording as its bias plus the weighted calibrated window LLRs of its members."""
+    import shutil
+
+    from importlib import resources
+
+    from voiceguard.scoring import Detector
+    from voiceguard.training.detector_folds import export_fusion
+
+    cfg = HeadConfig(layers=(2,), hidden=0, epochs=10)
+    res = run_evaluation(tiny_embeddings, cfg, "repo", log=lambda s: None)
+    export_model(tiny_embeddings, res, tmp_path, name="head", log=lambda s: None)
+    # the second member: the shipped LFCC-ResNet, copied beside the head
+    shipped = resources.files("voiceguard.models")
+    fast_cfg = json.loads((shipped / "fast.json").read_text(encoding="utf-8"))
+    (tmp_path / "fast.json").write_text(json.dumps(fast_cfg))
+    with resources.as_file(shipped / fast_cfg["weights"]) as weights:
+        shutil.copyfile(weights, tmp_path / fast_cfg["weights"])
+    info = clip_info(embeddings.load(tiny_embeddings).clips)
+    # fold results of the two members on the same trials: the head's, and an uninformative copy
+    rng = np.random.default_rng(1)
+    noise = {n: {"clips": f["clips"], "scores": rng.normal(size=len(f["clips"])).tolist()}
+             for n, f in res["folds"].items()}
+    path = export_fusion([("head.json", res, None), ("fast.json", {"folds": noise}, None)], info, tmp_path,
+                         name="fused")
+    fused = json.loads(path.read_text())
+    w, b = fused["fusion"]["weights"], fused["fusion"]["bias"]
+    assert fused["kind"] == "fusion" and len(w) == 2 and abs(w[0]) > abs(w[1])
+    det, head, fast = Detector(path), Detector(tmp_path / "head.json"), Detector(tmp_path / "fast.json")
+    r = det.score(tiny_corpus / "bona0.flac")
+    rh, rf = head.score(tiny_corpus / "bona0.flac"), fast.score(tiny_corpus / "bona0.flac")
+    assert len(r.segments) == len(rh.segments) == len(rf.segments)
+    for s, sh, sf_ in zip(r.segments, rh.segments, rf.segments):
+        assert s.llr == pytest.approx(b + w[0] * sh.llr + w[1] * sf_.llr, abs=1e-6)

@@ -229,8 +229,13 @@ def _card(i: int, ev: RecordingEvidence) -> str:
                 f'<p class="err">{_e(ev.error)}</p></article>')
     res = ev.result
     verdict = {"spoof": "Judged spoof: synthetic or cloned speech",
-               "bonafide": "Judged bona fide: real speech",
+               "bonafide": "Judged bona fide: no evidence of synthetic speech in the recording as a whole",
                "no_speech": "No verdict: too little speech"}.get(res.verdict, res.verdict)
+    flagged = [s for s in res.segments if s.used and s.spoof_probability >= res.threshold]
+    if res.verdict == "bonafide" and flagged:
+        # a short synthetic passage in a long real recording barely moves the mean LLR
+        verdict += (f", but {len(flagged)} of its {len(res.segments)} windows are judged spoof on their own "
+                    "(shaded red below): listen to them")
     warn = "".join(f'<p class="warn">&#9888; {_e(w)}</p>' for w in ev.warnings)
     model = (f'<p class="sub">Model <b>{_e(ev.model)}</b>, version {_e(ev.model_version)}; prior P(bona fide) '
              f"{res.prior:g}, threshold {res.threshold:g} on P(spoof).</p>")

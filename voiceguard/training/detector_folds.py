@@ -137,6 +137,49 @@ def fuse_folds(a: dict[str, Any], b: dict[str, Any], info: Any) -> dict[str, Any
     return res
 
 
+def export_fusion(members: Sequence[tuple[str, dict[str, Any], Any]], info: Any, out: str | Path, *,
+                  name: str) -> Path:
+    """Write a fusion model config over already exported member models.
+
+    Parameters
+    ----------
+    members : sequence of (config file name, fold result, Calibration or None)
+        Each member's config (a file beside ``out``), its leave-one-repository-out result,
+        and the calibration that turns that result's scores into the member's LLRs
+        (``None`` when the scores already are its calibrated LLRs).
+    info : ClipInfo
+    out : path
+        Folder holding the members; the fusion config is written there.
+
+    The fusion weights are fitted on the pooled out-of-fold scores (trials each fold's
+    model never saw the system of), as the member calibrations are.
+    """
+    from voiceguard.training.fusion import fit_fusion
+
+    names = [n for n in members[0][1]["folds"] if all(n in m[1]["folds"] for m in members)]
+    cols, clips = [], None
+    for _, res, cal in members:
+        c = np.concatenate([np.asarray(res["folds"][n]["clips"], int) for n in names])
+        s = np.concatenate([np.asarray(res["folds"][n]["scores"], float) for n in names])
+        if clips is not None and not np.array_equal(c, clips):
+            raise VoiceguardError("the member results score different trials; rerun them on one corpus")
+        clips = c
+        cols.append(s if cal is None else np.asarray(cal.llr(s), float))
+    X = np.stack(cols, 1)
+    ok = np.all(np.isfinite(X), 1)
+    w, b = fit_fusion(X[ok], info.label[clips[ok]])
+    # windows and chunks as the first member scores them (the Whisper head was trained on them)
+    scoring = json.loads((Path(out) / members[0][0]).read_text(encoding="utf-8")).get("scoring", {})
+    cfg = {"format": "voiceguard-detector", "version": 1, "name": name, "kind": "fusion", "sr": 16000,
+           "members": [{"model": m[0]} for m in members], "scoring": scoring,
+           "fusion": {"weights": [float(x) for x in w], "bias": float(b),
+                      "fitted_on": "pooled out-of-fold leave-one-repository-out LLRs", "n_trials": int(ok.sum())},
+           "calibration": {"scale": 1.0, "offset": 0.0}, "prior": 0.5, "threshold": 0.5}
+    path = Path(out) / f"{name}.json"
+    path.write_text(json.dumps(cfg, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m voiceguard.training.detector_folds",
                                 description="held-out folds for whole detectors and fusions")
@@ -180,46 +223,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def export_fusion(members: Sequence[tuple[str, dict[str, Any], Any]], info: Any, out: str | Path, *,
-                  name: str) -> Path:
-    """Write a fusion model config over already exported member models.
-
-    Parameters
-    ----------
-    members : sequence of (config file name, fold result, Calibration or None)
-        Each member's config (a file beside ``out``), its leave-one-repository-out result,
-        and the calibration that turns that result's scores into the member's LLRs
-        (``None`` when the scores already are its calibrated LLRs).
-    info : ClipInfo
-    out : path
-        Folder holding the members; the fusion config is written there.
-
-    The fusion weights are fitted on the pooled out-of-fold scores (trials each fold's
-    model never saw the system of), as the member calibrations are.
-    """
-    from voiceguard.training.fusion import fit_fusion
-
-    names = [n for n in members[0][1]["folds"] if all(n in m[1]["folds"] for m in members)]
-    cols, clips = [], None
-    for _, res, cal in members:
-        c = np.concatenate([np.asarray(res["folds"][n]["clips"], int) for n in names])
-        s = np.concatenate([np.asarray(res["folds"][n]["scores"], float) for n in names])
-        if clips is not None and not np.array_equal(c, clips):
-            raise VoiceguardError("the member results score different trials; rerun them on one corpus")
-        clips = c
-        cols.append(s if cal is None else np.asarray(cal.llr(s), float))
-    X = np.stack(cols, 1)
-    ok = np.all(np.isfinite(X), 1)
-    w, b = fit_fusion(X[ok], info.label[clips[ok]])
-    # windows and chunks as the first member scores them (the Whisper head was trained on them)
-    scoring = json.loads((Path(out) / members[0][0]).read_text(encoding="utf-8")).get("scoring", {})
-    cfg = {"format": "voiceguard-detector", "version": 1, "name": name, "kind": "fusion", "sr": 16000,
-           "members": [{"model": m[0]} for m in members], "scoring": scoring,
-           "fusion": {"weights": [float(x) for x in w], "bias": float(b),
-                      "fitted_on": "pooled out-of-fold leave-one-repository-out LLRs", "n_trials": int(ok.sum())},
-           "calibration": {"scale": 1.0, "offset": 0.0}, "prior": 0.5, "threshold": 0.5}
-    path = Path(out) / f"{name}.json"
-    path.write_text(json.dumps(cfg, indent=1) + "\n", encoding="utf-8")
-    return path
