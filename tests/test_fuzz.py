@@ -110,7 +110,8 @@ def test_signalling_nan_samples_are_refused_without_a_warning():
             read_input(y, 16000, min_sr=8000, purpose="spoof scoring")
 
 
-@pytest.mark.parametrize("finding", ["corrupt_text_column.db", "non_utf8_schema.db", "meta_without_store_id.db"])
+@pytest.mark.parametrize("finding", ["corrupt_text_column.db", "non_utf8_schema.db", "meta_without_store_id.db",
+                                     "corrupt_quality_json.db"])
 def test_corrupt_voiceprint_database_is_a_store_error(tmp_path, finding):
     from voiceguard.voiceprints import VoiceprintStore, VoiceprintStoreError
 

@@ -382,7 +382,8 @@ def _db_errors(method: Any) -> Any:
     def wrapper(self: VoiceprintStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a corrupt text cell fails to decode
+        # a corrupt text cell fails to decode, or holds JSON that does not parse (a quality record)
+        except (sqlite3.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from None
             raise VoiceprintStoreError(f"{self.path} is corrupt or unreadable ({exc}); restore it from a backup "
