@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -84,26 +85,42 @@ def make_audio(path: Path, kind: str, seconds: int, seed: int = 0) -> Path:
     return path
 
 
+#: Runs argv[2:] and writes its exit code and ``ru_maxrss`` (KiB) to the file argv[1]. On Linux a
+#: child's ru_maxrss starts at its parent's peak RSS (exec records the high-water mark of the
+#: address space it replaces), so a command started straight from this script (which holds
+#: generated audio) reported this script's peak: 878 MiB for a 2-hour `score` that peaks at
+#: about 420 MiB. Started from this small launcher, the command's figure is its own.
+_LAUNCHER = """
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(p.pid, 0)
+open(sys.argv[1], "w").write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
 def measure(cmd: list[str], env: dict[str, str], timeout_s: float) -> dict:
-    """Run ``cmd``; its exit code, wall time and peak RSS (MiB)."""
+    """Run ``cmd`` (through :data:`_LAUNCHER`); its exit code, wall time and peak RSS (MiB)."""
     t0 = time.monotonic()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, rss.name, *cmd], stdout=subprocess.DEVNULL,
+                                stderr=err, env=env, start_new_session=True)
         deadline = t0 + timeout_s
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the command
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.05)
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read().decode("utf-8", "replace").strip().splitlines()[-1:]
-    return {"rc": proc.returncode, "wall_s": round(time.monotonic() - t0, 1),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
+        got = rss.read().split()
+    rc, maxrss_kib = (int(got[0]), int(got[1])) if len(got) == 2 else (proc.returncode, usage.ru_maxrss)
+    return {"rc": rc, "wall_s": round(time.monotonic() - t0, 1),
+            "peak_rss_mib": round(maxrss_kib / 1024, 1),  # Linux: KiB
             "stderr_tail": tail[0][:300] if tail else ""}
 
 
