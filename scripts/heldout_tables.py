@@ -65,20 +65,14 @@ def operating_points(results: dict, manifest: str, rates: tuple[float, ...] = (0
     import numpy as np
 
     from voiceguard.data import read_manifest
-    from voiceguard.training.heldout import clip_info
+    from voiceguard.training.heldout import clip_info, pooled_scores
 
     label = clip_info(read_manifest(manifest)).label  # 1 bona fide, 0 spoof
     print("\nOperating points: spoof trials missed (%) at a share of bona fide trials flagged\n")
     print("| result | " + " | ".join(f"miss @ {r:.0%} false alarms" for r in rates) + " |")
     print("|---|" + "---|" * len(rates))
     for name, r in results.items():
-        bona, spoof = [], []
-        for f in r["folds"].values():
-            c, sc = np.asarray(f["clips"], int), np.asarray(f["scores"], float)
-            ok = np.isfinite(sc)
-            bona.append(sc[ok & (label[c] == 1)])
-            spoof.append(sc[ok & (label[c] == 0)])
-        b, sp = np.concatenate(bona), np.concatenate(spoof)
+        b, sp = pooled_scores(r, label)
         # scores are bona-fide-high: a trial is flagged when its score is at or below the threshold
         cells = [pct(float(np.mean(sp > np.quantile(b, rate, method="lower")))) for rate in rates]
         print(f"| {name} | " + " | ".join(cells) + " |")

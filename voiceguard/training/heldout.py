@@ -323,5 +323,21 @@ def summarise_folds(res: dict[str, Any], info: ClipInfo) -> dict[str, Any]:
             "mean": float(np.mean(list(valid.values())))}
 
 
+def pooled_scores(res: dict[str, Any], label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The finite out-of-fold scores of every fold of a result, pooled: ``(bona fide, spoof)``.
+
+    Every trial was scored by a model that never saw its held-out group, so these are what
+    calibration, thresholds and operating points are fitted on. ``label`` is
+    :attr:`ClipInfo.label` (1 bona fide, 0 spoof) of the corpus the result scores.
+    """
+    bona, spoof = [], []
+    for f in res["folds"].values():
+        c, s = np.asarray(f["clips"], int), np.asarray(f["scores"], float)
+        ok = np.isfinite(s)
+        bona.append(s[ok & (label[c] == 1)])
+        spoof.append(s[ok & (label[c] == 0)])
+    return np.concatenate(bona), np.concatenate(spoof)
+
+
 def to_json(obj: Any) -> str:
     return json.dumps(obj, indent=1, default=float)

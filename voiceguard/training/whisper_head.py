@@ -30,6 +30,7 @@ from voiceguard.training.heldout import (
     clip_info,
     evaluate_folds,
     folds,
+    pooled_scores,
     summarise_folds,
     to_json,
     train_head,
@@ -99,14 +100,9 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
     head = train_head(X, cw, info, train_clips, cfg, n_layer_inputs=len(cfg.layers))
     seconds = time.time() - t0
     # calibration on the pooled out-of-fold scores: every trial scored by a model that never saw its system
-    bona, spoof = [], []
-    for f in evaluation["folds"].values():
-        c, s = np.asarray(f["clips"], int), np.asarray(f["scores"], float)
-        ok = np.isfinite(s)
-        bona.append(s[ok & (info.label[c] == 1)])
-        spoof.append(s[ok & (info.label[c] == 0)])
-    cal = fit_calibration(np.concatenate(bona), np.concatenate(spoof))
-    threshold = threshold_for_false_alarm_rate(cal.llr(np.concatenate(bona)), false_alarm_rate)
+    bona, spoof = pooled_scores(evaluation, info.label)
+    cal = fit_calibration(bona, spoof)
+    threshold = threshold_for_false_alarm_rate(cal.llr(bona), false_alarm_rate)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     weights = f"{name}.pt"
@@ -126,7 +122,7 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
         "scoring": {"window_s": meta["window_s"], "hop_s": meta["hop_s"], "chunk_s": meta["chunk_s"],
                     "min_speech_fraction": 0.25, "min_speech_s": 0.5, "aggregate": "mean_llr"},
         "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {evaluation['scheme']} scores",
-                        "n_bonafide": int(sum(len(b) for b in bona)), "n_spoof": int(sum(len(s) for s in spoof))},
+                        "n_bonafide": len(bona), "n_spoof": len(spoof)},
         "prior": 0.5,
         "threshold": round(threshold, 4),
         "threshold_meaning": f"flags {false_alarm_rate:.0%} of the held-out bona fide trials "
