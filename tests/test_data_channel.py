@@ -140,3 +140,14 @@ def test_rir_and_noise_blocks():
     s = _speechlike()
     noisy = ch.add_noise(s.astype(float), SR, rng, 10.0, "white")
     assert 6 < 10 * np.log10(np.mean(s.astype(float) ** 2) / np.mean((noisy - s) ** 2)) < 14
+
+
+def test_corpus_and_inference_share_one_resampler():
+    # the training corpus must be resampled with the filter scoring applies (issue 20)
+    from voiceguard.audio import resample as inference_resample
+    from voiceguard.data.channel import resample as corpus_resample
+
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal(44100)
+    for a, b in ((44100, 16000), (16000, 8000), (8000, 16000), (48000, 16000)):
+        np.testing.assert_array_equal(corpus_resample(y, a, b), inference_resample(y, a, b))

@@ -397,25 +397,14 @@ def _check_audio(y: np.ndarray, sr: int) -> np.ndarray:
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Polyphase resampling (Kaiser window) between integer rates.
+    """Resample with the one resampler inference uses (:func:`voiceguard.audio.resample`).
 
-    Parameters
-    ----------
-    y : np.ndarray
-        Signal.
-    orig_sr, target_sr : int
-        Rates in Hz.
-
-    Returns
-    -------
-    np.ndarray of float64
+    The training corpus goes through exactly the filter that scoring applies, so a model
+    never learns a resampling signature it will not meet at inference.
     """
-    if orig_sr == target_sr:
-        return np.asarray(y, np.float64)
-    g = np.gcd(int(orig_sr), int(target_sr))
-    return scipy.signal.resample_poly(
-        np.asarray(y, np.float64), target_sr // g, orig_sr // g, window=("kaiser", 8.0)
-    )
+    from voiceguard.audio import resample as _resample
+
+    return _resample(y, orig_sr, target_sr)
 
 
 def _frame_db(y: np.ndarray, frame: int) -> np.ndarray:
