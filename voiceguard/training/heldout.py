@@ -54,6 +54,8 @@ class ClipInfo:
     band: np.ndarray  # '16k' or 'tel'
     group: np.ndarray
     source: np.ndarray
+    duration: np.ndarray | None = None  # seconds
+    language: np.ndarray | None = None  # language code, '-' when unknown
 
     def __len__(self) -> int:
         return len(self.label)
@@ -70,6 +72,8 @@ def clip_info(clips: Any) -> ClipInfo:
         repo=col(lambda r: r.extra.get("repo", "-")),
         band=col(lambda r: "tel" if r.condition.startswith("tel") else "16k"),
         group=col(lambda r: r.group), source=col(lambda r: r.source),
+        duration=np.asarray([float(r.duration_s or 0.0) for r in clips]),
+        language=col(lambda r: r.language or "-"),
     )
 
 
@@ -85,10 +89,16 @@ def folds(info: ClipInfo, scheme: str) -> list[tuple[str, np.ndarray, np.ndarray
     Parameters
     ----------
     info : ClipInfo
-    scheme : {'repo', 'family', 'none'}
+    scheme : {'repo', 'family', 'none', 'system', 'repos'}
         ``'none'`` is one fold training on everything (the shipped model) and testing on
-        the held-out bona fide only.
+        the held-out bona fide only; ``'system'`` and ``'repos'`` are the folds of
+        :func:`voiceguard.training.systemfolds.scheme_folds` (system clusters, groups of
+        repositories).
     """
+    if scheme in ("system", "repos"):
+        from voiceguard.training.systemfolds import scheme_folds
+
+        return scheme_folds(info, scheme, duration=info.duration)
     demo = info.split == "demo"
     corpus_train = info.split == "train"
     heldout_bona = np.isin(info.split, HELDOUT_BONAFIDE_SPLITS) & (info.label == 1)
@@ -111,7 +121,7 @@ def folds(info: ClipInfo, scheme: str) -> list[tuple[str, np.ndarray, np.ndarray
     elif scheme == "none":
         out.append(("all", corpus_train | demo, heldout_bona))
     else:
-        raise InvalidParameterError(f"scheme must be 'repo', 'family' or 'none', got {scheme!r}")
+        raise InvalidParameterError(f"scheme must be 'repo', 'family', 'none', 'system' or 'repos', got {scheme!r}")
     return out
 
 

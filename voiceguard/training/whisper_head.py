@@ -60,15 +60,45 @@ def _inputs(table: Any, cfg: HeadConfig) -> tuple[np.ndarray, np.ndarray, np.nda
     return X, table.clip[keep], table.speech_fraction[keep]
 
 
-def run_evaluation(emb: str | Path, cfg: HeadConfig, scheme: str, *, log: Any = print) -> dict[str, Any]:
-    """Held-out evaluation of one head configuration; returns scores and summary."""
+def _load_fixed_head(model: str | Path) -> tuple[Any, HeadConfig]:
+    """A shipped or exported pooled-statistics head, and the layers it reads."""
+    import torch
+
+    from voiceguard.nets import PooledHead
+
+    path = Path(model)
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    if cfg.get("kind") != "whisper":
+        raise VoiceguardError(f"{path}: --fixed needs a Whisper pooled-head model, got kind {cfg.get('kind')!r}")
+    head = PooledHead(**cfg["head"])
+    head.load_state_dict(torch.load(path.parent / cfg["weights"], map_location="cpu", weights_only=True))
+    head.eval()
+    return head, HeadConfig(layers=tuple(int(k) for k in cfg["frontend"]["layers"]))
+
+
+def run_evaluation(emb: str | Path, cfg: HeadConfig, scheme: str, *, log: Any = print,
+                   fixed: str | Path | None = None) -> dict[str, Any]:
+    """Held-out evaluation of one head configuration; returns scores and summary.
+
+    With ``fixed`` (a model config), no head is trained: that model scores every fold's
+    test trials as it is (how an already shipped model fares on the same folds).
+    """
     from voiceguard.training.embeddings import load
+    from voiceguard.training.heldout import clip_scores
 
     table = load(emb)
     info = clip_info(table.clips)
-    X, cw, sf = _inputs(table, cfg)
     t0 = time.time()
-    res = evaluate_folds(X, cw, sf, info, cfg, scheme, n_layer_inputs=len(cfg.layers), log=log)
+    if fixed is not None:
+        head, cfg = _load_fixed_head(fixed)
+        X, cw, sf = _inputs(table, cfg)
+        res = {"config": {**dataclasses.asdict(cfg), "fixed": str(fixed)}, "scheme": scheme, "folds": {}}
+        for name, _, test in folds(info, scheme):
+            clips = np.flatnonzero(test)
+            res["folds"][name] = {"clips": clips.tolist(), "scores": clip_scores(head, X, cw, sf, clips).tolist()}
+    else:
+        X, cw, sf = _inputs(table, cfg)
+        res = evaluate_folds(X, cw, sf, info, cfg, scheme, n_layer_inputs=len(cfg.layers), log=log)
     res["summary"] = summarise_folds(res, info)
     res["embeddings"] = table.meta
     pct = {k: "-" if v is None else f"{v:.1%}" for k, v in res["summary"]["pooled"].items()}
@@ -167,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="bona fide weighting when it differs from --balance")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--exclude-families", help="comma-separated spoof families left out of training (ablation)")
-    ev.add_argument("--scheme", default="repo", choices=["repo", "family"], help="held-out folds")
+    ev.add_argument("--scheme", default="repo", choices=["repo", "family", "system", "repos"], help="held-out folds")
+    ev.add_argument("--fixed", help="score the folds with this model config as it is, training nothing")
     ev.add_argument("-o", "--out", required=True, help="result JSON")
     ex = sub.add_parser("export", help="train the evaluated configuration on everything, calibrate, write a model")
     ex.add_argument("emb")
@@ -183,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(getattr(args, "threads", 1))
     try:
         if args.cmd == "evaluate":
-            res = run_evaluation(args.emb, _config_from_args(args), args.scheme)
+            res = run_evaluation(args.emb, _config_from_args(args), args.scheme, fixed=args.fixed)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(to_json(res), encoding="utf-8")
         else:
