@@ -118,8 +118,8 @@ def test_train_and_evaluate_commands(tmp_path: Path, capsys) -> None:
     from test_train import make_toy_corpus
 
     manifest = make_toy_corpus(tmp_path / "toy", n_speakers=6, utts=2, seed=5)
-    rc, out, _ = _run(["train", str(manifest), "--out", str(tmp_path / "m"), "--model", "gmm",
-                       "--gmm-components", "4", "--gmm-iterations", "3"], capsys)
+    rc, out, _ = _run(["train", str(manifest), "--out", str(tmp_path / "m"), "--epochs", "1", "--channels", "8",
+                       "--strides", "1", "--embedding-dim", "8", "--threads", "1"], capsys)
     assert rc == 0 and "validation EER" in out
     import hashlib
 
@@ -132,4 +132,4 @@ def test_train_and_evaluate_commands(tmp_path: Path, capsys) -> None:
                        str(tmp_path / "ev"), "--split", "test", "--no-progress"], capsys)
     assert rc == 0 and "EER (%) by synthesizer" in out
     report = json.loads((tmp_path / "ev" / "report.json").read_text())
-    assert "lfcc-gmm" in report["models"]
+    assert "lfcc-resnet" in report["models"]

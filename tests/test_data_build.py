@@ -155,39 +155,3 @@ def test_build_with_tts_and_input_spoofs(tmp_path: Path):
     user = [r for r in m if r.system == "my-tts"]
     assert user and user[0].speaker == "someone"
 
-
-def test_build_with_neural_vocoders(tmp_path: Path):
-    pytest.importorskip("torch")
-    import soundfile as sf
-
-    from voiceguard.data import neural_vocoders as nv
-    from voiceguard.data.build import neural_vocoder_systems
-
-    make_synthetic_corpus(tmp_path / "syn", n_speakers=4, utterances_per_speaker=2, duration_s=(1.2, 2.0), seed=3)
-    wavs = sorted(str(p) for p in (tmp_path / "syn").glob("**/*.flac"))
-    vocs = []
-    for family, gen in (("melgan", dict(channels=16)),
-                        ("istft", dict(dim=16, intermediate_dim=32, n_layers=1))):
-        cfg = nv.VocoderTrainConfig(family=family, batch_size=2, segment_s=0.2, steps=1, adversarial_start_step=5,
-                                    threads=1, generator_kwargs=gen)
-        vocs.append(nv.train_vocoder(cfg, wavs[:2], tmp_path / family))
-    assert sorted(neural_vocoder_systems(vocs)) == ["nvoc-istft", "nvoc-melgan"]
-    cfg = BuildConfig(out=tmp_path / "corpus", inputs=[tmp_path / "syn"], jobs=1, seed=0, vocoders=["voc-lpc"],
-                      vocoders_per_segment=1, neural_vocoders=vocs, neural_per_segment=1, tts=False,
-                      profiles=["wideband"], holdout_sources=[])
-    m = build_corpus(cfg, progress=False)
-    spoofs = [r for r in m if r.is_spoof]
-    bona = [r for r in m if not r.is_spoof]
-    # one DSP and one neural copy of every segment; both neural vocoders used in rotation
-    assert sum(r.family == "dsp-vocoder" for r in spoofs) == len(bona)
-    neural = [r for r in spoofs if r.family.startswith("neural-")]
-    assert len(neural) == len(bona)
-    assert {(r.system, r.family) for r in neural} == {("nvoc-melgan", "neural-melgan"), ("nvoc-istft", "neural-istft")}
-    for r in neural[:3]:  # through the same channel as the bona fide clips
-        assert r.chain != "-" and r.condition.startswith("wideband")
-        y, sr = sf.read(m.resolve(r))
-        assert sr == SR and np.all(np.isfinite(y)) and np.max(np.abs(y)) > 0
-    with pytest.raises(InvalidParameterError, match="not a trained neural vocoder"):
-        neural_vocoder_systems([tmp_path / "syn"])
-    with pytest.raises(InvalidParameterError, match="two neural vocoders"):
-        neural_vocoder_systems([vocs[0], vocs[0]])

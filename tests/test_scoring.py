@@ -197,32 +197,3 @@ def test_shipped_model_is_small_and_documented() -> None:
     assert (root / cfg["weights"]).is_file()
     assert (root / "MODEL_CARD.md").is_file()
     assert cfg["calibration"]["scale"] > 0
-
-
-def test_subband_features_stack_one_lfcc_per_band(speech) -> None:
-    from voiceguard import features
-    from voiceguard.scoring import compute_features
-    from voiceguard.train import FEATURE_PRESETS
-
-    y, sr = speech
-    fcfg = FEATURE_PRESETS["lfcc-subband"]
-    X = compute_features(y, sr, fcfg)
-    lo = features.lfcc(y, sr, preset="asvspoof2019", fmin=0.0, fmax=4000.0)
-    hi = features.lfcc(y, sr, preset="asvspoof2019", fmin=4000.0, fmax=8000.0)
-    assert X.shape == (fcfg["n_features"], lo.shape[1])
-    np.testing.assert_array_equal(X, np.vstack([lo, hi]))
-    # the high band carries its own cepstra: not a copy of the low band
-    assert not np.allclose(X[:20], X[60:80])
-    # too short for one frame: an empty [n_features, 0] block, as for the other front ends
-    assert compute_features(y[:100], sr, fcfg).shape == (fcfg["n_features"], 0)
-    with pytest.raises(ModelError, match="bands"):
-        compute_features(y, sr, {**FEATURE_PRESETS["cqcc"], "bands": [[0, 4000]]})
-
-
-def test_train_cli_offers_every_front_end() -> None:
-    from voiceguard.cli import build_parser
-    from voiceguard.train import FEATURE_PRESETS
-
-    tr = build_parser()._subparsers._group_actions[0].choices["train"]
-    choices = next(a.choices for a in tr._actions if "--features" in a.option_strings)
-    assert sorted(choices) == sorted(FEATURE_PRESETS)

@@ -9,8 +9,7 @@ is scored, streamed and evaluated the same way.
 ==========  ============================================================================
 kind        backend
 ==========  ============================================================================
-resnet      :class:`FeatureBackend`: LFCC/CQCC of the chunk (C core), a ResNet per window
-gmm         :class:`FeatureBackend`: the same features, bona fide / spoof GMM log-ratio
+resnet      :class:`FeatureBackend`: LFCC of the chunk (C core), a ResNet per window
 whisper     :class:`WhisperBackend`: one Whisper encoder pass per chunk, each window
             pooled from its frames, a small head on top
 fusion      :class:`FusionBackend`: a weighted sum of other models' calibrated LLRs
@@ -212,16 +211,6 @@ def load_backend(cfg: dict, weights_path: Path | None, *, location: Any, batch_s
             raise ModelError(f"cannot load ResNet weights {weights_path} ({exc}); retrain or reinstall") from None
         net.eval()
         return FeatureBackend(dict(cfg["features"]), resnet_scorer(net, batch_size))
-    if kind == "gmm":
-        from voiceguard.nets import DiagonalGMM, GMMDetector
-
-        try:
-            with np.load(str(weights_path)) as z:
-                arrays = dict(z)
-            gmm = GMMDetector(DiagonalGMM.from_arrays(arrays, "bonafide"), DiagonalGMM.from_arrays(arrays, "spoof"))
-        except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"cannot load GMM parameters {weights_path} ({exc})") from None
-        return FeatureBackend(dict(cfg["features"]), gmm.score_windows)
     if kind == "whisper":
         import torch
 
@@ -245,4 +234,4 @@ def load_backend(cfg: dict, weights_path: Path | None, *, location: Any, batch_s
                                     batch_size=batch_size))
         fusion = cfg.get("fusion", {})
         return FusionBackend(members, fusion.get("weights", []), fusion.get("bias", 0.0))
-    raise ModelError(f"unknown model kind {kind!r}; expected 'resnet', 'gmm', 'whisper' or 'fusion'")
+    raise ModelError(f"unknown model kind {kind!r}; expected 'resnet', 'whisper' or 'fusion'")

@@ -247,12 +247,11 @@ def _train_command(args: argparse.Namespace) -> int:
     from voiceguard.train import train
 
     res = train(
-        args.manifest, args.out, features=args.features, model=args.model, train_split=args.train_split,
+        args.manifest, args.out, train_split=args.train_split,
         val_split=args.val_split, epochs=args.epochs, time_budget_s=args.time_budget,
         batch_size=args.batch_size, lr=args.lr, loss=args.loss, crop_s=args.crop,
         spec_augment=not args.no_spec_augment, patience=args.patience, channels=args.channels,
-        strides=args.strides, embedding_dim=args.embedding_dim, gmm_components=args.gmm_components,
-        gmm_iterations=args.gmm_iterations, seed=args.seed, threads=args.threads, jobs=args.jobs,
+        strides=args.strides, embedding_dim=args.embedding_dim, seed=args.seed, threads=args.threads, jobs=args.jobs,
         cache_dir=args.cache, name=args.name, hold_out_families=args.hold_out_family,
         hold_out_systems=args.hold_out_system,
     )
@@ -606,18 +605,14 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(func=_score_command)
 
     tr = sub.add_parser(
-        "train", help="train a detector (ResNet or GMM) from a manifest",
-        description="Train a spoof detector on the manifest's train split, choose the epoch and calibrate the "
+        "train", help="train an LFCC-ResNet detector (like --model fast) from a manifest",
+        description="Train an LFCC-ResNet spoof detector on the manifest's train split, choose the epoch and calibrate the "
                     "scores (LLR) on its val split, and write OUT/model.json (load it with --model OUT). "
                     "Features are cached in OUT/cache. The shipped model's recipe is scripts/recipe.")
     tr.add_argument("manifest", help="manifest.tsv (voiceguard), CSV with path,label, or ASVspoof protocol; "
                                      "relative audio paths resolve against the manifest's folder")
     tr.add_argument("--out", required=True, help="output folder (model.json, weights, cache)")
-    tr.add_argument("--features", choices=["lfcc", "lfcc-subband", "cqcc"], default="lfcc",
-                    help="front end: LFCC, LFCC per sub-band, or CQCC (default lfcc)")
-    tr.add_argument("--model", choices=["resnet", "gmm"], default="resnet",
-                    help="a small ResNet (default) or the two-GMM baseline")
-    tr.add_argument("--name", default=None, help="model name (default FEATURES-MODEL)")
+    tr.add_argument("--name", default=None, help="model name (default lfcc-resnet)")
     tr.add_argument("--train-split", default="train", help="manifest split to train on (default train)")
     tr.add_argument("--val-split", default="val",
                     help="manifest split for epoch selection and calibration (default val)")
@@ -639,10 +634,6 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--strides", type=_ints, default=[1, 2, 2], help="ResNet stage strides, e.g. 1,2,2")
     tr.add_argument("--embedding-dim", type=positive_int, default=64,
                     help="ResNet embedding size before the output layer (default 64)")
-    tr.add_argument("--gmm-components", type=positive_int, default=64,
-                    help="GMM baseline: Gaussians per class (default 64)")
-    tr.add_argument("--gmm-iterations", type=positive_int, default=20,
-                    help="GMM baseline: EM iterations (default 20)")
     tr.add_argument("--seed", type=int, default=0, help="random seed (same seed, same model; default 0)")
     tr.add_argument("--threads", type=positive_int, default=None, help="torch threads (torch.set_num_threads)")
     tr.add_argument("--jobs", type=positive_int, default=1, help="processes for feature extraction (default 1)")

@@ -327,6 +327,3 @@ def plot_det(
     fig.savefig(path, format="png")
     plt.close(fig)
 
-
-def _fmt_pct(x: float | None) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}"

@@ -1,4 +1,4 @@
-"""Detector models: a lightweight 1-D ResNet (torch) and the LFCC-GMM baseline (numpy).
+"""Detector networks: a lightweight 1-D ResNet on LFCC and the pooled head of the Whisper detector (torch).
 
 (This module is ``nets`` rather than ``models`` because ``voiceguard.models`` is the
 package holding the shipped weights, installed from the repository's ``models/``.)
@@ -43,8 +43,6 @@ __all__ = [
     "count_parameters",
     "oc_softmax_loss",
     "spec_augment",
-    "DiagonalGMM",
-    "GMMDetector",
     "MAX_PARAMETERS",
     "PooledHead",
 ]
@@ -269,113 +267,6 @@ def spec_augment(
         m = m.repeat(1, f // block)
         mask[m[:, :, None].expand(b, f, t)] = 0
     return x * mask
-
-
-# --------------------------------------------------------------------------------------
-# LFCC-GMM baseline (ASVspoof 2019 style): one diagonal-covariance GMM per class on frame
-# features; the score of a window is the mean frame log-likelihood ratio.
-# --------------------------------------------------------------------------------------
-
-
-class DiagonalGMM:
-    """Gaussian mixture with diagonal covariances, fitted by EM (numpy, float64).
-
-    Parameters
-    ----------
-    n_components : int
-        Mixture size.
-    n_iter : int
-        EM iterations.
-    var_floor : float
-        Variance floor, relative to the global variance of each dimension.
-    seed : int
-        Seed of the initialisation (random frames as means).
-    """
-
-    def __init__(self, n_components: int = 64, n_iter: int = 20, var_floor: float = 1e-3, seed: int = 0) -> None:
-        self.n_components = n_components
-        self.n_iter = n_iter
-        self.var_floor = var_floor
-        self.seed = seed
-        self.weights: np.ndarray | None = None  # [K]
-        self.means: np.ndarray | None = None  # [K, D]
-        self.variances: np.ndarray | None = None  # [K, D]
-
-    def _log_resp_terms(self, x: np.ndarray) -> np.ndarray:
-        """Per-component log weight + log density, ``[N, D] -> [N, K]``."""
-        assert self.means is not None and self.variances is not None and self.weights is not None
-        prec = 1.0 / self.variances  # [K, D]
-        const = np.log(self.weights) - 0.5 * (
-            x.shape[1] * math.log(2 * math.pi) + np.log(self.variances).sum(1) + (self.means**2 * prec).sum(1)
-        )
-        return const[None, :] - 0.5 * (x**2) @ prec.T + x @ (self.means * prec).T
-
-    def log_likelihood(self, x: np.ndarray) -> np.ndarray:
-        """Per-frame log-likelihood, ``[N, D] -> [N]``."""
-        t = self._log_resp_terms(np.asarray(x, np.float64))
-        m = t.max(1, keepdims=True)
-        return (m + np.log(np.exp(t - m).sum(1, keepdims=True)))[:, 0]
-
-    def fit(self, x: np.ndarray) -> DiagonalGMM:
-        """Fit on frames ``x`` [N, D] (N >= n_components)."""
-        x = np.asarray(x, np.float64)
-        n, d = x.shape
-        if n < self.n_components:
-            raise InvalidParameterError(
-                f"a {self.n_components}-component GMM needs at least as many frames, got {n}"
-            )
-        rng = np.random.default_rng(self.seed)
-        gvar = x.var(0) + 1e-10
-        floor = self.var_floor * gvar
-        self.means = x[rng.choice(n, self.n_components, replace=False)].copy()
-        self.variances = np.tile(gvar, (self.n_components, 1))
-        self.weights = np.full(self.n_components, 1.0 / self.n_components)
-        for _ in range(self.n_iter):
-            t = self._log_resp_terms(x)
-            t -= t.max(1, keepdims=True)
-            r = np.exp(t)
-            r /= r.sum(1, keepdims=True)  # [N, K]
-            nk = r.sum(0) + 1e-10
-            self.weights = nk / n
-            self.means = (r.T @ x) / nk[:, None]
-            self.variances = np.maximum((r.T @ (x**2)) / nk[:, None] - self.means**2, floor)
-        return self
-
-    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        """Parameters as a dict for ``np.savez``."""
-        return {f"{prefix}_weights": self.weights, f"{prefix}_means": self.means,
-                f"{prefix}_variances": self.variances}
-
-    @classmethod
-    def from_arrays(cls, arrays: dict, prefix: str) -> DiagonalGMM:
-        """Inverse of :meth:`to_arrays`."""
-        g = cls(n_components=len(arrays[f"{prefix}_weights"]))
-        g.weights = np.asarray(arrays[f"{prefix}_weights"], np.float64)
-        g.means = np.asarray(arrays[f"{prefix}_means"], np.float64)
-        g.variances = np.asarray(arrays[f"{prefix}_variances"], np.float64)
-        return g
-
-
-class GMMDetector:
-    """Two-class GMM scorer: mean frame LLR ``log p(x|bona) - log p(x|spoof)`` per window.
-
-    Parameters
-    ----------
-    bonafide, spoof : DiagonalGMM
-        Fitted class models.
-    """
-
-    def __init__(self, bonafide: DiagonalGMM, spoof: DiagonalGMM) -> None:
-        self.bonafide = bonafide
-        self.spoof = spoof
-
-    def score_windows(self, windows: Sequence[np.ndarray]) -> np.ndarray:
-        """Raw scores of feature windows, each ``[F, T_i]``; returns ``[n_windows]``."""
-        out = np.empty(len(windows))
-        for i, w in enumerate(windows):
-            x = np.asarray(w, np.float64).T
-            out[i] = float(np.mean(self.bonafide.log_likelihood(x) - self.spoof.log_likelihood(x)))
-        return out
 
 
 class PooledHead(nn.Module):

@@ -9,7 +9,7 @@ Pipeline for one recording (any length, rate and channel count):
    exists in telephone-channel versions), so one model and one calibration serve both.
 2. **speech activity** (:mod:`voiceguard.vad`): with less than
    ``min_speech_s`` (0.5 s) of speech the verdict is ``no_speech`` and no score is given.
-3. **features** over the whole signal (LFCC or CQCC from the C core, 10 ms hop).
+3. **features** of each chunk (the model's front end: LFCC from the C core, or the Whisper encoder).
 4. **sliding windows** of ``window_s`` (4 s) every ``hop_s`` (2 s), the last one aligned
    to the end of the recording; a recording shorter than one window is one window.
    All windows are scored in batches.
@@ -209,10 +209,8 @@ def compute_features(y: np.ndarray, sr: int, feature_config: dict) -> np.ndarray
     sr : int
         Must equal ``feature_config['sr']``.
     feature_config : dict
-        ``{'kind': 'lfcc' | 'cqcc', 'preset': str, 'sr': int}``, optionally with
-        ``'bands': [[fmin, fmax], ...]`` (LFCC only): one LFCC block per band, stacked, so
-        that a weak high band gets cepstra of its own instead of being swamped by the
-        strong low band in one DCT.
+        ``{'kind': 'lfcc', 'preset': str, 'sr': int}`` (the ``features`` entry of a
+        model config).
 
     Returns
     -------
@@ -226,17 +224,11 @@ def compute_features(y: np.ndarray, sr: int, feature_config: dict) -> np.ndarray
     preset = feature_config.get("preset")
     if sr != feature_config.get("sr", sr):
         raise InvalidParameterError(f"features expected at {feature_config['sr']} Hz, got {sr} Hz")
-    fn = {"lfcc": features.lfcc, "cqcc": features.cqcc}.get(kind)
-    if fn is None:
-        raise ModelError(f"unknown feature kind {kind!r} in the model config; expected 'lfcc' or 'cqcc'")
+    if kind != "lfcc":
+        raise ModelError(f"unknown feature kind {kind!r} in the model config; expected 'lfcc'")
     kw = {} if preset is None else {"preset": preset}
-    bands = feature_config.get("bands")
     try:
-        if bands:
-            if kind != "lfcc":
-                raise ModelError(f"'bands' needs LFCC features, the model config has {kind!r}")
-            return np.vstack([fn(y, sr, fmin=float(lo), fmax=float(hi), **kw) for lo, hi in bands])
-        return fn(y, sr, **kw)
+        return features.lfcc(y, sr, **kw)
     except InputTooShortError:
         return np.zeros((int(feature_config.get("n_features", 60)), 0), np.float32)
 

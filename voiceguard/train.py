@@ -1,11 +1,11 @@
-"""Training the detectors from a manifest: LFCC/CQCC ResNet and the LFCC-GMM baseline.
+"""Training the LFCC-ResNet detector (``--model fast``) from a manifest.
 
 Layout of an output folder (SpeechBrain-style: weights with their config beside them)::
 
     OUT/
       cache/<kind>-<preset>-<sr>/<hash>.npz   features [F, T] + VAD mask [T] per clip
       model.json        config: features, architecture, scoring, calibration, training log
-      model.pt          ResNet state_dict (or model.npz: the two GMMs)
+      model.pt          ResNet state_dict
       val_scores.tsv    per-clip validation scores the calibration was fitted on
       train.log         one line per epoch
 
@@ -23,9 +23,6 @@ Recipe (ResNet):
   ``patience`` epochs, or when the wall-clock budget ``time_budget_s`` would be exceeded;
   the best epoch's weights are kept;
 * the calibration (:mod:`voiceguard.calibration`) is fitted on the validation scores.
-
-GMM baseline: one diagonal GMM per class on frames of the training clips (no
-normalisation, as the ASVspoof baselines), scored as the mean frame LLR per window.
 """
 
 from __future__ import annotations
@@ -54,18 +51,10 @@ from voiceguard.scoring import (
     window_bounds,
 )
 
-__all__ = ["FEATURE_PRESETS", "CachedClip", "load_features", "train", "TrainResult"]
+__all__ = ["LFCC_FEATURES", "CachedClip", "load_features", "train", "TrainResult"]
 
-#: Feature front ends the detectors can use.
-FEATURE_PRESETS = {
-    "lfcc": {"kind": "lfcc", "preset": "asvspoof2019", "sr": 16000, "hop_s": 0.01, "n_features": 60},
-    "cqcc": {"kind": "cqcc", "preset": "todisco", "sr": 16000, "hop_s": 0.01, "n_features": 60},
-    # Sub-band LFCC: the ASVspoof 2019 front end run separately on 0-4 kHz and 4-8 kHz.
-    # Vocoder artefacts concentrate in the high band (Tak et al., Interspeech 2020, found
-    # 4-8 kHz the most informative sub-band), which one DCT over 0-8 kHz dilutes.
-    "lfcc-subband": {"kind": "lfcc", "preset": "asvspoof2019", "sr": 16000, "hop_s": 0.01, "n_features": 120,
-                     "bands": [[0.0, 4000.0], [4000.0, 8000.0]]},
-}
+#: The front end of the LFCC-ResNet (the ``features`` entry of its config).
+LFCC_FEATURES = {"kind": "lfcc", "preset": "asvspoof2019", "sr": 16000, "hop_s": 0.01, "n_features": 60}
 
 Log = Callable[[str], None]
 
@@ -141,7 +130,7 @@ def load_features(
     cache_dir : str or os.PathLike
         Folder of the cache files (one per clip and feature configuration).
     feature_config : dict
-        One of :data:`FEATURE_PRESETS`.
+        :data:`LFCC_FEATURES` (or another LFCC configuration).
     jobs : int
         Worker processes for the clips not cached yet.
     log : callable
@@ -262,8 +251,6 @@ def train(
     manifest: Any,
     out_dir: str | os.PathLike,
     *,
-    features: str = "lfcc",
-    model: str = "resnet",
     train_split: str = "train",
     val_split: str = "val",
     epochs: int = 30,
@@ -278,9 +265,6 @@ def train(
     channels: Sequence[int] = (64, 128, 128),
     strides: Sequence[int] = (1, 2, 2),
     embedding_dim: int = 64,
-    gmm_components: int = 64,
-    gmm_iterations: int = 20,
-    gmm_max_frames: int = 100_000,
     seed: int = 0,
     threads: int | None = None,
     jobs: int = 1,
@@ -290,7 +274,7 @@ def train(
     hold_out_systems: Sequence[str] = (),
     log: Log = _stderr,
 ) -> TrainResult:
-    """Train a detector on a manifest's train split, select and calibrate on its val split.
+    """Train an LFCC-ResNet on a manifest's train split, select and calibrate on its val split.
 
     Parameters
     ----------
@@ -298,10 +282,6 @@ def train(
         A :class:`voiceguard.data.manifest.Manifest` or a manifest file.
     out_dir : str or os.PathLike
         Output folder (created); see the module docstring for its layout.
-    features : {'lfcc', 'cqcc'}
-        Front end (:data:`FEATURE_PRESETS`).
-    model : {'resnet', 'gmm'}
-        Detector type.
     train_split, val_split : str
         Values of the manifest's ``split`` column used for training and validation.
     hold_out_families : sequence of str
@@ -312,7 +292,7 @@ def train(
     hold_out_systems : sequence of str
         The same for single synthesizers (the ``system`` column): leave-one-synthesizer-out.
     epochs : int
-        Maximum epochs (ResNet).
+        Maximum epochs.
     time_budget_s : float, optional
         Wall-clock budget for the training epochs (feature extraction excluded); no
         epoch is started that would probably end past it.
@@ -328,8 +308,6 @@ def train(
         Epochs without validation-EER improvement before stopping.
     channels, strides, embedding_dim :
         ResNet architecture (:class:`voiceguard.nets.ResNet1D`).
-    gmm_components, gmm_iterations, gmm_max_frames : int
-        GMM size, EM iterations, frames sampled per class.
     seed : int
         Seed of every random choice.
     threads : int, optional
@@ -340,7 +318,7 @@ def train(
         Feature cache root (default ``out_dir/cache``); share it between models trained
         on the same features.
     name : str, optional
-        Model name stored in the config (default ``'<features>-<model>'``).
+        Model name stored in the config (default ``'lfcc-resnet'``).
     log : callable
         Receives progress lines (default: stderr).
 
@@ -351,10 +329,6 @@ def train(
     from voiceguard.data.manifest import Manifest, read_manifest
 
     t_start = time.perf_counter()
-    if features not in FEATURE_PRESETS:
-        raise InvalidParameterError(f"features must be one of {sorted(FEATURE_PRESETS)}, got {features!r}")
-    if model not in ("resnet", "gmm"):
-        raise InvalidParameterError(f"model must be 'resnet' or 'gmm', got {model!r}")
     if loss not in ("bce", "ocsoftmax"):
         raise InvalidParameterError(f"loss must be 'bce' or 'ocsoftmax', got {loss!r}")
     manifest_source: dict[str, Any] = {"manifest": None}
@@ -363,9 +337,9 @@ def train(
         manifest = read_manifest(manifest)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    fcfg = dict(FEATURE_PRESETS[features])
+    fcfg = dict(LFCC_FEATURES)
     cache_dir = Path(cache_dir) if cache_dir is not None else out / "cache"
-    sub = f"{fcfg['kind']}-{fcfg['preset']}-{fcfg['sr']}" + ("-bands" if fcfg.get("bands") else "")
+    sub = f"{fcfg['kind']}-{fcfg['preset']}-{fcfg['sr']}"
     cache_dir = cache_dir / sub
     tr_m = _split(manifest, train_split, "training")
     for column, values in (("family", hold_out_families), ("system", hold_out_systems)):
@@ -391,7 +365,7 @@ def train(
     va = load_features(va_m, cache_dir, fcfg, jobs=jobs, log=log)
     t_feat = time.perf_counter() - t_start
     scoring = dict(DEFAULT_SCORING)
-    name = name or f"{features}-{model}"
+    name = name or "lfcc-resnet"
     va_labels = np.array([c.label for c in va])
     log_path = out / "train.log"
     log_path.write_text("", encoding="utf-8")
@@ -402,36 +376,12 @@ def train(
             fh.write(msg + "\n")
 
     say(f"{name}: {len(tr)} training clips, {len(va)} validation clips, features {t_feat:.1f} s")
-    rng = np.random.default_rng(seed)
-    history: list[dict] = []
-    if model == "gmm":
-        from voiceguard.nets import DiagonalGMM, GMMDetector
-
-        gmms = {}
-        for lab, cls in ((1, "bonafide"), (0, "spoof")):
-            frames = np.concatenate([c.feats.T for c in tr if c.label == lab])
-            if len(frames) > gmm_max_frames:
-                frames = frames[rng.choice(len(frames), gmm_max_frames, replace=False)]
-            t0 = time.perf_counter()
-            gmms[cls] = DiagonalGMM(gmm_components, gmm_iterations, seed=seed).fit(frames)
-            say(f"{name}: {cls} GMM, {gmm_components} components on {len(frames)} frames, "
-                f"{time.perf_counter() - t0:.1f} s")
-        det = GMMDetector(gmms["bonafide"], gmms["spoof"])
-        val_scores = _clip_scores(va, det.score_windows, scoring, fcfg["hop_s"])
-        val_eer, _ = _eer_and_dprime(val_scores, va_labels)
-        weights = "model.npz"
-        np.savez(out / weights, **det.bonafide.to_arrays("bonafide"), **det.spoof.to_arrays("spoof"))
-        n_params = int(2 * gmm_components * (1 + 2 * fcfg["n_features"]))
-        arch: dict[str, Any] = {"n_components": gmm_components, "n_iter": gmm_iterations,
-                                "max_frames": gmm_max_frames}
-        n_epochs = 0
-    else:
-        val_scores, val_eer, n_params, arch, n_epochs, history = _train_resnet(
-            tr, va, va_labels, out, fcfg, scoring, epochs=epochs, time_budget_s=time_budget_s,
-            batch_size=batch_size, lr=lr, weight_decay=weight_decay, loss=loss, crop_s=crop_s,
-            spec_augment=spec_augment, patience=patience, channels=channels, strides=strides,
-            embedding_dim=embedding_dim, seed=seed, threads=threads, say=say, name=name)
-        weights = "model.pt"
+    val_scores, val_eer, n_params, arch, n_epochs, history = _train_resnet(
+        tr, va, va_labels, out, fcfg, scoring, epochs=epochs, time_budget_s=time_budget_s,
+        batch_size=batch_size, lr=lr, weight_decay=weight_decay, loss=loss, crop_s=crop_s,
+        spec_augment=spec_augment, patience=patience, channels=channels, strides=strides,
+        embedding_dim=embedding_dim, seed=seed, threads=threads, say=say, name=name)
+    weights = "model.pt"
     cal_warning = None
     try:
         cal = fit_calibration(val_scores[va_labels == 1], val_scores[va_labels == 0], prior=0.5)
@@ -451,7 +401,7 @@ def train(
         "format": "voiceguard-detector",
         "version": 1,
         "name": name,
-        "kind": model,
+        "kind": "resnet",
         "weights": weights,
         "features": fcfg,
         "model": arch,

