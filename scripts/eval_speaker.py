@@ -60,7 +60,7 @@ def phone_chain(y: np.ndarray, sr: int, bandpass: bool = False) -> tuple[np.ndar
     from scipy.signal import butter, sosfiltfilt
 
     from voiceguard.audio import resample
-    from voiceguard.data.channel import g711_roundtrip
+    from voiceguard.audio.g711 import g711_roundtrip
 
     z = np.asarray(y, np.float64)
     if bandpass:

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voiceguard import audio, vad
+from voiceguard import audio
+from voiceguard.audio import vad
+from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError
 from voiceguard.windows import ChunkAssembler, WindowGrid
 
 
@@ -35,7 +37,7 @@ def test_stream_resampler_short_and_empty_inputs() -> None:
         rs = audio.StreamResampler(44100, 16000)
         got = np.concatenate([rs.push(y), rs.finish()])
         np.testing.assert_array_equal(got, audio.resample(y, 44100, 16000))
-    with pytest.raises(audio.InvalidParameterError):
+    with pytest.raises(InvalidParameterError):
         audio.StreamResampler(0, 16000)
 
 
@@ -59,13 +61,13 @@ def test_open_stream_and_iter_blocks_match_whole_file(tmp_path) -> None:
 
 
 def test_open_stream_errors(tmp_path) -> None:
-    with pytest.raises(audio.AudioReadError, match="no such file"):
+    with pytest.raises(AudioReadError, match="no such file"):
         audio.open_stream(tmp_path / "missing.wav", None, min_sr=1, purpose="t")
     (tmp_path / "junk.wav").write_bytes(b"RIFF\x00\x00not audio at all")
-    with pytest.raises(audio.AudioReadError, match="cannot decode"):
+    with pytest.raises(AudioReadError, match="cannot decode"):
         audio.open_stream(tmp_path / "junk.wav", None, min_sr=1, purpose="t")
     sf.write(tmp_path / "low.wav", np.zeros(100), 2000)
-    with pytest.raises(audio.InvalidAudioError, match="too low"):
+    with pytest.raises(InvalidAudioError, match="too low"):
         audio.open_stream(tmp_path / "low.wav", None, min_sr=4000, purpose="spoof scoring")
 
 

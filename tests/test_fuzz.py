@@ -140,7 +140,7 @@ def test_malformed_multipart_answers_400_in_the_api_error_shape():
 
 
 def test_g711_uploads_decode_to_unit_range():
-    from voiceguard.data.channel import alaw_encode, mulaw_encode
+    from voiceguard.audio.g711 import alaw_encode, mulaw_encode
     from voiceguard.service.http_api import decode_upload
 
     y = 0.9 * np.sin(np.linspace(0, 200, 8000))

@@ -22,7 +22,8 @@ import pytest
 import soundfile as sf
 
 from voiceguard.audio import load_mono, resample
-from voiceguard.data.channel import codec_available, g711_roundtrip
+from voiceguard.data.channel import codec_available
+from voiceguard.audio.g711 import g711_roundtrip
 from voiceguard.provenance import Registry, check, register, verify_export
 from voiceguard.provenance.fingerprint import HOP_S, fingerprint
 from voiceguard.provenance.signing import ProvenanceSignatureError

@@ -545,7 +545,7 @@ def test_score_endpoint_matches_cli(detector, tmp_path):
 
 
 def test_g711_uploads(detector, tmp_path):
-    from voiceguard.data.channel import alaw_encode, mulaw_encode, mulaw_decode
+    from voiceguard.audio.g711 import alaw_encode, mulaw_encode, mulaw_decode
 
     y, _ = load_mono(BONAFIDE, 8000)
     mu = mulaw_encode(y).astype(np.uint8).tobytes()

@@ -57,7 +57,7 @@ def band_of(condition: str) -> str:
 
 def loudness_normalise(y: np.ndarray, sr: int, target_db: float = -26.0) -> np.ndarray:
     """Scale ``y`` so that its speech-active RMS is ``target_db`` dBFS (peak-limited to 0.99)."""
-    from voiceguard.vad import speech_activity
+    from voiceguard.audio.vad import speech_activity
 
     act = speech_activity(y, sr)
     hop = int(round(act.hop_s * sr))
@@ -206,7 +206,7 @@ def evaluate(
     from voiceguard import audio
     from voiceguard.data.manifest import Manifest, read_manifest
     from voiceguard.scoring import NO_SPEECH, Detector
-    from voiceguard.vad import trim_nonspeech
+    from voiceguard.audio.vad import trim_nonspeech
 
     manifest_name = str(manifest) if not isinstance(manifest, Manifest) else str(manifest.root)
     if not isinstance(manifest, Manifest):

@@ -516,7 +516,7 @@ class Detector:
         ``reopen()``, a second pass over the same samples; both in bounded memory."""
         from voiceguard.audio import resampled_blocks
         from voiceguard.errors import AudioReadError
-        from voiceguard.vad import StreamingEnergies, decide_speech
+        from voiceguard.audio.vad import StreamingEnergies, decide_speech
         from voiceguard.windows import ChunkAssembler
 
         sr_in = int(stream.sr)

@@ -344,7 +344,7 @@ class StreamScorer:
     def _update(self, end: int) -> None:
         from voiceguard.audio import resample
         from voiceguard.calibration import spoof_probability
-        from voiceguard.vad import speech_activity
+        from voiceguard.audio.vad import speech_activity
 
         det = self.detector
         start = max(0, end - self._win)

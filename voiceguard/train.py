@@ -93,7 +93,7 @@ def _cache_key(path: Path, fcfg: dict) -> str:
 def _featurise(args: tuple[str, dict, str]) -> tuple[str, str | None]:
     """Worker: compute and store one clip's features; returns (cache file, error)."""
     from voiceguard import audio
-    from voiceguard.vad import speech_activity
+    from voiceguard.audio.vad import speech_activity
 
     src, fcfg, dst = args
     if os.path.exists(dst):

@@ -114,7 +114,7 @@ def http_uploads() -> dict[str, bytes]:
 
     wav = _sound(_tone(800, 8000), 8000, "WAV", "PCM_16")
     flac = _sound(_tone(1600, 16000), 16000, "FLAC", "PCM_16")
-    from voiceguard.data.channel import mulaw_encode, alaw_encode
+    from voiceguard.audio.g711 import mulaw_encode, alaw_encode
 
     mu = mulaw_encode(_tone(800, 8000)).astype(np.uint8).tobytes()
     al = alaw_encode(_tone(800, 8000)).astype(np.uint8).tobytes()

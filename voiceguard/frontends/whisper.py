@@ -121,7 +121,7 @@ def _mel_basis():
 
     with _mel_lock:
         if "fb" not in _mel_cache:
-            from voiceguard.speaker import mel_filterbank
+            from voiceguard.features.mel import mel_filterbank
 
             _mel_cache["fb"] = torch.from_numpy(mel_filterbank(SR, N_FFT, N_MELS, 0.0, SR / 2.0).astype(np.float32))
             _mel_cache["window"] = torch.hann_window(N_FFT)

@@ -219,7 +219,7 @@ def spectrogram_image(y: np.ndarray, sr: int, columns: int = COLUMNS, rows: int 
 
 def speech_regions(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
     """Speech regions ``[(start_s, end_s)]`` of :func:`voiceguard.vad.speech_activity`."""
-    from voiceguard.vad import speech_activity
+    from voiceguard.audio.vad import speech_activity
 
     act = speech_activity(y, sr)
     m = np.concatenate([[False], act.mask, [False]])

@@ -108,7 +108,7 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
     if not data:
         raise UploadError(422, "the upload is empty: send the audio as the request body or as a 'file' form field")
     if law is not None:
-        from voiceguard.data.channel import alaw_decode, mulaw_decode
+        from voiceguard.audio.g711 import alaw_decode, mulaw_decode
 
         try:
             sr = int(params.get("rate", 8000))

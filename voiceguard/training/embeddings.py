@@ -48,7 +48,7 @@ def _part_worker(args: tuple[str, list[str], str, str, dict]) -> str:
     from voiceguard.backends import encode_chunk, pool_windows
     from voiceguard.frontends import whisper
     from voiceguard.scoring import window_speech_fractions
-    from voiceguard.vad import speech_activity
+    from voiceguard.audio.vad import speech_activity
     from voiceguard.windows import WindowGrid
 
     part_path, paths, model, max_layer, geom = args

@@ -36,7 +36,7 @@ def clip_properties(path: str) -> list[float]:
     """The :data:`PROPERTIES` of one clip (NaN where the file cannot be read)."""
     from voiceguard.audio import load_mono
     from voiceguard.errors import VoiceguardError
-    from voiceguard.vad import speech_activity
+    from voiceguard.audio.vad import speech_activity
 
     try:
         y, sr = load_mono(path, sr=16000)

@@ -85,7 +85,7 @@ def clone_frames(y: np.ndarray, sr: int, *, max_frames: int | None = None,
     """
     from voiceguard.audio import resample
     from voiceguard.features import lfcc
-    from voiceguard.vad import speech_activity
+    from voiceguard.audio.vad import speech_activity
 
     y = np.asarray(y, np.float64)
     y16 = resample(y, sr, _SR) if sr != _SR else y

@@ -1,44 +1,16 @@
-"""Spectral features for spoofing countermeasures: LFCC, CQCC and their spectrograms.
-
-Every function takes a mono signal ``y`` and its sample rate ``sr``, validates both, and
-calls the C core (``csrc/``) with the GIL released, so several threads extract features in
-parallel. Results are float32 arrays of shape ``[n_features, n_frames]``. The exact
-definitions, formula by formula, are in ``docs/features.md``.
-
-Presets reproduce published front ends; keyword overrides build other variants::
-
-    >>> lfcc(y, sr=16000)                               # ASVspoof 2019 LFCC, 60 x T
-    >>> lfcc(y, sr=16000, preset="asvspoof2021")        # ASVspoof 2021 LFCC, 60 x T
-    >>> cqcc(y, sr=16000)                               # Todisco et al. CQCC, 60 x T
-    >>> lfcc(y, sr=16000, n_filters=40, n_coeffs=30, deltas=False)
-"""
+"""Feature presets (published front ends) and the validation of their parameters."""
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import numpy as np
 
 from voiceguard.errors import (
-    InputTooShortError,
-    InvalidAudioError,
     InvalidParameterError,
-    NonFiniteAudioError,
     SampleRateError,
 )
-
-__all__ = [
-    "LFCC_PRESETS",
-    "CQCC_PRESETS",
-    "lfcc",
-    "linear_spectrogram",
-    "cqt",
-    "cqcc",
-    "resolve_params",
-    "as_float_audio",
-]
 
 #: LFCC presets. Durations are in seconds and become samples as ``round(sr * seconds)``;
 #: ``fmax=None`` means ``sr / 2``.
@@ -61,6 +33,7 @@ LFCC_PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
+
 #: CQCC presets. ``fmin=None`` means ``(sr / 2) / 2**n_octaves``; ``n_bins=None`` means every
 #: bin from fmin up to (excluding) sr / 2.
 CQCC_PRESETS: dict[str, dict[str, Any]] = {
@@ -74,18 +47,20 @@ CQCC_PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
+
 _LFCC_OVERRIDES = {
     "n_fft", "win_length", "hop_length", "window", "periodic", "preemphasis", "n_filters",
     "fmin", "fmax", "n_coeffs", "deltas", "delta_width",
 }
+
+
 _CQCC_OVERRIDES = {
     "hop_length", "fmin", "n_bins", "bins_per_octave", "bandwidth", "resample_d", "n_coeffs",
     "deltas", "delta_width",
 }
+
+
 _WINDOWS = ("hamming", "hann", "rect")
-
-
-# ----------------------------------------------------------------------------- validation
 
 
 def _check_sr(sr: Any) -> float:
@@ -95,59 +70,6 @@ def _check_sr(sr: Any) -> float:
     if not math.isfinite(sr) or sr <= 0:
         raise SampleRateError(f"sr must be a positive, finite sample rate in Hz, got {sr!r}")
     return sr
-
-
-def as_float_audio(y: Any) -> np.ndarray:
-    """Return ``y`` as a finite, 1-D, C-contiguous float64 array.
-
-    Integer PCM is scaled to [-1, 1): int16 by 1/32768, int32 by 1/2**31, int8 by 1/128 and
-    uint8 as (y - 128) / 128.
-
-    Raises
-    ------
-    InvalidAudioError
-        ``y`` is not 1-D, or of a dtype that is not audio.
-    InputTooShortError
-        ``y`` is empty.
-    NonFiniteAudioError
-        ``y`` holds NaN or infinite values.
-    """
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        hint = (
-            " Mix it down to mono first, e.g. y.mean(axis=0) for [channels, samples]"
-            " or y.mean(axis=1) for [samples, channels]."
-            if arr.ndim == 2
-            else ""
-        )
-        raise InvalidAudioError(
-            f"expected mono audio as a 1-D array, got an array of shape {arr.shape}.{hint}"
-        )
-    kind = arr.dtype.kind
-    if kind == "f":
-        with np.errstate(invalid="ignore"):  # signalling NaNs warn when cast; they are refused below
-            out = np.ascontiguousarray(arr, dtype=np.float64)
-    elif arr.dtype == np.int16:
-        out = arr.astype(np.float64) / 32768.0
-    elif arr.dtype == np.int32:
-        out = arr.astype(np.float64) / 2147483648.0
-    elif arr.dtype == np.int8:
-        out = arr.astype(np.float64) / 128.0
-    elif arr.dtype == np.uint8:
-        out = (arr.astype(np.float64) - 128.0) / 128.0
-    else:
-        raise InvalidAudioError(
-            f"unsupported audio dtype {arr.dtype}: pass float32/float64 samples in [-1, 1] "
-            "or int8/uint8/int16/int32 PCM"
-        )
-    if out.size == 0:
-        raise InputTooShortError("the audio signal is empty (0 samples)")
-    if not np.isfinite(out).all():
-        bad = int(np.count_nonzero(~np.isfinite(out)))
-        raise NonFiniteAudioError(
-            f"the audio signal contains {bad} NaN or infinite sample(s); clean or drop them first"
-        )
-    return out
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -328,152 +250,3 @@ def resolve_params(kind: str, preset: str, sr: float, **overrides: Any) -> dict[
     if kind == "cqcc":
         return _resolve_cqcc(preset, sr, overrides)
     raise InvalidParameterError(f"kind must be 'lfcc' or 'cqcc', got {kind!r}")
-
-
-# --------------------------------------------------------------------------- computation
-
-
-@functools.lru_cache(maxsize=8)
-def _rfft_plan(n: int) -> np.ndarray:
-    from voiceguard._ext import _features
-
-    return _features.rfft_plan(n)
-
-
-@functools.lru_cache(maxsize=8)
-def _cfft_plan(n: int) -> np.ndarray:
-    from voiceguard._ext import _features
-
-    return _features.cfft_plan(n)
-
-
-def _framed_input(y: Any, sr: Any, preset: str, overrides: dict[str, Any]):
-    sr = _check_sr(sr)
-    p = _resolve_lfcc(preset, sr, overrides)
-    y = as_float_audio(y)
-    if y.size < p["win_length"]:
-        raise InputTooShortError(
-            f"the signal has {y.size} samples, shorter than one analysis frame "
-            f"({p['win_length']} samples = {1000 * p['win_length'] / sr:g} ms at {sr:g} Hz)"
-        )
-    return y, sr, p
-
-
-def _cq_input(y: Any, sr: Any, preset: str, overrides: dict[str, Any]):
-    sr = _check_sr(sr)
-    p = _resolve_cqcc(preset, sr, overrides)
-    y = as_float_audio(y)
-    if y.size < p["hop_length"]:
-        raise InputTooShortError(
-            f"the signal has {y.size} samples, shorter than one hop "
-            f"({p['hop_length']} samples = {1000 * p['hop_length'] / sr:g} ms at {sr:g} Hz)"
-        )
-    return y, sr, p
-
-
-def lfcc(y: np.ndarray, sr: float, preset: str = "asvspoof2019", **overrides: Any) -> np.ndarray:
-    """Linear-frequency cepstral coefficients.
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,)]
-        Mono audio: float32/float64 in [-1, 1], or integer PCM (scaled).
-    sr : float
-        Sample rate in Hz.
-    preset : {"asvspoof2019", "asvspoof2021"}
-        The published front end to reproduce; see :data:`LFCC_PRESETS` for provenance.
-    **overrides
-        ``n_fft``, ``win_length``, ``hop_length`` (samples), ``window`` ("hamming", "hann",
-        "rect"), ``periodic``, ``preemphasis`` (0 disables), ``n_filters``, ``fmin``,
-        ``fmax`` (Hz), ``n_coeffs``, ``deltas`` (bool), ``delta_width``.
-
-    Returns
-    -------
-    np.ndarray [shape=(n_coeffs * 3, n_frames) or (n_coeffs, n_frames)], float32
-        Rows ``[c_0..c_{n-1}; deltas; delta-deltas]``; ``n_frames = 1 + (n - win_length)
-        // hop_length`` (frames are not centred or padded).
-
-    Raises
-    ------
-    InvalidAudioError, InputTooShortError, NonFiniteAudioError
-        The signal is not mono, is shorter than one frame, or is not finite.
-    SampleRateError, InvalidParameterError
-        ``sr`` or an override is invalid or inconsistent with the preset.
-    """
-    y, sr, p = _framed_input(y, sr, preset, overrides)
-    from voiceguard._ext import _features
-
-    return _features.lfcc(y, sr, p, _rfft_plan(p["n_fft"]))
-
-
-def linear_spectrogram(
-    y: np.ndarray, sr: float, preset: str = "asvspoof2019", **overrides: Any
-) -> np.ndarray:
-    """Power spectrogram on the LFCC preset's frames (pre-emphasis, window, zero-padding).
-
-    Parameters are those of :func:`lfcc`; only the framing ones (``n_fft``, ``win_length``,
-    ``hop_length``, ``window``, ``periodic``, ``preemphasis``) affect the result.
-
-    Returns
-    -------
-    np.ndarray [shape=(n_fft // 2 + 1, n_frames)], float32
-        ``|FFT|^2`` of each frame, unnormalised.
-    """
-    y, sr, p = _framed_input(y, sr, preset, overrides)
-    from voiceguard._ext import _features
-
-    return _features.power_spectrogram(y, sr, p, _rfft_plan(p["n_fft"]))
-
-
-def cqt(y: np.ndarray, sr: float, preset: str = "todisco", **overrides: Any) -> np.ndarray:
-    """Constant-Q transform magnitude (rasterised constant-Q nonstationary Gabor transform).
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,)]
-        Mono audio, at least ``hop_length`` samples.
-    sr : float
-        Sample rate in Hz.
-    preset : {"todisco"}
-        Bin layout of the CQCC preset (96 bins per octave over nine octaves below sr/2).
-    **overrides
-        ``hop_length``, ``fmin``, ``n_bins``, ``bins_per_octave``, ``bandwidth``.
-
-    Returns
-    -------
-    np.ndarray [shape=(n_bins, 1 + n // hop_length)], float32
-        ``|X[k, m]|``, frame ``m`` centred on sample ``m * hop_length``; a sinusoid of
-        amplitude A on a bin centre gives about A / 2 (as ``librosa.cqt(..., scale=False)``).
-    """
-    y, sr, p = _cq_input(y, sr, preset, overrides)
-    from voiceguard._ext import _features
-
-    _, M, L = _features.cqt_geometry(y.size, sr, p)
-    return _features.cqt_magnitude(y, sr, p, _rfft_plan(L), _cfft_plan(M))
-
-
-def cqcc(y: np.ndarray, sr: float, preset: str = "todisco", **overrides: Any) -> np.ndarray:
-    """Constant-Q cepstral coefficients (Todisco, Delgado & Evans 2016, 2017).
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,)]
-        Mono audio, at least ``hop_length`` samples.
-    sr : float
-        Sample rate in Hz; the preset's nine octaves end at sr / 2.
-    preset : {"todisco"}
-        See :data:`CQCC_PRESETS` for provenance.
-    **overrides
-        Those of :func:`cqt`, plus ``resample_d`` (uniform samples in the first octave),
-        ``n_coeffs``, ``deltas``, ``delta_width``.
-
-    Returns
-    -------
-    np.ndarray [shape=(3 * (n_coeffs + 1), 1 + n // hop_length)], float32
-        Rows ``[log energy; c_1..c_n; deltas; delta-deltas]`` (60 rows for the preset).
-    """
-    y, sr, p = _cq_input(y, sr, preset, overrides)
-    from voiceguard._ext import _features
-
-    _, M, L = _features.cqt_geometry(y.size, sr, p)
-    return _features.cqcc(y, sr, p, _rfft_plan(L), _cfft_plan(M))
