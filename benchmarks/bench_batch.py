@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from voiceguard.batch import ray_session
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     torch.set_num_threads(1)
     det = Detector(args.model, threads=1)

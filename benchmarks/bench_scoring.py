@@ -22,7 +22,7 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from voiceguard import audio  # noqa: E402
-from voiceguard.scoring import Detector  # noqa: E402
+from voiceguard.detect.detector import Detector  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parents[1] / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
 

@@ -67,7 +67,7 @@ def main() -> int:
     import torch
 
     from voiceguard import audio
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     torch.set_num_threads(1)
     det = Detector(args.model, threads=1)

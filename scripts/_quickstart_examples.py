@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from voiceguard.errors import VoiceguardError
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     try:
         det = Detector(args.model, prior=args.prior, threshold=args.threshold)

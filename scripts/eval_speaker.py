@@ -104,7 +104,7 @@ class Cache:
 
 
 def eer(pos, neg) -> float:
-    from voiceguard.metrics import eer as _eer
+    from voiceguard.evaluation.metrics import eer as _eer
 
     return float(_eer(np.asarray(pos), np.asarray(neg)))
 
@@ -118,7 +118,7 @@ def libri_files(data: Path, spk: str) -> list[Path]:
 
 def fit_calibration(args, cache: Cache) -> None:
     from voiceguard.audio import load_mono
-    from voiceguard.calibration import cllr, fit_calibration as fit
+    from voiceguard.detect.calibration import cllr, fit_calibration as fit
     from voiceguard.speaker import GE2EEncoder
 
     folders = sorted(p for p in (args.data / "resemblyzer_librispeech").iterdir()
@@ -231,7 +231,7 @@ def fit_clone_calibration(args, speakers: list[str]) -> tuple[dict, dict]:
     of the four vocoders (the fourth rotates); B is the bona fide trial, B copied by the fourth
     vocoder the clone trial."""
     from voiceguard.audio import load_mono
-    from voiceguard.calibration import cllr, fit_calibration as fit
+    from voiceguard.detect.calibration import cllr, fit_calibration as fit
     from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
 
     vocs = list(COPY_VOCODERS)
@@ -310,7 +310,7 @@ def sv_eval(args, cache: Cache, cal) -> dict:
                 (tar if lab else non).append(cal.normalise(s, ref, v, c))
                 (ltar if lab else lnon).append(llr)
             ltar, lnon = np.array(ltar), np.array(lnon)
-            from voiceguard.calibration import cllr
+            from voiceguard.detect.calibration import cllr
 
             results[f"{n_enroll}clip/{cond}"] = {
                 "eer": eer(tar, non), "n_target": len(tar), "n_nontarget": len(non),
@@ -359,9 +359,9 @@ def mixed_voice_eval(args, cache: Cache) -> dict:
 
 def sasv_eval(args, cache: Cache, cal, emb) -> dict:
     from voiceguard.audio import load_mono
-    from voiceguard.calibration import cllr
+    from voiceguard.detect.calibration import cllr
     from voiceguard.data import vocoders
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
     from voiceguard.verify import fuse, spoof_llr_threshold
 
     SPKS = TEST_SPEAKERS[: args.speakers]
@@ -596,7 +596,7 @@ def demo_groups(root: Path) -> list[dict]:
 def vc_eval(args, cache: Cache, cal) -> dict:
     """Voice-conversion clones against their own target speakers (see :func:`demo_groups`)."""
     from voiceguard.audio import load_mono
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
     from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
     from voiceguard.voiceprint.fusion import fuse, spoof_llr_threshold
 
@@ -668,7 +668,7 @@ def gate_eval(args) -> dict:
 
     Clips: the ten test speakers' clips, the first clip of every other LibriSpeech speaker,
     and the voice-conversion groups' enrollment clips (all real recordings)."""
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     det = Detector(args.model, threads=args.threads)
     root = args.demos if (args.demos / "MANIFEST.tsv").is_file() else ROOT.parent / "shared" / "data" / "spoof-demos"

@@ -9,7 +9,7 @@ import soundfile as sf
 from voiceguard import audio
 from voiceguard.audio import vad
 from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError
-from voiceguard.windows import ChunkAssembler, WindowGrid
+from voiceguard.detect.windows import ChunkAssembler, WindowGrid
 
 
 def _pieces(y: np.ndarray, rng: np.random.Generator, max_size: int):
@@ -104,7 +104,7 @@ def test_chunk_assembler_matches_whole_signal_grid(n: int) -> None:
 
 def test_detector_file_equals_array_and_blocks(tmp_path, speech) -> None:
     """A file scored block by block gives exactly what the same samples give as an array."""
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     y, sr = np.asarray(speech), 16000
     long = np.concatenate([y] * int(np.ceil(75 * sr / len(y))))[: 75 * sr]

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from voiceguard.calibration import Calibration, cllr, fit_calibration, spoof_probability
+from voiceguard.detect.calibration import Calibration, cllr, fit_calibration, spoof_probability
 from voiceguard.errors import InvalidParameterError, ModelError
-from voiceguard.metrics import det_curve, eer, eer_threshold, error_rates, min_dcf, plot_det, rocch
+from voiceguard.evaluation.metrics import det_curve, eer, eer_threshold, error_rates, min_dcf, plot_det, rocch
 
 
 def test_eer_perfect_separation_is_zero() -> None:
@@ -137,7 +137,7 @@ def test_calibration_roundtrip_and_validation() -> None:
 
 
 def test_threshold_for_false_alarm_rate_flags_that_share() -> None:
-    from voiceguard.calibration import threshold_for_false_alarm_rate
+    from voiceguard.detect.calibration import threshold_for_false_alarm_rate
 
     rng = np.random.default_rng(3)
     bona = rng.normal(2.0, 1.5, size=4000)
@@ -152,7 +152,7 @@ def test_threshold_for_false_alarm_rate_flags_that_share() -> None:
 
 
 def test_threshold_for_false_alarm_rate_rejects_bad_input() -> None:
-    from voiceguard.calibration import threshold_for_false_alarm_rate
+    from voiceguard.detect.calibration import threshold_for_false_alarm_rate
     from voiceguard.errors import InvalidParameterError
 
     with pytest.raises(InvalidParameterError, match="false_alarm_rate"):

@@ -96,7 +96,7 @@ def test_audiosocket_stream_cut_short_is_a_protocol_error(frames, cut):
 
 @pytest.fixture(scope="module")
 def detector():
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     return Detector()
 
@@ -119,7 +119,7 @@ def call_pcm() -> np.ndarray:
 def test_stream_final_equals_whole_recording(detector, call_pcm, sizes, kinds):
     """Chunks of any sizes, as int16 bytes, int16 arrays or float32 arrays (mixed within a
     call), end with the result of scoring the whole recording."""
-    from voiceguard.stream import StreamScorer
+    from voiceguard.detect.stream import StreamScorer
 
     s = StreamScorer(detector, sr=8000)
     i = k = 0

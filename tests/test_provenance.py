@@ -74,7 +74,7 @@ class _StubDetector:
         self.calls: list[float] = []
 
     def score_mono(self, y, sr, *, name=None, channels=1):
-        from voiceguard.scoring import ScoreResult
+        from voiceguard.detect.result import ScoreResult
 
         self.calls.append(len(y) / sr)
         return ScoreResult(name, "spoof", 0.9, -2.2, len(y) / sr, len(y) / sr, sr, channels, 0.5, 0.5)
@@ -139,7 +139,7 @@ def test_trimmed_copy_matches_with_its_offset(reg, original, tmp_path):
 def test_replaced_by_tts_is_located(channel, reg, original, tts, tmp_path):
     """3 s of the original (4.0-7.0 s) replaced by TTS at the same level: the span is found
     within 0.5 s, and the default detector scores it."""
-    from voiceguard.scoring import shared_detector
+    from voiceguard.detect.detector import shared_detector
 
     z = original.copy()
     seg = tts[: 3 * SR]

@@ -23,7 +23,7 @@ import soundfile as sf
 from voiceguard import audio
 from voiceguard.cli import main
 from voiceguard.report.browser import find_chromium, render
-from voiceguard.scoring import Detector
+from voiceguard.detect.detector import Detector
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BONAFIDE = EXAMPLES / "bonafide_librispeech_1898.flac"

@@ -11,7 +11,9 @@ import soundfile as sf
 import voiceguard
 from voiceguard import audio
 from voiceguard.errors import AudioReadError, InvalidAudioError, ModelError
-from voiceguard.scoring import Detector, ScoreResult, window_bounds
+from voiceguard.detect.detector import Detector
+from voiceguard.detect.result import ScoreResult
+from voiceguard.training.resnet import window_bounds
 
 DATA = Path(__file__).parent / "data"
 SPEECH = DATA / "librispeech_118-121721-0000_3s.flac"

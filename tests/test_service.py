@@ -27,9 +27,9 @@ httpx = pytest.importorskip("httpx")
 from voiceguard.audio import load_mono  # noqa: E402
 from voiceguard.audiosocket import KIND_AUDIO, KIND_UUID, AudioSocketClient, encode_frame  # noqa: E402
 from voiceguard.errors import InvalidParameterError  # noqa: E402
-from voiceguard.scoring import Detector  # noqa: E402
+from voiceguard.detect.detector import Detector  # noqa: E402
 from voiceguard.service import RunningService, ServiceConfig, load_config  # noqa: E402
-from voiceguard.stream import StreamScorer  # noqa: E402
+from voiceguard.detect.stream import StreamScorer  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BONAFIDE = EXAMPLES / "bonafide_librispeech_1898.flac"

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from voiceguard.scoring import Detector  # noqa: E402
+from voiceguard.detect.detector import Detector  # noqa: E402
 from voiceguard.service import RunningService, ServiceConfig  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -9,8 +9,8 @@ import pytest
 
 from voiceguard.audio import load_mono
 from voiceguard.errors import InvalidAudioError, InvalidParameterError
-from voiceguard.scoring import Detector
-from voiceguard.stream import PENDING, StreamScorer
+from voiceguard.detect.detector import Detector
+from voiceguard.detect.stream import PENDING, StreamScorer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

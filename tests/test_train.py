@@ -93,8 +93,8 @@ def test_toy_manifest_reads(toy_manifest: Path) -> None:
 
 
 def test_resnet_trains_end_to_end(toy_manifest: Path, tmp_path: Path) -> None:
-    from voiceguard.scoring import Detector
-    from voiceguard.train import train
+    from voiceguard.detect.detector import Detector
+    from voiceguard.training.resnet import train
 
     res = train(toy_manifest, tmp_path / "resnet", epochs=4,
                 batch_size=16, channels=(16, 32), strides=(1, 2), embedding_dim=16, seed=0,
@@ -114,7 +114,7 @@ def test_resnet_trains_end_to_end(toy_manifest: Path, tmp_path: Path) -> None:
 
 
 def test_training_is_seeded(toy_manifest: Path, tmp_path: Path) -> None:
-    from voiceguard.train import train
+    from voiceguard.training.resnet import train
 
     kw = dict(epochs=1, batch_size=16, channels=(16,), strides=(1,),
               embedding_dim=8, seed=3, threads=1, log=lambda m: None, cache_dir=tmp_path / "cache")
@@ -126,8 +126,8 @@ def test_training_is_seeded(toy_manifest: Path, tmp_path: Path) -> None:
 
 
 def test_evaluate_a_trained_model(toy_manifest: Path, tmp_path: Path) -> None:
-    from voiceguard.evaluation import evaluate
-    from voiceguard.train import train
+    from voiceguard.evaluation.run import evaluate
+    from voiceguard.training.resnet import train
 
     res = train(toy_manifest, tmp_path / "m", epochs=1, batch_size=16, channels=(8,), strides=(1,), embedding_dim=8, threads=1, seed=0, log=lambda m: None)
     report = evaluate([res.config_path], toy_manifest, tmp_path / "eval", split="test", audit=True,
@@ -146,7 +146,7 @@ def test_evaluate_a_trained_model(toy_manifest: Path, tmp_path: Path) -> None:
 
 def test_train_rejects_bad_manifest(tmp_path: Path) -> None:
     from voiceguard.errors import InvalidParameterError
-    from voiceguard.train import train
+    from voiceguard.training.resnet import train
 
     sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
     path = tmp_path / "m.tsv"
@@ -161,7 +161,7 @@ def test_hold_out_family_leaves_it_out_of_training(toy_manifest: Path, tmp_path:
 
     from voiceguard.data.manifest import read_manifest
     from voiceguard.errors import InvalidParameterError
-    from voiceguard.train import train
+    from voiceguard.training.resnet import train
 
     m = read_manifest(toy_manifest)
     for r in m:

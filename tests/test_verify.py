@@ -44,7 +44,7 @@ LENIENT = ["--threshold", "1.0", "--no-clone-check"]
 
 @pytest.fixture(scope="module")
 def lenient():
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     return Detector(threshold=1.0)
 
@@ -88,7 +88,7 @@ def test_fuse_rule() -> None:
 
 
 def test_spoof_llr_threshold_matches_detector_rule() -> None:
-    from voiceguard.calibration import spoof_probability
+    from voiceguard.detect.calibration import spoof_probability
 
     for thr, prior in ((0.5, 0.5), (0.9, 0.5), (0.3, 0.8)):
         t = spoof_llr_threshold(thr, prior)
@@ -172,7 +172,7 @@ def test_verify_decisions(clips, lenient, tmp_path: Path) -> None:
 
 def test_spoof_gate_uses_detector_at_run_time(clips, lenient, tmp_path: Path) -> None:
     """With a detector threshold of 0 every recording is a spoof; of 1, none is."""
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     db = tmp_path / "vp.db"
     enroll("alice", [clips["enroll"]], store=db, detector=lenient, clone_check=False)

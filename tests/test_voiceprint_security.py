@@ -32,7 +32,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def detector():
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     return Detector(threads=1)
 

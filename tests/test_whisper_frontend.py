@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
-from voiceguard.frontends import whisper
+from voiceguard.detect.frontends import whisper
 
 
 def _reference_log_mel(y: np.ndarray) -> np.ndarray:
@@ -76,7 +76,7 @@ def test_encoder_layers_are_prefixes_of_the_full_model(speech) -> None:
 
 
 def test_ct2_reader_reports_truncated_and_missing_files(tmp_path) -> None:
-    from voiceguard.frontends.ct2 import read_variables
+    from voiceguard.detect.frontends.ct2 import read_variables
 
     src = whisper._weight_files(whisper.WHISPER_MODELS["tiny.en"])[0]
     cut = tmp_path / "model.bin"
@@ -93,7 +93,7 @@ def test_ct2_reader_reports_truncated_and_missing_files(tmp_path) -> None:
 def test_pooling_takes_the_frames_of_each_window(speech) -> None:
     import torch
 
-    from voiceguard.backends import pool_windows
+    from voiceguard.detect.backends.whisper import pool_windows
 
     states = [torch.arange(200 * 3, dtype=torch.float32).reshape(200, 3)]
     out = pool_windows(states, [(0, 64000), (32000, 64000)])  # 4 s at 20 ms = 200 frames

@@ -58,7 +58,7 @@ def tiny_embeddings(tiny_corpus, tmp_path_factory):
 
 
 def test_embeddings_are_the_pooled_layers_scoring_uses(tiny_embeddings, tiny_corpus) -> None:
-    from voiceguard.backends import WhisperBackend
+    from voiceguard.detect.backends.whisper import WhisperBackend
 
     table = embeddings.load(tiny_embeddings)
     assert table.pooled.shape[1:] == (5, 768) and table.meta["windows"] == len(table.clip)
@@ -94,7 +94,7 @@ def test_folds_hold_out_whole_repositories_and_families(tiny_embeddings) -> None
 
 
 def test_head_evaluates_exports_and_scores_like_the_detector(tiny_embeddings, tiny_corpus, tmp_path) -> None:
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     cfg = HeadConfig(layers=(2, 4), hidden=16, epochs=30, lr=3e-3)
     res = run_evaluation(tiny_embeddings, cfg, "repo", log=lambda s: None)
@@ -114,7 +114,7 @@ def test_head_evaluates_exports_and_scores_like_the_detector(tiny_embeddings, ti
     i = [k for k, row in enumerate(table.clips) if row.path.endswith("voc0.flac")][0]
     import torch
 
-    from voiceguard.nets import PooledHead
+    from voiceguard.detect.nets import PooledHead
 
     head = PooledHead(**cfgj["head"])
     head.load_state_dict(torch.load(tmp_path / "tiny-head.pt", weights_only=True))
@@ -134,7 +134,7 @@ def test_fusion_config_scores_the_weighted_member_llrs(tiny_embeddings, tiny_cor
 
     from importlib import resources
 
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
     from voiceguard.training.detector_folds import export_fusion
 
     cfg = HeadConfig(layers=(2,), hidden=0, epochs=10)

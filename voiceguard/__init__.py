@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from voiceguard.errors import VoiceguardError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from voiceguard.scoring import ScoreResult
+    from voiceguard.detect.result import ScoreResult
 
 __version__ = "0.1.0"
 
@@ -42,14 +42,14 @@ def score(audio: Any, sr: int | None = None, **kwargs: Any) -> ScoreResult:
         and ``llr`` (natural log, bona fide over spoof), ``duration_s`` and per-window
         ``segments``.
     """
-    from voiceguard.scoring import score as _score
+    from voiceguard.detect.detector import score as _score
 
     return _score(audio, sr, **kwargs)
 
 
 def __getattr__(name: str) -> Any:
     if name == "ScoreResult":
-        from voiceguard.scoring import ScoreResult
+        from voiceguard.detect.result import ScoreResult
 
         return ScoreResult
     raise AttributeError(f"module 'voiceguard' has no attribute {name!r}")

@@ -151,7 +151,7 @@ def _score_rows(det, files: Sequence[str]) -> Iterator[tuple[str, object, list[s
 
 
 def _score_command(args: argparse.Namespace) -> int:
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     files = _expand_inputs(args.inputs)
     if not files:
@@ -244,7 +244,7 @@ def _ints(text: str) -> list[int]:
 
 
 def _train_command(args: argparse.Namespace) -> int:
-    from voiceguard.train import train
+    from voiceguard.training.resnet import train
 
     res = train(
         args.manifest, args.out, train_split=args.train_split,
@@ -261,13 +261,13 @@ def _train_command(args: argparse.Namespace) -> int:
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
-    from voiceguard.evaluation import evaluate
+    from voiceguard.evaluation.run import evaluate
 
     models = args.model or [None]
     if None in models:
         from importlib import resources
 
-        from voiceguard.scoring import DEFAULT_MODEL
+        from voiceguard.detect.model import DEFAULT_MODEL
 
         with resources.as_file(resources.files("voiceguard.models") / DEFAULT_MODEL) as p:
             models = [str(p) if m is None else m for m in models]
@@ -302,7 +302,7 @@ def _enroll_command(args: argparse.Namespace) -> int:
     if not files:
         print("voiceguard: error: no audio files found in the given folders", file=sys.stderr)
         return 2
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
     from voiceguard.voiceprints import SpeakerExistsError
 
     det = Detector(args.model, threshold=args.threshold, prior=args.prior, threads=args.threads)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 
-import voiceguard.stream as stream_mod
+import voiceguard.detect.stream as stream_mod
 from voiceguard import audiosocket as asock
 from voiceguard.service import audiosocket_server as server
 from voiceguard.service.config import ServiceConfig

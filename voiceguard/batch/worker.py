@@ -90,7 +90,7 @@ class Scorer:
     def detector(self):
         """The actor's Detector, loaded on first use."""
         if self._detector is None:
-            from voiceguard.scoring import Detector
+            from voiceguard.detect.detector import Detector
 
             try:
                 det = Detector(**self.detector_kwargs)

@@ -109,7 +109,7 @@ def _provenance_command(args: argparse.Namespace) -> int:
 
     def detector() -> Any:  # one detector for all files, loaded when first needed
         if not made:
-            from voiceguard.scoring import Detector
+            from voiceguard.detect.detector import Detector
 
             made.append(Detector(args.model, threads=args.threads))
         return made[0]

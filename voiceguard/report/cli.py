@@ -103,8 +103,8 @@ def report_command(args: argparse.Namespace) -> int:
     """Run ``voiceguard report``; exit code as :mod:`voiceguard.exit_codes` says."""
     from voiceguard import exit_codes
     from voiceguard.cli import _expand_inputs
+    from voiceguard.detect.detector import Detector
     from voiceguard.report.html import write_html
-    from voiceguard.scoring import Detector
 
     files = _expand_inputs(args.inputs)
     if not files:

@@ -36,8 +36,8 @@ from voiceguard.audiosocket import (
     encode_frame,
     read_frame,
 )
+from voiceguard.detect.result import NO_SPEECH
 from voiceguard.errors import VoiceguardError
-from voiceguard.scoring import NO_SPEECH
 from voiceguard.service.core import Call, Service
 
 __all__ = ["handle_connection", "start_audiosocket"]
@@ -175,7 +175,7 @@ async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **
 
 
 async def _open_scorer(service: Service, call: Call, rate: int) -> None:
-    from voiceguard.stream import StreamScorer
+    from voiceguard.detect.stream import StreamScorer
 
     cfg = service.config
     ver = None

@@ -84,7 +84,7 @@ class Service:
     """
 
     def __init__(self, config: ServiceConfig, *, detector: Any = None) -> None:
-        from voiceguard.scoring import Detector
+        from voiceguard.detect.detector import Detector
 
         self.config = config
         self.detector = detector if detector is not None else Detector(config.model, threads=config.threads)

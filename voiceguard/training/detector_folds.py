@@ -32,7 +32,7 @@ __all__ = ["resnet_folds", "fixed_model_folds", "fuse_folds"]
 
 def _score_clips(model: Any, manifest: Any, clips: np.ndarray, threads: int = 2) -> np.ndarray:
     """Calibrated LLRs of clips, each scored as a recording by :class:`voiceguard.scoring.Detector`."""
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     det = model if isinstance(model, Detector) else Detector(model, threads=1)
 
@@ -57,7 +57,7 @@ def resnet_folds(manifest_path: str | Path, scheme: str, work: str | Path, *, ti
     """
     from voiceguard.data import read_manifest
     from voiceguard.data.manifest import Manifest
-    from voiceguard.train import train
+    from voiceguard.training.resnet import train
 
     m = read_manifest(manifest_path)
     info = clip_info(m)
@@ -92,7 +92,7 @@ def _tenth(keys: np.ndarray) -> np.ndarray:
 def fixed_model_folds(manifest_path: str | Path, model: str, scheme: str, *, log: Any = print) -> dict[str, Any]:
     """Score every fold's held-out trials with one fixed model (no training: its "before" numbers)."""
     from voiceguard.data import read_manifest
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     m = read_manifest(manifest_path)
     info = clip_info(m)

@@ -27,14 +27,14 @@ import dataclasses
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from voiceguard.errors import InvalidParameterError
-from voiceguard.metrics import eer
+from voiceguard.evaluation.metrics import eer
 
 __all__ = ["ClipInfo", "clip_info", "folds", "HeadConfig", "train_head", "clip_scores", "evaluate_folds",
            "summarise_folds"]
@@ -189,7 +189,7 @@ def train_head(X: np.ndarray, clip_of_window: np.ndarray, info: ClipInfo, train_
     import torch
     from torch.nn import functional as F
 
-    from voiceguard.nets import PooledHead
+    from voiceguard.detect.nets import PooledHead
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -251,7 +251,7 @@ def clip_scores(head: Any, X: np.ndarray, clip_of_window: np.ndarray, speech_fra
     """Clip raw scores (mean over speech windows, as scoring aggregates) of ``clips`` (indices)."""
     import torch
 
-    from voiceguard.scoring import used_segments
+    from voiceguard.detect.aggregate import used_segments
 
     sel = np.flatnonzero(np.isin(clip_of_window, clips))
     with torch.inference_mode():

@@ -35,8 +35,8 @@ PROPERTIES = ("duration_s", "rms_db", "active_db", "lead_s", "trail_s", "peak_db
 def clip_properties(path: str) -> list[float]:
     """The :data:`PROPERTIES` of one clip (NaN where the file cannot be read)."""
     from voiceguard.audio import load_mono
-    from voiceguard.errors import VoiceguardError
     from voiceguard.audio.vad import speech_activity
+    from voiceguard.errors import VoiceguardError
 
     try:
         y, sr = load_mono(path, sr=16000)

@@ -32,14 +32,13 @@ the voiceprint. Like the embeddings it holds no audio.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from voiceguard.errors import InvalidParameterError, VoiceguardError
+from voiceguard.errors import VoiceguardError
 
 __all__ = [
     "CLONE_CHECK_VERSION",
@@ -84,8 +83,8 @@ def clone_frames(y: np.ndarray, sr: int, *, max_frames: int | None = None,
         Speech frames only; empty with no speech.
     """
     from voiceguard.audio import resample
-    from voiceguard.features import lfcc
     from voiceguard.audio.vad import speech_activity
+    from voiceguard.features import lfcc
 
     y = np.asarray(y, np.float64)
     y16 = resample(y, sr, _SR) if sr != _SR else y

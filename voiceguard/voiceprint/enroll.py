@@ -122,7 +122,7 @@ def _open_store(store: Any) -> tuple[Any, bool]:
 
 
 def _detector(detector: Any, threads: int | None) -> Any:
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     if detector is None or isinstance(detector, (str, os.PathLike)):
         return Detector(detector, threads=threads)

@@ -54,8 +54,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from voiceguard.detect.result import NO_SPEECH  # the detector's verdict doubles as the decision
 from voiceguard.errors import ModelError
-from voiceguard.scoring import NO_SPEECH  # the detector's verdict doubles as the decision
 
 __all__ = [
     "ACCEPT",
@@ -191,7 +191,7 @@ class SpeakerCalibration:
         ModelError
             Missing or malformed file.
         """
-        from voiceguard.calibration import Calibration
+        from voiceguard.detect.calibration import Calibration
 
         try:
             if path is None:

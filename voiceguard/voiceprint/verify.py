@@ -24,7 +24,6 @@ from voiceguard.voiceprint.fusion import (
     ACCEPT,
     CLEAN_CLEAN,
     CLEAN_PHONE,
-    NO_SPEECH,
     SpeakerCalibration,
     fuse,
     spoof_llr_threshold,
@@ -215,7 +214,7 @@ class Verifier:
                  threshold: float | None = None, prior: float | None = None,
                  min_speech_s: float = MIN_VERIFY_SPEECH_S, threads: int | None = None,
                  clone_threshold: float = 0.0, clone_check: bool = True) -> None:
-        from voiceguard.scoring import Detector
+        from voiceguard.detect.detector import Detector
         from voiceguard.speaker import default_encoder
 
         self.store, self._own_store = _open_store(store)
@@ -344,6 +343,13 @@ class Verifier:
             voice_consistency=ev.voice_consistency, duration_s=ev.duration_s, speech_s=ev.speech_s,
             sample_rate=blocks.sr, channels=blocks.channels, encoder=self.encoder.name, model=self.detector.name,
             warnings=warnings)
+
+    def running_decision(self, speaker_llr: float, spoof_llr: float, spoof_verdict: str) -> str:
+        """The fused decision of a running (streamed) result: voiceprint and detector only, no
+        clone check (:func:`voiceguard.voiceprint.fuse` with this verifier's thresholds)."""
+        decision, _ = fuse(speaker_llr, spoof_llr, speaker_threshold=self.speaker_threshold,
+                           spoof_threshold=self.spoof_threshold_llr, spoof_verdict=spoof_verdict)
+        return decision
 
     def speaker_evidence(self, name: str, y: np.ndarray, sr: int) -> SpeakerEvidence:
         """The speaker half of a verification: how well ``y`` matches ``name``'s voiceprint.

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from voiceguard.calibration import cllr
+from voiceguard.detect.calibration import cllr
 from voiceguard.errors import InvalidParameterError, VoiceguardError
-from voiceguard.metrics import det_curve, eer, min_dcf, plot_det
+from voiceguard.evaluation.metrics import det_curve, eer, min_dcf, plot_det
 
 __all__ = ["VARIANTS", "evaluate", "loudness_normalise", "band_of"]
 
@@ -204,9 +204,10 @@ def evaluate(
         The report (also written as ``report.json``).
     """
     from voiceguard import audio
-    from voiceguard.data.manifest import Manifest, read_manifest
-    from voiceguard.scoring import NO_SPEECH, Detector
     from voiceguard.audio.vad import trim_nonspeech
+    from voiceguard.data.manifest import Manifest, read_manifest
+    from voiceguard.detect.detector import Detector
+    from voiceguard.detect.result import NO_SPEECH
 
     manifest_name = str(manifest) if not isinstance(manifest, Manifest) else str(manifest.root)
     if not isinstance(manifest, Manifest):
