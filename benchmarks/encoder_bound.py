@@ -1,7 +1,7 @@
 """The default detector's speed on one core beside its physical bound.
 
 The bound: the encoder's floating-point operations per second of audio (what
-:meth:`voiceguard.frontends.whisper.WhisperEncoder.flops_per_second` counts: the two stem
+:meth:`voiceguard.detect.frontends.whisper.WhisperEncoder.flops_per_second` counts: the two stem
 convolutions, the projections, the feed-forward layers and the attention products of the
 blocks the model reads, for its chunk length) against the core's peak, taken two ways:
 the *theoretical* peak (clock x FLOPs per cycle of the widest FMA units the CPU reports:

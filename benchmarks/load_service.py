@@ -23,7 +23,7 @@ What it does
 2. Runs the webhook receiver in this process (a minimal HTTP/1.1 server on
    ``asyncio.start_server``, keep-alive, answers 200): each event is recorded with its
    arrival time (``time.monotonic()``, the same clock the callers use).
-3. Places ``--calls`` concurrent calls with :class:`voiceguard.audiosocket.AudioSocketClient`,
+3. Places ``--calls`` concurrent calls with :class:`voiceguard.service.audiosocket.AudioSocketClient`,
    exactly as Asterisk's AudioSocket would: UUID frame, 20 ms frames of 8 kHz int16 audio
    paced in real time for ``--call-s`` seconds, then a hangup frame. Starts are staggered
    evenly over the first 2 s. **Call audio**: even-numbered calls are made only of the 3
@@ -470,7 +470,7 @@ class CallRecord:
 
 
 async def place_call(rec: CallRecord, port: int, pcm: np.ndarray) -> None:
-    from voiceguard.audiosocket import AudioSocketClient
+    from voiceguard.service.audiosocket import AudioSocketClient
 
     await asyncio.sleep(rec.start_delay_s)
     client = AudioSocketClient("127.0.0.1", port)

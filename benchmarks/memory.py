@@ -139,7 +139,7 @@ def _commands(command: str, path: Path, db: Path) -> list[str]:
 
 _UPLOAD = """
 import sys
-from voiceguard.scoring import Detector
+from voiceguard.detect import Detector
 from voiceguard.service.http_api import decode_upload
 data = open(sys.argv[1], "rb").read()
 y, sr, ch = decode_upload(data, "audio/flac", max_duration_s=1e6)

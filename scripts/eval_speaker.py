@@ -119,7 +119,7 @@ def libri_files(data: Path, spk: str) -> list[Path]:
 def fit_calibration(args, cache: Cache) -> None:
     from voiceguard.audio import load_mono
     from voiceguard.detect.calibration import cllr, fit_calibration as fit
-    from voiceguard.speaker import GE2EEncoder
+    from voiceguard.voiceprint.encoder import GE2EEncoder
 
     folders = sorted(p for p in (args.data / "resemblyzer_librispeech").iterdir()
                      if p.is_dir() and p.name[len("libri_"):] not in TEST_SPEAKERS)
@@ -165,7 +165,7 @@ def fit_calibration(args, cache: Cache) -> None:
     lines = ["speaker\tfile\trole"] + [f"{it[0]}\t{it[1]}\tcalibration" for it in items] + [
         f"{it[0]}\t{it[1]}\tcohort" for it in coh]
     (args.trials / "calibration_clips.tsv").write_text("\n".join(lines) + "\n")
-    from voiceguard.voiceprint.fusion import SpeakerCalibration
+    from voiceguard.voiceprint.decision import SpeakerCalibration
 
     for cond, E, T in (("clean-clean", A, B), ("clean-phone", AT, BP)):
         S = E.astype(np.float64) @ T.astype(np.float64).T
@@ -196,7 +196,7 @@ def fit_calibration(args, cache: Cache) -> None:
 def copy_of(args, f: Path, voc: str, seed: int, y=None, sr=None) -> np.ndarray:
     """A vocoder copy of a file (or of the given samples), cached as 16 kHz float32."""
     from voiceguard.audio import load_mono, resample
-    from voiceguard.data import vocoders
+    from voiceguard.synthesis import vocoders
 
     d = args.cache / "copies"
     d.mkdir(parents=True, exist_ok=True)
@@ -360,7 +360,7 @@ def mixed_voice_eval(args, cache: Cache) -> dict:
 def sasv_eval(args, cache: Cache, cal, emb) -> dict:
     from voiceguard.audio import load_mono
     from voiceguard.detect.calibration import cllr
-    from voiceguard.data import vocoders
+    from voiceguard.synthesis import vocoders
     from voiceguard.detect.detector import Detector
     from voiceguard.verify import fuse, spoof_llr_threshold
 
@@ -598,7 +598,7 @@ def vc_eval(args, cache: Cache, cal) -> dict:
     from voiceguard.audio import load_mono
     from voiceguard.detect.detector import Detector
     from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
-    from voiceguard.voiceprint.fusion import fuse, spoof_llr_threshold
+    from voiceguard.voiceprint.decision import fuse, spoof_llr_threshold
 
     root = args.demos if (args.demos / "MANIFEST.tsv").is_file() else ROOT.parent / "shared" / "data" / "spoof-demos"
     groups = demo_groups(root)
@@ -718,7 +718,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from voiceguard.speaker import GE2EEncoder
+    from voiceguard.voiceprint.encoder import GE2EEncoder
 
     args.trials.mkdir(parents=True, exist_ok=True)
     enc = GE2EEncoder(threads=args.threads)

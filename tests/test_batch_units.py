@@ -17,7 +17,6 @@ from voiceguard.cli import _expand_inputs, main
 from voiceguard.errors import InvalidParameterError
 
 
-
 @pytest.fixture()
 def tree(tmp_path: Path) -> Path:
     (tmp_path / "calls" / "b").mkdir(parents=True)

@@ -8,8 +8,8 @@ import soundfile as sf
 
 from voiceguard import audio
 from voiceguard.audio import vad
-from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError
 from voiceguard.detect.windows import ChunkAssembler, WindowGrid
+from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError
 
 
 def _pieces(y: np.ndarray, rng: np.random.Generator, max_size: int):

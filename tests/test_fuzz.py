@@ -113,7 +113,7 @@ def test_signalling_nan_samples_are_refused_without_a_warning():
 @pytest.mark.parametrize("finding", ["corrupt_text_column.db", "non_utf8_schema.db", "meta_without_store_id.db",
                                      "corrupt_quality_json.db"])
 def test_corrupt_voiceprint_database_is_a_store_error(tmp_path, finding):
-    from voiceguard.voiceprints import VoiceprintStore, VoiceprintStoreError
+    from voiceguard.store import VoiceprintStore, VoiceprintStoreError
 
     db = tmp_path / "vp.db"
     db.write_bytes((FUZZ / "regressions" / "voiceprints" / finding).read_bytes()[1:])

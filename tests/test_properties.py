@@ -23,7 +23,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from voiceguard import audiosocket as asock
+from voiceguard.service import audiosocket as asock
 
 DATA = Path(__file__).resolve().parent / "data"
 SPEECH = DATA / "librispeech_118-121721-0000_3s.flac"
@@ -176,7 +176,7 @@ finite = st.floats(min_value=-10, max_value=10, allow_nan=False, width=32).filte
 
 @st.composite
 def voiceprint_sets(draw):
-    from voiceguard.voiceprints import ClipRecord
+    from voiceguard.store import ClipRecord
 
     names = draw(st.lists(st.text(st.characters(categories=["L", "N", "P", "S"], max_codepoint=0x2FF), min_size=1, max_size=20),
                           min_size=1, max_size=4, unique_by=lambda n: n.strip()))
@@ -199,7 +199,7 @@ def voiceprint_sets(draw):
 def test_export_import_roundtrip(tmp_path, sets):
     import json
 
-    from voiceguard.voiceprints import VoiceprintStore, read_export
+    from voiceguard.store import VoiceprintStore, read_export
 
     src = tmp_path / "src.db"
     dst = tmp_path / "dst.db"

@@ -22,8 +22,8 @@ import pytest
 import soundfile as sf
 
 from voiceguard.audio import load_mono, resample
-from voiceguard.data.channel import codec_available
 from voiceguard.audio.g711 import g711_roundtrip
+from voiceguard.data.channel import codec_available
 from voiceguard.provenance import Registry, check, register, verify_export
 from voiceguard.provenance.fingerprint import HOP_S, fingerprint
 from voiceguard.provenance.signing import ProvenanceSignatureError
@@ -264,7 +264,7 @@ def test_corrupt_registry_pages_give_a_message_not_a_traceback(tmp_path, origina
 
 
 def test_registry_lives_in_the_voiceprint_database(tmp_path, original):
-    from voiceguard.voiceprints import VoiceprintStore
+    from voiceguard.store import VoiceprintStore
 
     db = tmp_path / "home" / "voiceprints.db"
     sf.write(tmp_path / "o.wav", original[: 3 * SR], SR)

@@ -22,8 +22,8 @@ import soundfile as sf
 
 from voiceguard import audio
 from voiceguard.cli import main
-from voiceguard.report.browser import find_chromium, render
 from voiceguard.detect.detector import Detector
+from voiceguard.report.browser import find_chromium, render
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BONAFIDE = EXAMPLES / "bonafide_librispeech_1898.flac"
@@ -83,7 +83,7 @@ def test_report_is_one_self_contained_file_that_explains_itself(report) -> None:
         assert "Model <b>lfcc-resnet</b>" in card or "Model <b>" in card
         assert "version" in card
         assert card.count('<svg class="timeline"') == 1 and card.count("data:image/png;base64,") == 1
-        assert len(re.findall(r'<rect class="speech"', card)) >= (1 if card is espeak_card else 2)  # from voiceguard.vad
+        assert len(re.findall(r'<rect class="speech"', card)) >= (1 if card is espeak_card else 2)  # from voiceguard.audio.vad
     assert "could not be scored" in broken_card and "broken.wav" in broken_card
     assert "Judged spoof" in espeak_card and 'chip spoof' in espeak_card
     # the spliced clip's 3.9 s of eSpeak in 15.9 s do not move the recording's mean LLR past the

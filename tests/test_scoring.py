@@ -10,9 +10,9 @@ import soundfile as sf
 
 import voiceguard
 from voiceguard import audio
-from voiceguard.errors import AudioReadError, InvalidAudioError, ModelError
 from voiceguard.detect.detector import Detector
 from voiceguard.detect.result import ScoreResult
+from voiceguard.errors import AudioReadError, InvalidAudioError, ModelError
 from voiceguard.training.resnet import window_bounds
 
 DATA = Path(__file__).parent / "data"
@@ -189,9 +189,8 @@ def test_bad_model_config(tmp_path: Path) -> None:
 
 
 def test_shipped_model_is_small_and_documented() -> None:
-    from importlib import resources
-
     import json
+    from importlib import resources
 
     root = resources.files("voiceguard.models")
     cfg = json.loads((root / "detector.json").read_text())

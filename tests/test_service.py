@@ -2,7 +2,7 @@
 
 Every test runs the real service (asyncio TCP listener and uvicorn on loopback, port 0)
 in this process, with one shared detector, and talks to it over real sockets: the
-AudioSocket side with :class:`voiceguard.audiosocket.AudioSocketClient`, which writes
+AudioSocket side with :class:`voiceguard.service.audiosocket.AudioSocketClient`, which writes
 the protocol byte for byte as Asterisk does.
 """
 
@@ -25,11 +25,11 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
 from voiceguard.audio import load_mono  # noqa: E402
-from voiceguard.audiosocket import KIND_AUDIO, KIND_UUID, AudioSocketClient, encode_frame  # noqa: E402
-from voiceguard.errors import InvalidParameterError  # noqa: E402
 from voiceguard.detect.detector import Detector  # noqa: E402
-from voiceguard.service import RunningService, ServiceConfig, load_config  # noqa: E402
 from voiceguard.detect.stream import StreamScorer  # noqa: E402
+from voiceguard.errors import InvalidParameterError  # noqa: E402
+from voiceguard.service import RunningService, ServiceConfig, load_config  # noqa: E402
+from voiceguard.service.audiosocket import KIND_AUDIO, KIND_UUID, AudioSocketClient, encode_frame  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BONAFIDE = EXAMPLES / "bonafide_librispeech_1898.flac"
@@ -164,8 +164,8 @@ def test_realtime_calls_match_voiceguard_score(detector, tmp_path):
 
 
 def test_attached_speaker_gives_fused_decision(detector, tmp_path):
+    from voiceguard.store import VoiceprintStore
     from voiceguard.verify import Verifier, enroll
-    from voiceguard.voiceprints import VoiceprintStore
 
     with VoiceprintStore(tmp_path / "voiceprints.db") as store:
         enroll("reader", [BONAFIDE], store=store)
@@ -545,7 +545,7 @@ def test_score_endpoint_matches_cli(detector, tmp_path):
 
 
 def test_g711_uploads(detector, tmp_path):
-    from voiceguard.audio.g711 import alaw_encode, mulaw_encode, mulaw_decode
+    from voiceguard.audio.g711 import alaw_encode, mulaw_decode, mulaw_encode
 
     y, _ = load_mono(BONAFIDE, 8000)
     mu = mulaw_encode(y).astype(np.uint8).tobytes()
@@ -620,8 +620,8 @@ def test_slow_upload_gets_408(detector, tmp_path):
 
 
 def test_enroll_verify_and_speakers_endpoints(detector, tmp_path):
+    from voiceguard.store import VoiceprintStore
     from voiceguard.verify import Verifier
-    from voiceguard.voiceprints import VoiceprintStore
 
     clip = BONAFIDE.read_bytes()
 

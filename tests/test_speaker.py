@@ -9,9 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from voiceguard import speaker
 from voiceguard.audio import resample
 from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
+from voiceguard.features.mel import mel_filterbank
+from voiceguard.voiceprint import channel as vch
+from voiceguard.voiceprint import embedding as vemb
+from voiceguard.voiceprint import encoder as venc
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +23,12 @@ def enc():
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # see tests/conftest.py::one_torch_thread
-    yield speaker.default_encoder()
+    yield venc.default_encoder()
     torch.set_num_threads(before)
 
 
 def test_import_stays_light() -> None:
-    code = ("import sys, voiceguard, voiceguard.speaker, voiceguard.verify, voiceguard.voiceprints, voiceguard.cli; "
+    code = ("import sys, voiceguard, voiceguard.voiceprint.encoder, voiceguard.verify, voiceguard.store, voiceguard.cli; "
             "print(sorted(m for m in ('torch', 'scipy.signal', 'cryptography', 'resemblyzer', 'librosa') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -35,7 +38,7 @@ def test_import_stays_light() -> None:
 def test_mel_filterbank_matches_librosa() -> None:
     librosa = pytest.importorskip("librosa")
     ref = librosa.filters.mel(sr=16000, n_fft=400, n_mels=40)
-    assert np.allclose(speaker.mel_filterbank(), ref, atol=1e-7)
+    assert np.allclose(mel_filterbank(), ref, atol=1e-7)
 
 
 def test_embedding_basic(enc, speech) -> None:
@@ -43,21 +46,21 @@ def test_embedding_basic(enc, speech) -> None:
     assert e.vector.shape == (256,) and e.vector.dtype == np.float32
     assert abs(float(np.linalg.norm(e.vector)) - 1.0) < 1e-5
     assert e.has_speech and 2.0 < e.speech_s <= 3.0
-    assert e.channel == speaker.WIDEBAND and e.encoder == "ge2e-resemblyzer"
+    assert e.channel == vch.WIDEBAND and e.encoder == "ge2e-resemblyzer"
     assert e.partials.shape[1] == 256 and e.partials.shape[0] >= 1
     # deterministic and gain-invariant
     assert np.array_equal(enc.embed(speech, 16000).vector, e.vector)
-    assert speaker.cosine_similarity(enc.embed(0.25 * speech, 16000).vector, e.vector) > 0.99
+    assert vemb.cosine_similarity(enc.embed(0.25 * speech, 16000).vector, e.vector) > 0.99
 
 
 def test_same_voice_closer_than_other_voice(enc, speech, speech_b) -> None:
     ea = enc.embed(speech, 16000, telephone=True)
     eb = enc.embed(speech_b, 16000)
     e8 = enc.embed(resample(speech, 16000, 8000), 8000)
-    assert e8.channel == speaker.TELEPHONE
+    assert e8.channel == vch.TELEPHONE
     assert ea.telephone_vector is not None
-    same_tel = speaker.cosine_similarity(ea.telephone_vector, e8.vector)
-    other = speaker.cosine_similarity(ea.vector, eb.vector)
+    same_tel = vemb.cosine_similarity(ea.telephone_vector, e8.vector)
+    other = vemb.cosine_similarity(ea.vector, eb.vector)
     assert same_tel > 0.9 > other
 
 
@@ -74,7 +77,7 @@ def test_long_input_any_length(enc, speech) -> None:
     e = enc.embed(y, 16000)
     assert e.partials.shape[0] > 30
     assert e.single_voice is True
-    assert speaker.cosine_similarity(e.vector, enc.embed(speech, 16000).vector) > 0.9
+    assert vemb.cosine_similarity(e.vector, enc.embed(speech, 16000).vector) > 0.9
 
 
 def test_bad_input(enc) -> None:
@@ -87,13 +90,13 @@ def test_bad_input(enc) -> None:
 
 
 def test_detect_channel(speech) -> None:
-    assert speaker.detect_channel(speech, 16000) == speaker.WIDEBAND
-    assert speaker.detect_channel(resample(speech, 16000, 8000), 8000) == speaker.TELEPHONE
+    assert vch.detect_channel(speech, 16000) == vch.WIDEBAND
+    assert vch.detect_channel(resample(speech, 16000, 8000), 8000) == vch.TELEPHONE
     up = resample(resample(speech, 16000, 8000), 8000, 16000)
-    assert speaker.detect_channel(up, 16000) == speaker.TELEPHONE
-    sim = speaker.telephone_simulation(speech, 16000)
+    assert vch.detect_channel(up, 16000) == vch.TELEPHONE
+    sim = vch.telephone_simulation(speech, 16000)
     assert sim.shape == speech.shape
-    assert speaker.detect_channel(sim, 16000) == speaker.TELEPHONE
+    assert vch.detect_channel(sim, 16000) == vch.TELEPHONE
 
 
 def test_voice_consistency_synthetic(rng) -> None:
@@ -105,18 +108,18 @@ def test_voice_consistency_synthetic(rng) -> None:
     b = rng.standard_normal(256)
     a /= np.linalg.norm(a)
     b /= np.linalg.norm(b)
-    one, cos1 = speaker.voice_consistency(group(a * 10, 8))
+    one, cos1 = vemb.voice_consistency(group(a * 10, 8))
     assert one is True and cos1 > 0.9
-    two, cos2 = speaker.voice_consistency(np.concatenate([group(a * 10, 5), group(b * 10, 5)]))
+    two, cos2 = vemb.voice_consistency(np.concatenate([group(a * 10, 5), group(b * 10, 5)]))
     assert two is False and cos2 < 0.5
-    assert speaker.voice_consistency(group(a * 10, 3)) == (None, None)
+    assert vemb.voice_consistency(group(a * 10, 3)) == (None, None)
 
 
 def test_missing_weights(tmp_path) -> None:
     with pytest.raises(ModelError, match="do not exist"):
-        speaker.GE2EEncoder(tmp_path / "nope.pt")
+        venc.GE2EEncoder(tmp_path / "nope.pt")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ModelError, match="cannot load"):
-        speaker.GE2EEncoder(bad)
-    assert speaker.resemblyzer_weights_path().name == "pretrained.pt"
+        venc.GE2EEncoder(bad)
+    assert venc.resemblyzer_weights_path().name == "pretrained.pt"

@@ -32,7 +32,7 @@ _COMMIT_THEN_DIE = r"""
 import os, sys
 sys.path.insert(0, sys.argv[2])
 from store_crash import clips_for
-from voiceguard.voiceprints import VoiceprintStore
+from voiceguard.store import VoiceprintStore
 st = VoiceprintStore(sys.argv[1], key=b"")
 st.save("gone", "enc", clips_for("d1", 0))
 st.save("kept", "enc", clips_for("keep", 0))
@@ -43,7 +43,7 @@ os._exit(0)  # dies before delete() would checkpoint and truncate the log
 
 
 def test_log_left_by_a_crash_after_a_delete_is_purged_at_open(tmp_path):
-    from voiceguard.voiceprints import VoiceprintStore
+    from voiceguard.store import VoiceprintStore
 
     db = tmp_path / "vp.db"
     subprocess.run([sys.executable, "-c", _COMMIT_THEN_DIE, str(db), str(ROOT / "benchmarks")], check=True)

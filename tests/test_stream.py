@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from voiceguard.audio import load_mono
-from voiceguard.errors import InvalidAudioError, InvalidParameterError
 from voiceguard.detect.detector import Detector
 from voiceguard.detect.stream import PENDING, StreamScorer
+from voiceguard.errors import InvalidAudioError, InvalidParameterError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -184,8 +184,8 @@ def test_threads_do_not_change_results(detector):
 
 
 def test_bound_speaker_running_and_final(detector, tmp_path, monkeypatch):
+    from voiceguard.store import UnknownSpeakerError, VoiceprintStore
     from voiceguard.verify import Verifier, enroll
-    from voiceguard.voiceprints import UnknownSpeakerError, VoiceprintStore
 
     monkeypatch.delenv("VOICEGUARD_DB_KEY", raising=False)
     monkeypatch.setenv("VOICEGUARD_HOME", str(tmp_path / "home"))

@@ -14,6 +14,7 @@ import soundfile as sf
 
 from voiceguard.audio import resample
 from voiceguard.cli import main
+from voiceguard.store import UnknownSpeakerError, VoiceprintStore
 from voiceguard.verify import (
     ACCEPT,
     CLEAN_CLEAN,
@@ -28,7 +29,6 @@ from voiceguard.verify import (
     fuse,
     spoof_llr_threshold,
 )
-from voiceguard.voiceprints import UnknownSpeakerError, VoiceprintStore
 
 REQUIRED_KEYS = {"file", "speaker", "decision", "speaker_llr", "speaker_similarity", "spoof_llr",
                  "spoof_probability", "condition", "single_voice", "duration_s", "speech_s"}

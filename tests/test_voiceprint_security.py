@@ -13,8 +13,8 @@ import pytest
 import soundfile as sf
 
 from voiceguard.cli import main
+from voiceguard.store import SCHEMA_VERSION, VoiceprintStore
 from voiceguard.voiceprint import SpoofedEnrollmentError, Verifier, detector_version, enroll
-from voiceguard.voiceprints import SCHEMA_VERSION, VoiceprintStore
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -144,7 +144,7 @@ def _long_file(path: Path, minutes: float, speech: np.ndarray, speech_b: np.ndar
 
 def test_blocks_match_whole_signal(speech) -> None:
     """One block is exactly the whole-signal path; several blocks agree closely with it."""
-    from voiceguard.speaker import default_encoder
+    from voiceguard.voiceprint.encoder import default_encoder
     from voiceguard.voiceprint.longaudio import open_blocks
 
     enc = default_encoder(1)

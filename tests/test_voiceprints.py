@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from voiceguard.errors import InvalidParameterError, VoiceguardError
-from voiceguard.voiceprints import (
+from voiceguard.store import (
     ClipRecord,
     SpeakerExistsError,
     UnknownSpeakerError,
@@ -221,7 +221,7 @@ def test_parse_key() -> None:
 
 _WRITER = r"""
 import sys, numpy as np
-from voiceguard.voiceprints import VoiceprintStore, ClipRecord
+from voiceguard.store import VoiceprintStore, ClipRecord
 db, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 st = VoiceprintStore(db, key=b"")
 i = 0

@@ -7,8 +7,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
 from voiceguard.detect.frontends import whisper
+from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
 
 
 def _reference_log_mel(y: np.ndarray) -> np.ndarray:

@@ -131,7 +131,6 @@ def test_fusion_config_scores_the_weighted_member_llrs(tiny_embeddings, tiny_cor
     """A fusion model (exported by ``export_fusion`` from two members' fold results) scores
     a recording as its bias plus the weighted calibrated window LLRs of its members."""
     import shutil
-
     from importlib import resources
 
     from voiceguard.detect.detector import Detector

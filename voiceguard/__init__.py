@@ -1,7 +1,7 @@
 """voiceguard: offline detection of cloned and synthetic speech.
 
 Fast LFCC/CQCC features (:mod:`voiceguard.features`), a calibrated spoof detector
-(:func:`score`, :class:`voiceguard.scoring.Detector`) and speaker voiceprints. The
+(:func:`score`, :class:`voiceguard.detect.Detector`) and speaker voiceprints. The
 command-line tool is ``voiceguard`` (see ``voiceguard --help``).
 
 ``import voiceguard`` stays light: the detector (and torch) load on first use of
@@ -33,11 +33,11 @@ def score(audio: Any, sr: int | None = None, **kwargs: Any) -> ScoreResult:
     sr : int, optional
         Sample rate of an array (required for arrays).
     **kwargs
-        ``model``, ``prior``, ``threshold``: see :func:`voiceguard.scoring.score`.
+        ``model``, ``prior``, ``threshold``: see :func:`voiceguard.detect.score`.
 
     Returns
     -------
-    voiceguard.scoring.ScoreResult
+    voiceguard.detect.ScoreResult
         ``verdict`` ('bonafide', 'spoof' or 'no_speech'), calibrated ``spoof_probability``
         and ``llr`` (natural log, bona fide over spoof), ``duration_s`` and per-window
         ``segments``.

@@ -295,15 +295,15 @@ def _evaluate_command(args: argparse.Namespace) -> int:
 
 
 def _enroll_command(args: argparse.Namespace) -> int:
-    from voiceguard.speaker import default_encoder
     from voiceguard.verify import enroll
+    from voiceguard.voiceprint.encoder import default_encoder
 
     files = _expand_inputs(args.clips)
     if not files:
         print("voiceguard: error: no audio files found in the given folders", file=sys.stderr)
         return 2
     from voiceguard.detect.detector import Detector
-    from voiceguard.voiceprints import SpeakerExistsError
+    from voiceguard.store import SpeakerExistsError
 
     det = Detector(args.model, threshold=args.threshold, prior=args.prior, threads=args.threads)
     try:
@@ -342,7 +342,7 @@ def _verify_command(args: argparse.Namespace) -> int:
         print("voiceguard: error: no audio files found in the given folders "
               "(looked for .wav .flac .ogg .opus .mp3 .aiff .au)", file=sys.stderr)
         return 2
-    from voiceguard.voiceprints import VoiceprintStore
+    from voiceguard.store import VoiceprintStore
 
     store = VoiceprintStore(args.db, create=False)
     try:
@@ -434,7 +434,7 @@ def _verify_rows(args: argparse.Namespace, ver, files: Sequence[str], no_speech:
 
 
 def _import_speakers(args: argparse.Namespace) -> int:
-    from voiceguard.voiceprints import ExportFormatError, VoiceprintStore, read_export
+    from voiceguard.store import ExportFormatError, VoiceprintStore, read_export
 
     if len(args.names) != 1:
         print("voiceguard: error: speakers import needs one FILE (written by 'voiceguard speakers export')",
@@ -453,7 +453,7 @@ def _import_speakers(args: argparse.Namespace) -> int:
 
 
 def _speakers_command(args: argparse.Namespace) -> int:
-    from voiceguard.voiceprints import VoiceprintStore
+    from voiceguard.store import VoiceprintStore
 
     if args.action == "import":
         return _import_speakers(args)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 import soundfile  # noqa: F401 - imported lazily by voiceguard; here so that run.py instruments it
-
-from voiceguard import audio
 from _harness import check_audio, expected_errors, scratch_file
 from fuzz_audio_array import _check_resampled
+
+from voiceguard import audio
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".au", ".opus", ".caf", ".w64", ".bin")
 

@@ -24,13 +24,13 @@ import json
 import numpy as np
 import soundfile  # noqa: F401 - imported lazily by voiceguard; here so that run.py instruments them
 import starlette.formparsers  # noqa: F401
+from _harness import Reader, check_audio, expected_errors
 
 import voiceguard.audio  # noqa: F401
 import voiceguard.data.channel  # noqa: F401
 from voiceguard.service import http_api
 from voiceguard.service.config import ServiceConfig
 from voiceguard.service.core import Service
-from _harness import Reader, check_audio, expected_errors
 
 MEDIA_TYPES = (
     "audio/wav", "audio/flac", "audio/ogg", "audio/mpeg", "application/octet-stream", "audio/basic",

@@ -19,7 +19,7 @@ Method (per clip, adaptive, no training):
    200 ms are filled, and each run is extended by 50 ms on both sides (hangover).
 
 A clip with less than :data:`MIN_SPEECH_S` seconds of speech gets the ``no_speech``
-verdict from :mod:`voiceguard.scoring`.
+verdict from :mod:`voiceguard.detect`.
 """
 
 from __future__ import annotations

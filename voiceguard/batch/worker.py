@@ -1,7 +1,7 @@
 """What one Ray worker does: fetch, hash and score recordings, and commit a part.
 
 :class:`Scorer` is the callable class of the actor pool: each actor holds one
-:class:`voiceguard.scoring.Detector`, loaded on the first recording it has to score (a
+:class:`voiceguard.detect.Detector`, loaded on the first recording it has to score (a
 rerun that finds everything done never loads a model). For every recording of a batch it
 
 1. reads the file through fsspec in 1 MiB blocks, hashing them (SHA-256); a file on

@@ -16,7 +16,7 @@
    2 s are kept whole when at least 0.8 s long). Segments are the unit of everything
    below; ``group`` names the segment.
 4. **Copy-synthesis spoofs.** Each segment is re-synthesised by ``--vocoders-per-segment``
-   (default 2) of the DSP vocoders in :mod:`voiceguard.data.vocoders`, chosen in rotation
+   (default 2) of the DSP vocoders in :mod:`voiceguard.synthesis.vocoders`, chosen in rotation
    so every vocoder gets the same share.
 5. **TTS spoofs.** Sentences from :mod:`voiceguard.data.tts` spoken by random voices of
    every available engine (equal minutes per TTS system), joined and cut with the same
@@ -349,7 +349,7 @@ def warnings_off() -> None:
 
 
 def _record_task(task: dict[str, Any], rng: np.random.Generator, babble: list[np.ndarray], out: Path) -> list[ClipRow]:
-    from voiceguard.data.vocoders import VOCODERS
+    from voiceguard.synthesis.vocoders import VOCODERS
 
     row = ClipRow(**task["row"])
     y = _load(Path(task["path"]))
@@ -540,7 +540,7 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         Split assignment, held-out sources, vocoders and TTS voices used.
     """
     from voiceguard.data import tts as tts_mod
-    from voiceguard.data.vocoders import VOCODERS, available_vocoders
+    from voiceguard.synthesis.vocoders import VOCODERS, available_vocoders
 
     if not cfg.inputs:
         raise InvalidParameterError(
@@ -1004,7 +1004,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.cmd == "voices":
             from voiceguard.data import tts
             from voiceguard.data.channel import codec_available
-            from voiceguard.data.vocoders import VOCODERS, available_vocoders
+            from voiceguard.synthesis.vocoders import VOCODERS, available_vocoders
 
             have = available_vocoders()
             for v in VOCODERS:

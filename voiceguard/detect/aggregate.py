@@ -14,7 +14,7 @@ def window_speech_fractions(mask: np.ndarray, bounds: Sequence[tuple[int, int]],
     Parameters
     ----------
     mask : np.ndarray [shape=(n_frames,)], bool
-        :func:`voiceguard.vad.speech_activity` decisions (frame ``t`` covers samples
+        :func:`voiceguard.audio.vad.speech_activity` decisions (frame ``t`` covers samples
         ``t * hop .. t * hop + win``).
     bounds : sequence of (start, stop)
         Windows as sample ranges at ``sr``.

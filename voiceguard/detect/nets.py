@@ -23,7 +23,7 @@ Heads: ``'linear'`` (one bona fide logit, trained with binary cross-entropy) or
 ``'ocsoftmax'`` (one-class softmax, Zhang, Jiang & Li, IEEE SPL 2021: the bona fide class
 is pulled within an angular margin of a learnt direction, spoofs are pushed out, which
 generalises better to unseen attacks). Both give a raw score, higher = more bona fide,
-that :mod:`voiceguard.calibration` maps to an LLR.
+that :mod:`voiceguard.detect.calibration` maps to an LLR.
 """
 
 from __future__ import annotations

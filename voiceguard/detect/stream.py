@@ -6,7 +6,7 @@ the audio, and every ``update_s`` seconds of audio (1 s by default) re-scores:
 
 * the **rolling window**: the last ``window_s`` (4 s) of audio, scored alone: how the
   call sounds *now* (:attr:`StreamState.window`);
-* the **running result**: what :meth:`voiceguard.scoring.Detector.score` would say of
+* the **running result**: what :meth:`voiceguard.detect.Detector.score` would say of
   the audio so far, computed incrementally. Whole-recording scoring uses windows every
   ``hop_s`` (2 s) plus one aligned to the end; here the rolling windows that end on that
   grid are kept as the call's segments (:attr:`StreamState.segments`), the current rolling
@@ -135,7 +135,7 @@ class StreamScorer:
     Parameters
     ----------
     detector : Detector, optional
-        A loaded :class:`voiceguard.scoring.Detector` (share one across streams); default:
+        A loaded :class:`voiceguard.detect.Detector` (share one across streams); default:
         the shipped model (loaded once per process).
     sr : int
         Sample rate of the chunks (>= 8000 Hz).
@@ -436,7 +436,7 @@ class StreamScorer:
         Returns
         -------
         StreamState
-            ``final=True``; ``result`` is the :class:`~voiceguard.scoring.ScoreResult` of
+            ``final=True``; ``result`` is the :class:`~voiceguard.detect.ScoreResult` of
             the retained audio (a :class:`~voiceguard.verify.VerifyResult` when a speaker is
             bound), identical to scoring it whole.
         """

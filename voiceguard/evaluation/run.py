@@ -16,7 +16,7 @@ spoofs of that system / family (the ASVspoof convention); per-condition and per-
 use both classes within the condition.
 
 Shortcut audit (``audit=True``): each clip is also scored after trimming leading and
-trailing non-speech (:func:`voiceguard.vad.trim_nonspeech`) and after loudness
+trailing non-speech (:func:`voiceguard.audio.vad.trim_nonspeech`) and after loudness
 normalisation (speech-active RMS set to -26 dBFS, cf. ITU-T P.56 active speech level).
 A detector that relies on silence or level shows a large EER change between variants.
 """

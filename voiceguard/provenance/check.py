@@ -5,7 +5,7 @@
 registered original is this, and what was changed?": exact hashes first, then the
 fingerprint look-up, the frame-by-frame alignment of each candidate original
 (:mod:`voiceguard.provenance.align`), and the detector's score of every stretch of the
-copy that does not come from the original (public :class:`voiceguard.scoring.Detector`
+copy that does not come from the original (public :class:`voiceguard.detect.Detector`
 API only).
 """
 

@@ -1,7 +1,7 @@
 """The registry of originals: fingerprints and exact hashes in the voiceprint database.
 
 Registered originals live in their own tables of the same SQLite file as the voiceprints
-(:class:`voiceguard.voiceprints.VoiceprintStore` opens it, with its location rules, WAL
+(:class:`voiceguard.store.VoiceprintStore` opens it, with its location rules, WAL
 mode, locking and optional encryption check):
 
 * ``provenance_originals``: one row per original: name, note, time of registration, the
@@ -214,17 +214,17 @@ class Registry:
     Raises
     ------
     VoiceprintStoreError
-        The database cannot be opened (see :class:`~voiceguard.voiceprints.VoiceprintStore`).
+        The database cannot be opened (see :class:`~voiceguard.store.VoiceprintStore`).
     """
 
     def __init__(self, db: Any = None, *, key_path: PathLike | None = None, create: bool = True) -> None:
-        from voiceguard.voiceprints import VoiceprintStore
+        from voiceguard.store import VoiceprintStore
 
         if isinstance(db, VoiceprintStore):
             self.store, self._own = db, False
         else:
             if not create:
-                from voiceguard.voiceprints import default_db_path
+                from voiceguard.store import default_db_path
 
                 p = Path(db).expanduser() if db is not None else default_db_path()
                 if not p.exists():

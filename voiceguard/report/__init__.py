@@ -7,7 +7,7 @@ speech regions, spectrogram, the probability of spoofing of every analysis windo
 model and its version, and with a speaker the voiceprint evidence.
 
 Modules, one job each: :mod:`.evidence` gathers the data through the public
-:class:`~voiceguard.scoring.Detector` / :class:`~voiceguard.verify.Verifier` API;
+:class:`~voiceguard.detect.Detector` / :class:`~voiceguard.verify.Verifier` API;
 :mod:`.raster` (colour map, PNG encoder) and :mod:`.svg` draw the figure without a
 plotting library; :mod:`.html` lays out the page; :mod:`.png` draws the figure as a PNG
 file with matplotlib (optional extra ``report``); :mod:`.cli` is the command-line glue;

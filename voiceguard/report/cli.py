@@ -121,8 +121,8 @@ def report_command(args: argparse.Namespace) -> int:
         _matplotlib()  # fail before any scoring when the extra is missing
     verifier = store = None
     if args.speaker is not None:
+        from voiceguard.store import VoiceprintStore
         from voiceguard.verify import Verifier
-        from voiceguard.voiceprints import VoiceprintStore
 
         store = VoiceprintStore(args.db, create=False)  # as verify: no database is an error, not a new one
         try:

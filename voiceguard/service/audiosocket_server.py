@@ -1,7 +1,7 @@
 """The AudioSocket listener: one connection is one call, scored while it lasts.
 
 Per call: the UUID frame first (within ``handshake_timeout_s``), then audio frames feed a
-:class:`voiceguard.stream.StreamScorer` created at the rate of the first audio frame;
+:class:`voiceguard.detect.stream.StreamScorer` created at the rate of the first audio frame;
 DTMF frames are counted and otherwise ignored (digits are never stored: they may be PINs);
 silence is the scorer's business (speech activity detection). Running verdicts are
 reported (event log, webhook) when the verdict first leaves ``pending``, whenever it
@@ -24,7 +24,9 @@ import asyncio
 import logging
 from typing import Any
 
-from voiceguard.audiosocket import (
+from voiceguard.detect.result import NO_SPEECH
+from voiceguard.errors import VoiceguardError
+from voiceguard.service.audiosocket import (
     AUDIO_RATES,
     KIND_DTMF,
     KIND_ERROR,
@@ -36,8 +38,6 @@ from voiceguard.audiosocket import (
     encode_frame,
     read_frame,
 )
-from voiceguard.detect.result import NO_SPEECH
-from voiceguard.errors import VoiceguardError
 from voiceguard.service.core import Call, Service
 
 __all__ = ["handle_connection", "start_audiosocket"]

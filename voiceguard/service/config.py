@@ -95,7 +95,7 @@ class ServiceConfig:
         Running verdicts go to the webhook/log when the verdict changes and at least every
         this many seconds of call audio.
     update_s, running_min_speech_s, max_call_duration_s
-        :class:`voiceguard.stream.StreamScorer` settings.
+        :class:`voiceguard.detect.stream.StreamScorer` settings.
     max_concurrent_calls : int
         Calls beyond it are refused (hangup frame, logged).
     max_frame_bytes : int

@@ -208,8 +208,8 @@ def create_app(service: Service) -> Any:
 
     @app.exception_handler(VoiceguardError)
     async def _vg_error(request: Request, exc: VoiceguardError) -> JSONResponse:
+        from voiceguard.store import SpeakerExistsError, UnknownSpeakerError
         from voiceguard.verify import EnrollmentError
-        from voiceguard.voiceprints import SpeakerExistsError, UnknownSpeakerError
 
         if isinstance(exc, UnknownSpeakerError):  # the CLI's message names the database and who is enrolled
             who = f" named {exc.name!r}" if exc.name is not None else ""

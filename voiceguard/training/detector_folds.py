@@ -31,7 +31,7 @@ __all__ = ["resnet_folds", "fixed_model_folds", "fuse_folds"]
 
 
 def _score_clips(model: Any, manifest: Any, clips: np.ndarray, threads: int = 2) -> np.ndarray:
-    """Calibrated LLRs of clips, each scored as a recording by :class:`voiceguard.scoring.Detector`."""
+    """Calibrated LLRs of clips, each scored as a recording by :class:`voiceguard.detect.Detector`."""
     from voiceguard.detect.detector import Detector
 
     det = model if isinstance(model, Detector) else Detector(model, threads=1)

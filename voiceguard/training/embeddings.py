@@ -3,7 +3,7 @@
 Training and choosing a head on a frozen encoder needs the encoder's output for every
 training window, many times over (heads, layers, held-out folds). This module computes
 them once, with exactly the windows and chunks that scoring uses
-(:class:`voiceguard.windows.WindowGrid`, :class:`voiceguard.backends.WhisperBackend`):
+(:class:`voiceguard.detect.windows.WindowGrid`, :class:`voiceguard.detect.backends.whisper.WhisperBackend`):
 for each clip of a manifest, each window's mean and standard deviation over its frames,
 for **every** layer ``0..L`` of the encoder (``0`` = stem output), stored as float16.
 

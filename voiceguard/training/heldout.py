@@ -16,7 +16,7 @@ that validation from a corpus holding real system outputs (split ``demo``, with 
   so that the studio corpora the demo pages use are on both sides of the test.
 
 A trial is a clip; its score is the mean of its windows' scores over the windows with
-speech (as :mod:`voiceguard.scoring` aggregates). Results are reported per fold, per
+speech (as :mod:`voiceguard.detect` aggregates). Results are reported per fold, per
 band (``16k``: the wideband channel; ``tel``: the telephone channel), pooled over folds
 and for the worst fold.
 """
@@ -117,7 +117,7 @@ def folds(info: ClipInfo, scheme: str) -> list[tuple[str, np.ndarray, np.ndarray
 
 @dataclass
 class HeadConfig:
-    """How a head is trained (see :class:`voiceguard.nets.PooledHead`)."""
+    """How a head is trained (see :class:`voiceguard.detect.nets.PooledHead`)."""
 
     layers: tuple[int, ...] = (3,)
     mix: str = "concat"
@@ -169,7 +169,7 @@ def _window_weights(info: ClipInfo, clip_of_window: np.ndarray, train_clips: np.
 
 def train_head(X: np.ndarray, clip_of_window: np.ndarray, info: ClipInfo, train_clips: np.ndarray,
                cfg: HeadConfig, *, n_layer_inputs: int, log: Callable[[str], None] | None = None) -> Any:
-    """Fit a :class:`voiceguard.nets.PooledHead` on the windows of ``train_clips``.
+    """Fit a :class:`voiceguard.detect.nets.PooledHead` on the windows of ``train_clips``.
 
     Parameters
     ----------

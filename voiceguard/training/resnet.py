@@ -18,11 +18,11 @@ Recipe (ResNet):
 * Adam with cosine learning-rate decay; fixed seeds (numpy, torch, crops, masks);
   ``torch.set_num_threads(threads)``;
 * after every epoch the validation clips are scored exactly as
-  :class:`voiceguard.scoring.Detector` scores recordings (sliding windows, speech-segment
+  :class:`voiceguard.detect.Detector` scores recordings (sliding windows, speech-segment
   mean); training stops early when the validation EER has not improved for
   ``patience`` epochs, or when the wall-clock budget ``time_budget_s`` would be exceeded;
   the best epoch's weights are kept;
-* the calibration (:mod:`voiceguard.calibration`) is fitted on the validation scores.
+* the calibration (:mod:`voiceguard.detect.calibration`) is fitted on the validation scores.
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ def train(
     patience : int
         Epochs without validation-EER improvement before stopping.
     channels, strides, embedding_dim :
-        ResNet architecture (:class:`voiceguard.nets.ResNet1D`).
+        ResNet architecture (:class:`voiceguard.detect.nets.ResNet1D`).
     seed : int
         Seed of every random choice.
     threads : int, optional

@@ -40,7 +40,7 @@ __all__ = ["run_evaluation", "export_model", "main"]
 
 
 def _used_windows(table: Any) -> np.ndarray:
-    """Windows that scoring would aggregate (speech fraction rule of :mod:`voiceguard.scoring`)."""
+    """Windows that scoring would aggregate (speech fraction rule of :mod:`voiceguard.detect`)."""
     from voiceguard.detect.aggregate import used_segments
 
     keep = np.zeros(len(table.clip), bool)

@@ -7,9 +7,9 @@ for this one speaker, against copies of the same clips that it synthesises itsel
 
 1. **frames**: linear-frequency cepstra (20 coefficients + deltas + delta-deltas, 20 ms /
    10 ms; :func:`voiceguard.features.lfcc`, the ASVspoof 2019 front end) of the speech
-   frames of each clip (:func:`voiceguard.vad.speech_activity`), at 16 kHz;
+   frames of each clip (:func:`voiceguard.audio.vad.speech_activity`), at 16 kHz;
 2. **copies**: each enrollment clip is re-synthesised by voiceguard's own DSP vocoders
-   (:mod:`voiceguard.data.vocoders`: Griffin-Lim, LPC, and WORLD / MLSA when the optional
+   (:mod:`voiceguard.synthesis.vocoders`: Griffin-Lim, LPC, and WORLD / MLSA when the optional
    ``data`` extra is installed); the copies have the speaker's timbre and prosody but
    the vocoders' fine detail;
 3. **models**: one diagonal-covariance GMM is fitted (EM) on the pooled frames of the
@@ -104,7 +104,7 @@ def clone_frames(y: np.ndarray, sr: int, *, max_frames: int | None = None,
 
 def copy_vocoders() -> list[str]:
     """The copy vocoders usable in this install (see :data:`COPY_VOCODERS`)."""
-    from voiceguard.data.vocoders import available_vocoders
+    from voiceguard.synthesis.vocoders import available_vocoders
 
     have = set(available_vocoders())
     return [fn for fn, sid in COPY_VOCODERS.items() if sid in have]
@@ -118,7 +118,7 @@ def make_copies(y: np.ndarray, sr: int, *, seed: int = 0,
     -------
     list of (vocoder name, np.ndarray [shape=(n,)])
     """
-    from voiceguard.data import vocoders as _voc
+    from voiceguard.synthesis import vocoders as _voc
 
     names = list(vocoders) if vocoders is not None else copy_vocoders()
     out = []
@@ -323,7 +323,7 @@ class CloneModelBuilder:
     Parameters
     ----------
     vocoders : sequence of str, optional
-        Vocoder functions of :mod:`voiceguard.data.vocoders` (default:
+        Vocoder functions of :mod:`voiceguard.synthesis.vocoders` (default:
         :func:`copy_vocoders`).
     seed : int
     """

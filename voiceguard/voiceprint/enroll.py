@@ -8,12 +8,12 @@ any length):
 1. **speech**: at least ``min_speech_s`` (3 s) of speech after speech activity detection
    (not waived by ``force``);
 2. **spoof detector**: the clip is scored by the generic detector
-   (:class:`voiceguard.scoring.Detector`); a clip the detector calls spoof is **refused**
+   (:class:`voiceguard.detect.Detector`); a clip the detector calls spoof is **refused**
    (:class:`SpoofedEnrollmentError`, naming the clip and its score) unless
    ``allow_spoof`` is given, and then the override is recorded with the clip in the store.
    Every clip's record keeps the detector's name and version (``checked_by``), LLR and
    verdict;
-3. **one voice** per clip (:func:`voiceguard.speaker.voice_consistency`) and, with two or
+3. **one voice** per clip (:func:`voiceguard.voiceprint.embedding.voice_consistency`) and, with two or
    more clips, **agreement**: each clip's clean-clean speaker LLR against the mean of the
    others reaches the verification threshold (refused unless ``force``).
 
@@ -34,7 +34,7 @@ from typing import Any, Union
 import numpy as np
 
 from voiceguard.errors import InvalidParameterError, VoiceguardError
-from voiceguard.voiceprint.fusion import CLEAN_CLEAN, SpeakerCalibration
+from voiceguard.voiceprint.decision import CLEAN_CLEAN, SpeakerCalibration
 
 __all__ = [
     "MIN_ENROLL_SPEECH_S",
@@ -82,7 +82,7 @@ class EnrollmentReport:
 
     Attributes
     ----------
-    voiceprint : voiceguard.voiceprints.Voiceprint
+    voiceprint : voiceguard.store.Voiceprint
     clips : list of dict
         Per clip: ``source``, ``speech_s``, ``channel``, ``similarity`` (cosine with the
         stored voiceprint, the value ``speakers show`` reports), ``similarity_vs_others``
@@ -114,7 +114,7 @@ class EnrollmentReport:
 
 
 def _open_store(store: Any) -> tuple[Any, bool]:
-    from voiceguard.voiceprints import VoiceprintStore
+    from voiceguard.store import VoiceprintStore
 
     if isinstance(store, VoiceprintStore):
         return store, False
@@ -156,9 +156,9 @@ def enroll(
         without one are recorded as ``array0``, ``array1``...
         Any length: files are read in blocks.
     store : VoiceprintStore or path, optional
-        Default: the default store (:func:`voiceguard.voiceprints.default_db_path`).
+        Default: the default store (:func:`voiceguard.store.default_db_path`).
     encoder : SpeakerEncoder, optional
-        Default: :func:`voiceguard.speaker.default_encoder`.
+        Default: :func:`voiceguard.voiceprint.encoder.default_encoder`.
     calibration : SpeakerCalibration, optional
         Default: the shipped one.
     detector : Detector or path, optional
@@ -187,13 +187,13 @@ def enroll(
     EnrollmentError
         Other failed checks.
     """
-    from voiceguard.speaker import default_encoder
+    from voiceguard.store import ClipRecord
+    from voiceguard.store.records import check_name
     from voiceguard.voiceprint import clone_check as cc
-    from voiceguard.voiceprint.longaudio import open_blocks, tee_blocks
-    from voiceguard.voiceprint.verify import _detector_result
-    from voiceguard.voiceprints import ClipRecord, _check_name
+    from voiceguard.voiceprint.encoder import default_encoder
+    from voiceguard.voiceprint.longaudio import detector_result, open_blocks, tee_blocks
 
-    name = _check_name(name)
+    name = check_name(name)
     if not clips:
         raise InvalidParameterError("enrollment needs at least one clip")
     enc = encoder if encoder is not None else default_encoder(threads)
@@ -219,7 +219,7 @@ def enroll(
         if e.speech_s < min_speech_s or not e.has_speech:
             raise EnrollmentError(f"{src}: only {e.speech_s:.1f} s of speech detected; each enrollment clip needs "
                                   f"at least {min_speech_s:g} s: use a longer or cleaner recording")
-        sp = _detector_result(det, blocks)
+        sp = detector_result(det, blocks)
         flags = []
         override = False
         if sp.verdict == "spoof":

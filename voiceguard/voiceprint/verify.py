@@ -2,10 +2,10 @@
 
 One decoding pass over the recording, in blocks (:mod:`voiceguard.voiceprint.longaudio`,
 memory bounded for any length), feeds three checks, each a calibrated LLR, fused by the
-AND rule of :mod:`voiceguard.voiceprint.fusion`:
+AND rule of :mod:`voiceguard.voiceprint.decision`:
 
 * the **voiceprint** (speaker embedding against the enrolled one: ``speaker_llr``);
-* the **generic spoof detector** (:class:`voiceguard.scoring.Detector`: ``spoof_llr``);
+* the **generic spoof detector** (:class:`voiceguard.detect.Detector`: ``spoof_llr``);
 * the **per-speaker clone check** (:mod:`voiceguard.voiceprint.clone_check`:
   ``clone_llr``), when the voiceprint has a clone model.
 """
@@ -19,8 +19,7 @@ from typing import Any, Union
 import numpy as np
 
 from voiceguard.errors import InvalidParameterError, ModelError
-from voiceguard.voiceprint.enroll import MIN_ENROLL_SPEECH_S, _open_store
-from voiceguard.voiceprint.fusion import (
+from voiceguard.voiceprint.decision import (
     ACCEPT,
     CLEAN_CLEAN,
     CLEAN_PHONE,
@@ -28,6 +27,8 @@ from voiceguard.voiceprint.fusion import (
     fuse,
     spoof_llr_threshold,
 )
+from voiceguard.voiceprint.enroll import MIN_ENROLL_SPEECH_S, _open_store
+from voiceguard.voiceprint.longaudio import detector_result
 
 __all__ = ["MIN_VERIFY_SPEECH_S", "SpeakerEvidence", "VerifyResult", "Verifier", "verify"]
 
@@ -116,7 +117,7 @@ class VerifyResult:
         ``False`` when the recording seems to hold more than one voice.
     voice_consistency : float or None
         Cosine between the two voice groups' centroids (see
-        :func:`voiceguard.speaker.voice_consistency`).
+        :func:`voiceguard.voiceprint.embedding.voice_consistency`).
     duration_s, speech_s : float
     sample_rate, channels : int
     encoder, model : str
@@ -188,10 +189,10 @@ class Verifier:
     store : VoiceprintStore or path, optional
         Default: the default store.
     detector : Detector, path or None
-        A loaded :class:`voiceguard.scoring.Detector`, a model config path, or ``None`` for
+        A loaded :class:`voiceguard.detect.Detector`, a model config path, or ``None`` for
         the shipped detector.
     encoder : SpeakerEncoder, optional
-        Default: :func:`voiceguard.speaker.default_encoder`.
+        Default: :func:`voiceguard.voiceprint.encoder.default_encoder`.
     calibration : SpeakerCalibration or path, optional
         Default: the shipped ``speaker_calibration.json``.
     speaker_threshold : float, optional
@@ -215,7 +216,7 @@ class Verifier:
                  min_speech_s: float = MIN_VERIFY_SPEECH_S, threads: int | None = None,
                  clone_threshold: float = 0.0, clone_check: bool = True) -> None:
         from voiceguard.detect.detector import Detector
-        from voiceguard.speaker import default_encoder
+        from voiceguard.voiceprint.encoder import default_encoder
 
         self.store, self._own_store = _open_store(store)
         try:
@@ -318,7 +319,7 @@ class Verifier:
         clone = CloneScorer(models, blocks.sr) if models else None
         ev = self._evidence(name, tee_blocks(blocks, *([clone.add] if clone is not None else [])), blocks.sr)
         if spoof is None:
-            spoof = _detector_result(self.detector, blocks)
+            spoof = detector_result(self.detector, blocks)
         clone_llr = None
         warnings = list(ev.warnings)
         if clone is not None and ev.speaker_llr is not None:
@@ -373,7 +374,7 @@ class Verifier:
         return self._evidence(name, open_blocks(y, sr), sr)
 
     def _evidence(self, name: str, blocks: Any, sr: int) -> SpeakerEvidence:
-        from voiceguard.speaker import TELEPHONE, WIDEBAND
+        from voiceguard.voiceprint.channel import TELEPHONE, WIDEBAND
 
         vp = self.voiceprint(name)
         e = self.encoder.embed_blocks(blocks, sr, telephone=vp.channel == TELEPHONE)
@@ -412,7 +413,7 @@ class Verifier:
             Reported as the result's ``file``.
         channels : int
             The original channel count, reported.
-        spoof : voiceguard.scoring.ScoreResult, optional
+        spoof : voiceguard.detect.ScoreResult, optional
             The detector's result for this same audio, when the caller already has it
             (it is computed otherwise).
 
@@ -458,12 +459,3 @@ def verify(name: str, audio: PathLike | np.ndarray, sr: int | None = None, *, db
         return v.verify(name, audio, sr)
 
 
-def _detector_result(detector: Any, blocks: Any) -> Any:
-    """The detector's result for the recording behind ``blocks`` (streamed from a file)."""
-    from dataclasses import replace
-
-    if isinstance(blocks._source, np.ndarray):
-        r = detector.score_mono(blocks._source, blocks.sr, name=blocks.name, channels=blocks.channels)
-    else:
-        r = detector.score(blocks._source)
-    return replace(r, file=blocks.name, channels=blocks.channels)

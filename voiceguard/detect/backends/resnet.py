@@ -20,7 +20,7 @@ class FeatureBackend:
     Parameters
     ----------
     feature_config : dict
-        ``features`` entry of the model config (see :func:`voiceguard.scoring.compute_features`).
+        ``features`` entry of the model config (see :func:`voiceguard.detect.frontends.lfcc.compute_features`).
     scorer : callable
         ``scorer(list of [F, T_i] arrays) -> [n]`` raw scores.
     """
@@ -42,7 +42,7 @@ class FeatureBackend:
 
 
 def resnet_scorer(net: Any, batch_size: int) -> Callable[[list[np.ndarray]], np.ndarray]:
-    """Batch equal-length windows through a :class:`voiceguard.nets.ResNet1D`."""
+    """Batch equal-length windows through a :class:`voiceguard.detect.nets.ResNet1D`."""
 
     def score(windows: list[np.ndarray]) -> np.ndarray:
         import torch

@@ -5,7 +5,7 @@ trained on 680,000 hours of weakly labelled speech. Its encoder is a general spe
 representation; its middle layers keep the fine acoustic detail a spoof detector needs
 (the last layers are shaped towards the words). Two CTranslate2 conversions ship on PyPI
 as plain data packages, which voiceguard reads without importing them and without
-CTranslate2 (:mod:`voiceguard.frontends.ct2`):
+CTranslate2 (:mod:`voiceguard.detect.frontends.ct2`):
 
 =========  ==================================================  ======  ======  =====
 name       packages                                            layers  d_model heads

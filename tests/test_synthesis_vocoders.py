@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("librosa")
 
-from voiceguard.data import vocoders as voc  # noqa: E402
+from voiceguard.synthesis import vocoders as voc  # noqa: E402
 from voiceguard.data.synthetic import synth_utterance  # noqa: E402
 from voiceguard.errors import InputTooShortError, InvalidAudioError  # noqa: E402
 
