@@ -13,7 +13,8 @@ import pytest
 
 from voiceguard.batch import list_recordings, output
 from voiceguard.batch.inputs import filesystem
-from voiceguard.cli import _expand_inputs, main
+from voiceguard.audio.files import expand_inputs
+from voiceguard.cli import main
 from voiceguard.errors import InvalidParameterError
 
 
@@ -30,7 +31,7 @@ def tree(tmp_path: Path) -> Path:
 def test_folder_lists_like_score(tree: Path) -> None:
     folder = str(tree / "calls")
     got = list_recordings([folder])
-    assert got == _expand_inputs([folder])  # the same names `voiceguard score FOLDER` prints
+    assert got == expand_inputs([folder])  # the same names `voiceguard score FOLDER` prints
     assert [os.path.relpath(p, folder) for p in got] == ["top.ogg", "a/1.flac", "a/3.MP3", "b/2.wav"]
 
 

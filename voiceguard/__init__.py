@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from voiceguard._version import __version__
 from voiceguard.errors import VoiceguardError
 
 if TYPE_CHECKING:  # pragma: no cover
     from voiceguard.detect.result import ScoreResult
 
-__version__ = "0.1.0"
 
 __all__ = ["VoiceguardError", "__version__", "score", "ScoreResult"]
 

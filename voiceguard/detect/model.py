@@ -162,3 +162,18 @@ def load_model(model: PathLike | LoadedModel | None = None, *, batch_size: int =
     calibration = Calibration.from_dict(cfg.get("calibration", {"scale": 1.0, "offset": 0.0}))
     scoring = {**DEFAULT_SCORING, **cfg.get("scoring", {})}
     return LoadedModel(cfg, name, kind, sr, calibration, backend, f"{name}@{digest.hexdigest()[:12]}", scoring)
+
+
+def shipped_config(name: str = "default") -> dict:
+    """The config of a shipped model (``'default'``, ``'fast'``), read without its weights.
+
+    Help texts quote what the shipped models do (their thresholds) from here, so they can
+    never disagree with the models.
+    """
+    from importlib import resources
+
+    fname = SHIPPED_MODELS.get(name, name)
+    try:
+        return json.loads((resources.files("voiceguard.models") / fname).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"the shipped model {fname} is missing or unreadable ({exc}); reinstall voiceguard") from exc

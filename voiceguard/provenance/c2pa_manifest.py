@@ -204,7 +204,7 @@ def sign(src: PathLike, dest: PathLike, *, cert_chain: PathLike, private_key: Pa
         import c2pa
     except ImportError:
         raise C2paUnavailableError(f"signing with C2PA needs c2pa-python: {_INSTALL}") from None
-    from voiceguard import __version__
+    from voiceguard._version import __version__
 
     src, dest = Path(src), Path(dest)
     mime = SIGNABLE.get(src.suffix.lower())

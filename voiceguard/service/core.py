@@ -123,7 +123,7 @@ class Service:
     def verifier(self) -> Any:
         """The shared :class:`~voiceguard.verify.Verifier` (store thread only; built on first use)."""
         if self._verifier is None:
-            from voiceguard.verify import Verifier
+            from voiceguard.voiceprint import Verifier
 
             self._verifier = Verifier(self.config.db, detector=self.detector, threads=self.config.threads)
         return self._verifier

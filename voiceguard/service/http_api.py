@@ -183,7 +183,7 @@ class AttachSpeaker(BaseModel):
 
 def create_app(service: Service) -> Any:
     """The FastAPI application of a :class:`Service`."""
-    from voiceguard import __version__
+    from voiceguard._version import __version__
 
     cfg = service.config
     app = FastAPI(title="voiceguard", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
@@ -209,7 +209,7 @@ def create_app(service: Service) -> Any:
     @app.exception_handler(VoiceguardError)
     async def _vg_error(request: Request, exc: VoiceguardError) -> JSONResponse:
         from voiceguard.store import SpeakerExistsError, UnknownSpeakerError
-        from voiceguard.verify import EnrollmentError
+        from voiceguard.voiceprint import EnrollmentError
 
         if isinstance(exc, UnknownSpeakerError):  # the CLI's message names the database and who is enrolled
             who = f" named {exc.name!r}" if exc.name is not None else ""
@@ -361,7 +361,7 @@ def create_app(service: Service) -> Any:
             check_duration(y, sr)
 
         def run() -> dict[str, Any]:
-            from voiceguard.verify import enroll as _enroll
+            from voiceguard.voiceprint import enroll as _enroll
 
             ver = service.verifier()
             named = [(y, sr, fname or f"upload{i + 1}") for i, (y, sr, _, fname) in enumerate(clips)]

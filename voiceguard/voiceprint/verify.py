@@ -450,7 +450,7 @@ def verify(name: str, audio: PathLike | np.ndarray, sr: int | None = None, *, db
 
     Examples
     --------
-    >>> from voiceguard.verify import verify
+    >>> from voiceguard.voiceprint import verify
     >>> r = verify("alice", "call.wav")  # doctest: +SKIP
     >>> r.decision, r.speaker_llr, r.spoof_llr  # doctest: +SKIP
     ('accept', 7.9, 3.1)
