@@ -316,6 +316,11 @@ def test_cli_register_provenance_registry(tmp_path, original, tts, capsys):
     assert abs(float(a) - 4.0) <= 0.5 and abs(float(b) - 7.0) <= 0.5
     rc, _ = _cli(["provenance", str(tmp_path / "missing.wav"), "--db", db])
     assert rc == 2
+    # a finding wins over errors (voiceguard.exit_codes): an altered copy beside an unreadable file is 1
+    rc, out = _cli(["provenance", str(tmp_path / "edit.wav"), str(tmp_path / "missing.wav"), "--db", db,
+                    "--format", "jsonl", "--no-score"])
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rc == 1 and rows[0]["status"] == "altered" and "error" in rows[1]
     rc, _ = _cli(["provenance", str(tmp_path / "orig.flac"), "--db", str(tmp_path / "none.db")])
     assert rc == 2 and "no registry database" in capsys.readouterr().err
 

@@ -117,7 +117,7 @@ def load(path: PathLike) -> tuple[np.ndarray, int]:
     except AudioReadError:
         raise
     except Exception as exc:  # libsndfile raises several types for undecodable input
-        raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
+        raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
     if y.size == 0:
         raise AudioReadError(f"{path}: the file holds no audio samples")
     return y, int(sr)
@@ -253,7 +253,7 @@ def open_stream(
     try:
         f = sf.SoundFile(str(path))
     except Exception as exc:  # libsndfile raises several types for undecodable input
-        raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
+        raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
     try:
         _refuse_headerless(f, path)
     except AudioReadError:
@@ -282,14 +282,14 @@ def open_stream(
                 try:
                     y = f.read(want, dtype="float64", always_2d=False)
                 except Exception as exc:  # noqa: BLE001
-                    raise AudioReadError(f"{path}: cannot decode audio ({exc})") from None
+                    raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
                 if y.size == 0:
                     break
                 n += len(y)
                 try:
                     yield to_mono(y, frames_first=True)
                 except InvalidAudioError as exc:
-                    raise AudioReadError(f"{path}: {exc}") from None
+                    raise AudioReadError(f"{path}: {exc}") from exc
                 if len(y) < want:  # a short read is the end (a damaged MP3 decodes more on a retry)
                     break
         if n == 0:
@@ -362,7 +362,7 @@ def load_mono(path: PathLike, sr: float | None = None) -> tuple[np.ndarray, int]
         # to_mono validates too (finite samples): a file holding NaN is a read error
         y = to_mono(y, frames_first=True)
     except InvalidAudioError as exc:
-        raise AudioReadError(f"{path}: {exc}") from None
+        raise AudioReadError(f"{path}: {exc}") from exc
     if sr is not None and sr != file_sr:
         y = resample(y, file_sr, sr)
         file_sr = int(sr)

@@ -78,7 +78,7 @@ def batch_command(args: argparse.Namespace) -> int:
         try:
             runtime_env = json.loads(args.runtime_env)
         except ValueError as exc:
-            raise InvalidParameterError(f"--runtime-env is not valid JSON ({exc})") from None
+            raise InvalidParameterError(f"--runtime-env is not valid JSON ({exc})") from exc
     # every usage error (inputs, settings, output folder) is reported before Ray starts
     todo = plan(args.inputs, args.out, fmt=args.format, model=args.model, prior=args.prior,
                 threshold=args.threshold, threads=args.threads, workers=args.workers,

@@ -95,7 +95,7 @@ class Scorer:
             try:
                 det = Detector(**self.detector_kwargs)
             except VoiceguardError as exc:
-                raise _Fatal(str(exc)) from None
+                raise _Fatal(str(exc)) from exc
             version = getattr(det, "version", det.name)
             if self.versions and self.versions != {version}:
                 raise _Fatal(

@@ -192,7 +192,7 @@ class Calibration:
                 k: d[k] for k in ("training_prior", "n_bonafide", "n_spoof") if k in d})
         except (KeyError, TypeError) as exc:
             raise ModelError(f"calibration entry {d!r} is malformed ({exc}); retrain or "
-                             "recalibrate the model") from None
+                             "recalibrate the model") from exc
         if not (math.isfinite(cal.scale) and math.isfinite(cal.offset)) or cal.scale <= 0:
             raise ModelError(f"calibration scale must be finite and positive, got {cal.scale}")
         return cal

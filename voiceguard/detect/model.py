@@ -82,7 +82,7 @@ def _resolve_config(model: PathLike | None) -> tuple[dict, _Location, str]:
     try:
         cfg = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"model config {p} is not valid JSON ({exc})") from None
+        raise ModelError(f"model config {p} is not valid JSON ({exc})") from exc
     return cfg, _Location(p.parent), str(p)
 
 

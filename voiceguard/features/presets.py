@@ -92,10 +92,10 @@ def _number(name: str, value: Any) -> float:
 def _preset(table: dict[str, dict[str, Any]], kind: str, preset: str) -> dict[str, Any]:
     try:
         return dict(table[preset])
-    except (KeyError, TypeError):
+    except (KeyError, TypeError) as exc:
         raise InvalidParameterError(
             f"unknown {kind} preset {preset!r}; choose one of {sorted(table)}"
-        ) from None
+        ) from exc
 
 
 def _unknown_overrides(kind: str, overrides: dict[str, Any], allowed: set[str]) -> None:

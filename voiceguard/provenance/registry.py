@@ -106,7 +106,7 @@ def _db_errors(fn: Callable[..., T]) -> Callable[..., T]:
         except sqlite3.DatabaseError as exc:
             raise RegistryError(f"{self.path}: the provenance registry cannot be read or written ({exc}); "
                                 "if it is corrupt, restore the database from a backup, or import a "
-                                "registry export into a new one") from None
+                                "registry export into a new one") from exc
 
     return wrapper
 
@@ -547,7 +547,7 @@ def verify_export(doc: Any, *, expect_key_id: str | None = None) -> list[Origina
         body = {k: v for k, v in doc.items() if k != "signature"}
         message = signing.DOMAIN_EXPORT + signing.canonical(body)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise err(f"the export is malformed ({type(exc).__name__}: {exc})") from None
+        raise err(f"the export is malformed ({type(exc).__name__}: {exc})") from exc
     if signing.key_id(pub) != doc.get("key_id"):
         raise err("the export's key id does not match its public key: it was altered")
     if expect_key_id and doc["key_id"] != expect_key_id.strip().lower():
@@ -563,7 +563,7 @@ def verify_export(doc: Any, *, expect_key_id: str | None = None) -> list[Origina
                            int(d["n_samples"]), int(d["sample_rate"]), int(d["channels"]), d["fp_version"],
                            d["key_id"], base64.b64decode(d["signature"], validate=True), fpb)
         except (KeyError, TypeError, ValueError) as exc:
-            raise err(f"original #{i + 1} of the export is malformed ({type(exc).__name__}: {exc})") from None
+            raise err(f"original #{i + 1} of the export is malformed ({type(exc).__name__}: {exc})") from exc
         kp = keys.get(rec.key_id)
         if kp is None or signing.key_id(kp) != rec.key_id or not signing.verify_signature(kp, rec.signature,
                                                                                          rec.message()):

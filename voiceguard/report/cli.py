@@ -39,7 +39,7 @@ class ReportFolder:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise VoiceguardError(f"cannot create the report folder {self.folder} ({exc.strerror})") from None
+            raise VoiceguardError(f"cannot create the report folder {self.folder} ({exc.strerror})") from exc
         self._used: set[str] = set()
         self.written: list[str] = []
 

@@ -174,8 +174,8 @@ async def read_frame(reader: asyncio.StreamReader, *, max_payload: int = 8192, i
     """
     try:
         first = await asyncio.wait_for(reader.read(1), idle_timeout)
-    except asyncio.TimeoutError:
-        raise IdleTimeoutError(f"no frame for {idle_timeout:g} s") from None
+    except asyncio.TimeoutError as exc:
+        raise IdleTimeoutError(f"no frame for {idle_timeout:g} s") from exc
     if not first:
         return None
     deadline = None if read_timeout is None else time.monotonic() + read_timeout
@@ -184,11 +184,11 @@ async def read_frame(reader: asyncio.StreamReader, *, max_payload: int = 8192, i
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
             return await asyncio.wait_for(reader.readexactly(n), left)
-        except asyncio.TimeoutError:
-            raise ReadTimeoutError(f"frame not completed within {read_timeout:g} s") from None
+        except asyncio.TimeoutError as exc:
+            raise ReadTimeoutError(f"frame not completed within {read_timeout:g} s") from exc
         except asyncio.IncompleteReadError as exc:
             raise ProtocolError(f"connection closed in the middle of a frame ({len(exc.partial)} of {n} "
-                                f"bytes)") from None
+                                f"bytes)") from exc
 
     kind = first[0]
     (length,) = struct.unpack("!H", await exactly(2))

@@ -156,10 +156,10 @@ async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **
                 try:
                     states = await service.run_scoring(call.scorer.step)
                 except VoiceguardError as exc:
-                    raise CallError(f"scoring failed: {exc}") from None
+                    raise CallError(f"scoring failed: {exc}") from exc
                 except Exception as exc:  # noqa: BLE001
                     log.exception("scoring failed in call %s", call.uuid)
-                    raise CallError(f"scoring failed: {type(exc).__name__}: {exc}") from None
+                    raise CallError(f"scoring failed: {type(exc).__name__}: {exc}") from exc
                 for st in states:
                     _report_running(service, call, st)
         elif kind == KIND_DTMF:

@@ -213,9 +213,9 @@ def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Serv
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise InvalidParameterError(f"cannot read the config file {p} ({exc.strerror})") from None
+            raise InvalidParameterError(f"cannot read the config file {p} ({exc.strerror})") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidParameterError(f"{p} is not valid TOML ({exc})") from None
+            raise InvalidParameterError(f"{p} is not valid TOML ({exc})") from exc
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidParameterError(f"{p}: unknown setting(s) {', '.join(unknown)}; known: "

@@ -112,8 +112,8 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
 
         try:
             sr = int(params.get("rate", 8000))
-        except ValueError:
-            raise UploadError(422, f"rate parameter {params['rate']!r} is not an integer") from None
+        except ValueError as exc:
+            raise UploadError(422, f"rate parameter {params['rate']!r} is not an integer") from exc
         if not 4000 <= sr <= 192000:
             raise UploadError(422, f"rate parameter {sr} is out of range (4000-192000 Hz)")
         _check_length(len(data), sr, max_duration_s)
@@ -142,13 +142,13 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
     except Exception as exc:  # libsndfile raises several types for undecodable input
         why = str(exc).rsplit(": ", 1)[-1].strip() or type(exc).__name__  # drop libsndfile's "Error opening <obj>"
         raise UploadError(422, f"cannot decode the upload as audio ({why}); check the file and its media "
-                               "type") from None
+                               "type") from exc
     if n == 0:
         raise UploadError(422, "the upload decodes to no audio samples")
     try:
         y, _ = to_mono_array(y[:n], frames_first=True)
     except InvalidAudioError as exc:
-        raise UploadError(422, f"the upload is not usable audio ({exc})") from None
+        raise UploadError(422, f"the upload is not usable audio ({exc})") from exc
     return y, sr, channels
 
 
@@ -265,8 +265,8 @@ def create_app(service: Service) -> Any:
 
         try:
             await asyncio.wait_for(collect(), cfg.body_timeout_s)
-        except asyncio.TimeoutError:
-            raise UploadError(408, f"the upload did not complete within {cfg.body_timeout_s:g} s") from None
+        except asyncio.TimeoutError as exc:
+            raise UploadError(408, f"the upload did not complete within {cfg.body_timeout_s:g} s") from exc
         return b"".join(chunks)
 
     async def read_audio(request: Request, many: bool = False) -> list[tuple[np.ndarray, int, int, str | None]]:
@@ -280,7 +280,7 @@ def create_app(service: Service) -> Any:
                 form = await request.form()
             except HTTPException as exc:  # starlette's answer to a body that does not parse
                 raise UploadError(400, f"malformed multipart/form-data body ({exc.detail}); send the audio in a "
-                                       "'file' field, e.g. curl -F file=@clip.wav") from None
+                                       "'file' field, e.g. curl -F file=@clip.wav") from exc
             try:
                 files = [f for k, f in form.multi_items() if k == "file" and hasattr(f, "read")]
                 if not files:
@@ -439,8 +439,8 @@ def create_app(service: Service) -> Any:
     def call_key(call_uuid: str) -> str:
         try:
             return str(_uuid.UUID(call_uuid))
-        except ValueError:
-            raise UploadError(422, f"{call_uuid!r} is not a UUID") from None
+        except ValueError as exc:
+            raise UploadError(422, f"{call_uuid!r} is not a UUID") from exc
 
     @app.get("/v1/calls/{call_uuid}", tags=["calls"], dependencies=auth,
              summary="Latest state of an AudioSocket call",

@@ -58,7 +58,7 @@ def bind(host: str, port: int, what: str, backlog: int = 512) -> list[socket.soc
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise ListenError(f"cannot listen for {what} on {host}:{port}: unknown host ({exc.strerror})") from None
+        raise ListenError(f"cannot listen for {what} on {host}:{port}: unknown host ({exc.strerror})") from exc
     seen, socks = set(), []
     for family, kind, proto, _, addr in infos[:1] if port == 0 else infos:
         if (family, addr) in seen:
@@ -76,7 +76,7 @@ def bind(host: str, port: int, what: str, backlog: int = 512) -> list[socket.soc
             sock.close()
             for s in socks:
                 s.close()
-            raise ListenError(f"cannot listen for {what} on {host}:{port}: {_why(exc, port)}") from None
+            raise ListenError(f"cannot listen for {what} on {host}:{port}: {_why(exc, port)}") from exc
         socks.append(sock)
     return socks
 

@@ -46,7 +46,7 @@ def read_export(data: str | bytes | dict[str, Any]) -> list[Voiceprint]:
         try:
             data = json.loads(data)
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-            raise ExportFormatError(f"not a voiceprint export: not JSON ({str(exc)[:200]})") from None
+            raise ExportFormatError(f"not a voiceprint export: not JSON ({str(exc)[:200]})") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT + "-export":
         raise ExportFormatError(f"not a voiceprint export: expected a JSON object with format "
                                 f"{FORMAT + '-export'!r} (written by 'voiceguard speakers export')")
@@ -113,7 +113,7 @@ def _voiceprint_from_export(sp: Any, where: str) -> Voiceprint:
     try:
         name = check_name(sp.get("name"))  # type: ignore[arg-type]
     except InvalidParameterError as exc:
-        raise ExportFormatError(f"{where}: {exc}") from None
+        raise ExportFormatError(f"{where}: {exc}") from exc
     where = f"speaker {name!r}"
     encoder = _field(sp, "encoder", str, where)
     if not encoder.strip() or len(encoder) > 200:

@@ -50,9 +50,9 @@ def _db_errors(method: Any) -> Any:
         # a corrupt text cell fails to decode, or holds JSON that does not parse (a quality record)
         except (sqlite3.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from None
+                raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from exc
             raise VoiceprintStoreError(f"{self.path} is corrupt or unreadable ({exc}); restore it from a backup "
-                                       "or move it away and enroll again") from None
+                                       "or move it away and enroll again") from exc
 
     return wrapper
 
@@ -109,12 +109,12 @@ class VoiceprintStore:
                 pass  # another process created it first
             except OSError as exc:
                 raise VoiceprintStoreError(f"cannot create the voiceprint database {p} ({exc.strerror}); "
-                                           "pass a writable location with --db or VOICEGUARD_HOME") from None
+                                           "pass a writable location with --db or VOICEGUARD_HOME") from exc
         try:
             with open(p, "rb") as fh:
                 head = fh.read(16)
         except OSError as exc:
-            raise VoiceprintStoreError(f"cannot read {p} ({exc.strerror})") from None
+            raise VoiceprintStoreError(f"cannot read {p} ({exc.strerror})") from exc
         if head and head != _SQLITE_MAGIC:
             raise VoiceprintStoreError(
                 f"{p} is not a voiceguard voiceprint database (not an SQLite file); pass another "
@@ -122,7 +122,7 @@ class VoiceprintStore:
         try:
             conn = sqlite3.connect(str(p), timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
-            raise VoiceprintStoreError(f"cannot open {p} ({exc})") from None
+            raise VoiceprintStoreError(f"cannot open {p} ({exc})") from exc
         self._conn = conn
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -155,7 +155,7 @@ class VoiceprintStore:
             self.close()
             raise VoiceprintStoreError(
                 f"{p} is corrupt or not a voiceprint database ({exc}); restore it from a backup or "
-                "move it away and enroll again") from None
+                "move it away and enroll again") from exc
         except VoiceprintStoreError:
             self.close()
             raise
@@ -256,7 +256,7 @@ class VoiceprintStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from None
+            raise VoiceprintStoreError(f"{self.path} is locked by another process ({exc}); retry") from exc
         try:
             yield conn
         except BaseException:
@@ -288,9 +288,9 @@ class VoiceprintStore:
         assert self._key is not None
         try:
             return AESGCM(self._key).decrypt(blob[:12], blob[12:], aad.encode("utf-8"))
-        except (InvalidTag, ValueError):
+        except (InvalidTag, ValueError) as exc:
             raise VoiceprintStoreError(f"an embedding in {self.path} fails authentication: wrong key, or the "
-                                       "record was tampered with") from None
+                                       "record was tampered with") from exc
 
     def _pack_bytes(self, data: bytes, name: str, what: str) -> bytes:
         return self._encrypt_raw(data, f"{self.store_id}|{name}|{what}") if self.encrypted else bytes(data)

@@ -379,7 +379,7 @@ class CloneModelBuilder:
                 for _, z in make_copies(y, sr, seed=self.seed + 1000 * k, vocoders=names):
                     copies.append(clone_frames(z, sr))
         except VoiceguardError as exc:
-            raise CloneCheckUnavailable(f"copy synthesis failed ({exc})") from None
+            raise CloneCheckUnavailable(f"copy synthesis failed ({exc})") from exc
         return fit_clone_model(self._genuine, copies, seed=self.seed, vocoders=names)
 
 

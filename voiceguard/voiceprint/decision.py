@@ -206,14 +206,14 @@ class SpeakerCalibration:
                 where = os.fspath(path)
         except (OSError, FileNotFoundError) as exc:
             raise ModelError(f"speaker calibration {path or SPEAKER_CALIBRATION} cannot be read ({exc}); "
-                             "reinstall voiceguard or pass a calibration file") from None
+                             "reinstall voiceguard or pass a calibration file") from exc
         try:
             d = json.loads(text)
             if d.get("format") != "voiceguard-speaker-calibration":
                 raise ValueError(f"format {d.get('format')!r}")
             conds = {k: Calibration.from_dict(v) for k, v in d["conditions"].items()}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ModelError(f"{where} is not a valid speaker calibration ({exc})") from None
+            raise ModelError(f"{where} is not a valid speaker calibration ({exc})") from exc
         for need in (CLEAN_CLEAN, CLEAN_PHONE):
             if need not in conds:
                 raise ModelError(f"{where} lacks the {need!r} condition")
@@ -231,13 +231,13 @@ class SpeakerCalibration:
                         cohort[c] = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
             except (OSError, KeyError, ValueError, TypeError) as exc:
                 raise ModelError(f"{where}: its cohort file {name!r} cannot be read ({exc}); reinstall "
-                                 "voiceguard") from None
+                                 "voiceguard") from exc
         clone = None
         if d.get("clone_check"):
             try:
                 clone = Calibration.from_dict(d["clone_check"])
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ModelError(f"{where}: invalid clone_check calibration ({exc})") from None
+                raise ModelError(f"{where}: invalid clone_check calibration ({exc})") from exc
         return cls(str(d.get("encoder", "")), conds, float(d.get("threshold", 0.0)),
                    {k: v for k, v in d.items() if k not in ("conditions",)}, cohort, snorm,
                    int(d.get("snorm_top", 0)), clone)

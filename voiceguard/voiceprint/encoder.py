@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Union
@@ -45,6 +46,7 @@ import numpy as np
 
 from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
 from voiceguard.features.mel import mel_filterbank
+from voiceguard.threads import check_threads, torch_threads
 from voiceguard.voiceprint.channel import TELEPHONE, WIDEBAND, detect_channel, telephone_band, telephone_simulation
 from voiceguard.voiceprint.embedding import SPEAKER_SR, SpeakerEmbedding, unit_vector, voice_consistency
 
@@ -172,7 +174,8 @@ class GE2EEncoder:
         A ``pretrained.pt`` file (a dict with ``model_state``, or a bare state dict).
         Default: the one inside the installed ``resemblyzer`` package.
     threads : int, optional
-        ``torch.set_num_threads`` value (default: leave torch's setting alone).
+        torch threads while the network runs (:func:`voiceguard.threads.torch_threads`: set
+        around each pass and restored, never for the whole process); default: torch's own.
     min_speech_s : float
         Speech below which the embedding is not computed (``has_speech`` is False).
 
@@ -191,8 +194,7 @@ class GE2EEncoder:
         path = Path(weights) if weights is not None else resemblyzer_weights_path()
         if not path.is_file():
             raise ModelError(f"speaker encoder weights {path} do not exist")
-        if threads is not None:
-            torch.set_num_threads(int(threads))
+        self.threads = check_threads(threads)
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
             state = obj.get("model_state", obj) if isinstance(obj, dict) else None
@@ -201,7 +203,7 @@ class GE2EEncoder:
             self._net = _build_net(state)
         except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
             raise ModelError(f"cannot load the speaker encoder weights {path} ({exc}); "
-                             "reinstall resemblyzer (pip install --force-reinstall resemblyzer)") from None
+                             "reinstall resemblyzer (pip install --force-reinstall resemblyzer)") from exc
         self.weights = str(path)
         self.min_speech_s = float(min_speech_s)
 
@@ -234,7 +236,7 @@ class GE2EEncoder:
                 starts.append(t - _PARTIAL_FRAMES)
             length = _PARTIAL_FRAMES
         out = []
-        with torch.inference_mode():
+        with torch_threads(self.threads), torch.inference_mode():
             for c in range(0, len(starts), _BATCH):
                 batch = np.stack([mels[s : s + length] for s in starts[c : c + _BATCH]])
                 out.append(self._net(torch.from_numpy(batch)).numpy())
@@ -384,11 +386,14 @@ class _PartialAccumulator:
 
 
 _DEFAULT: dict[Any, GE2EEncoder] = {}
+_DEFAULT_LOCK = threading.Lock()
 
 
 def default_encoder(threads: int | None = None) -> GE2EEncoder:
-    """The shared :class:`GE2EEncoder` instance (loaded on first use)."""
-    enc = _DEFAULT.get(threads)
-    if enc is None:
-        enc = _DEFAULT[threads] = GE2EEncoder(threads=threads)
-    return enc
+    """The shared :class:`GE2EEncoder` for ``threads`` (loaded once per process on first use;
+    thread-safe: ``serve`` scores from several threads, and they all get the one instance)."""
+    with _DEFAULT_LOCK:
+        enc = _DEFAULT.get(threads)
+        if enc is None:
+            enc = _DEFAULT[threads] = GE2EEncoder(threads=threads)
+        return enc

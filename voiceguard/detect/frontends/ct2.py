@@ -140,7 +140,7 @@ def read_variables(
                 raise ModelError(f"{files[0]}: variable {name} holds {data.size} values, not {dims}")
             out[name] = data.reshape(dims).copy()
         return spec, out
-    except struct.error:
-        raise ModelError(f"{files[0]}: the model file ends early; reinstall the weight packages") from None
+    except struct.error as exc:
+        raise ModelError(f"{files[0]}: the model file ends early; reinstall the weight packages") from exc
     finally:
         stream.close()

@@ -227,8 +227,8 @@ class WhisperEncoder:
         def t(key: str) -> torch.Tensor:
             try:
                 return torch.from_numpy(variables["encoder/" + key].astype(np.float32))
-            except KeyError:
-                raise ModelError(f"{name}: variable encoder/{key} is missing from the model file") from None
+            except KeyError as exc:
+                raise ModelError(f"{name}: variable encoder/{key} is missing from the model file") from exc
 
         m = nn.Module()
         m.conv1 = nn.Conv1d(n_mels, d, 3, padding=1)
