@@ -1,6 +1,7 @@
 """The package's shape, enforced: imports go one way between its parts, no module imports
 another in a cycle (not even inside a function body), and runtime files and functions stay
-short enough to read. docs/architecture.md explains the layers.
+short enough to read (600 lines a file, 80 a function not counting its docstring).
+docs/architecture.md explains the layers.
 
 The check reads the source (every ``import`` statement anywhere in a module, including
 inside functions and ``TYPE_CHECKING`` blocks); it imports nothing.
@@ -49,8 +50,6 @@ DEPRECATED = {
 OFFLINE = {"data", "evaluation", "training"}
 MAX_FILE_LINES = 600
 MAX_FUNCTION_LINES = 80
-#: Functions still over the limit, each to be split (the list only shrinks).
-TOO_LONG_YET = {"open_stream", "sign", "render", "timeline_svg", "create_app", "decode_upload", "save", "enroll"}
 
 
 def _modules() -> dict[str, Path]:
@@ -196,6 +195,16 @@ def test_no_import_cycles() -> None:
         " <-> ".join(c) for c in found)
 
 
+def function_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function from its ``def`` to its end, its docstring not counted."""
+    n = node.end_lineno - node.lineno + 1
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        n -= body[0].end_lineno - body[0].lineno + 1
+    return n
+
+
 def _runtime_modules() -> list[str]:
     return [m for m in MODULES if m not in DEPRECATED and part_of(m) not in OFFLINE]
 
@@ -209,7 +218,7 @@ def test_runtime_files_and_functions_are_short(module: str) -> None:
     long = []
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            length = node.end_lineno - node.lineno + 1
-            if length > MAX_FUNCTION_LINES and node.name not in TOO_LONG_YET:
+            length = function_lines(node)
+            if length > MAX_FUNCTION_LINES:
                 long.append(f"{node.name} ({length} lines, line {node.lineno})")
     assert not long, f"{path.relative_to(ROOT.parent)}: functions over {MAX_FUNCTION_LINES} lines: {', '.join(long)}"

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -243,59 +243,64 @@ def open_stream(
         y, file_sr, name, channels = read_input(audio, sr, min_sr=min_sr, purpose=purpose)
         step = max(1, int(block_frames))
         return AudioStream((y[i: i + step] for i in range(0, len(y), step)), file_sr, channels, name, len(y))
+    path = Path(audio)
+    f = _open_sound_file(path, min_sr=min_sr, purpose=purpose)
+    announced = max(0, int(f.frames))
+    return AudioStream(_file_blocks(f, path, block_frames, announced), int(f.samplerate), int(f.channels),
+                       os.fspath(audio), announced)
+
+
+def _open_sound_file(path: Path, *, min_sr: int, purpose: str) -> Any:
+    """An open ``soundfile.SoundFile`` of ``path``, checked as :func:`load` checks files."""
     import soundfile as sf
 
-    path = Path(audio)
     if not path.is_file():
         raise AudioReadError(f"{path}: no such file")
     for problem in check_file(path):  # empty (raises) or truncated (warns), as load() does
-        warnings.warn(problem, TruncatedAudioWarning, stacklevel=2)
+        warnings.warn(problem, TruncatedAudioWarning, stacklevel=3)
     try:
         f = sf.SoundFile(str(path))
     except Exception as exc:  # libsndfile raises several types for undecodable input
         raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
     try:
         _refuse_headerless(f, path)
-    except AudioReadError:
+        file_sr = int(f.samplerate)
+        if file_sr > MAX_SR:
+            raise InvalidAudioError(f"sample rate {file_sr} Hz is above the {MAX_SR} Hz voiceguard reads; "
+                                    "resample the audio first")
+        if file_sr < min_sr:
+            raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)")
+    except (AudioReadError, InvalidAudioError):
         f.close()
         raise
-    file_sr, channels = int(f.samplerate), int(f.channels)
-    if file_sr > MAX_SR:
-        f.close()
-        raise InvalidAudioError(f"sample rate {file_sr} Hz is above the {MAX_SR} Hz voiceguard reads; "
-                                "resample the audio first")
-    if file_sr < min_sr:
-        f.close()
-        raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)")
+    return f
 
-    announced = max(0, int(f.frames))
 
-    def blocks() -> Iterator[np.ndarray]:
-        n = 0
-        with f:
-            while True:
-                # never past the frames the header announces, and no further after a short
-                # read: exactly what load() reads in one call
-                want = block_frames if announced == 0 else min(block_frames, announced - n)
-                if want <= 0:
-                    break
-                try:
-                    y = f.read(want, dtype="float64", always_2d=False)
-                except Exception as exc:  # noqa: BLE001
-                    raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
-                if y.size == 0:
-                    break
-                n += len(y)
-                try:
-                    yield to_mono(y, frames_first=True)
-                except InvalidAudioError as exc:
-                    raise AudioReadError(f"{path}: {exc}") from exc
-                if len(y) < want:  # a short read is the end (a damaged MP3 decodes more on a retry)
-                    break
-        if n == 0:
-            raise AudioReadError(f"{path}: the file holds no audio samples")
-
-    return AudioStream(blocks(), file_sr, channels, os.fspath(audio), announced)
+def _file_blocks(f: Any, path: Path, block_frames: int, announced: int) -> Iterator[np.ndarray]:
+    """Mono blocks of an open file (closed at the end)."""
+    n = 0
+    with f:
+        while True:
+            # never past the frames the header announces, and no further after a short
+            # read: exactly what load() reads in one call
+            want = block_frames if announced == 0 else min(block_frames, announced - n)
+            if want <= 0:
+                break
+            try:
+                y = f.read(want, dtype="float64", always_2d=False)
+            except Exception as exc:  # noqa: BLE001
+                raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
+            if y.size == 0:
+                break
+            n += len(y)
+            try:
+                yield to_mono(y, frames_first=True)
+            except InvalidAudioError as exc:
+                raise AudioReadError(f"{path}: {exc}") from exc
+            if len(y) < want:  # a short read is the end (a damaged MP3 decodes more on a retry)
+                break
+    if n == 0:
+        raise AudioReadError(f"{path}: the file holds no audio samples")
 
 
 @dataclass

@@ -414,39 +414,9 @@ class VoiceprintStore:
         if not clips:
             raise InvalidParameterError("a voiceprint needs at least one clip")
         with self._transaction() as conn:
-            row = conn.execute("SELECT id, encoder FROM speakers WHERE name = ?", (n,)).fetchone()
-            old: list[ClipRecord] = []
-            old_models: list[bytes] = []
-            created = utc_now()
-            if row is not None:
-                if not (replace or add):
-                    raise SpeakerExistsError(
-                        f"a speaker named {n!r} is already enrolled: re-enroll it from these clips (replace) or "
-                        "add these clips to it (add)", n, "exists")
-                if add:
-                    if row[1] != encoder:
-                        raise SpeakerExistsError(f"{n!r} was enrolled with encoder {row[1]}, not {encoder}: clips "
-                                                 "cannot be added; re-enroll it from new clips (replace)", n,
-                                                 "encoder")
-                    prev = self.get(n)
-                    old, old_models = prev.clips, prev.clone_models
-                created = conn.execute("SELECT created FROM speakers WHERE id = ?", (row[0],)).fetchone()[0]
-                conn.execute("DELETE FROM speakers WHERE id = ?", (row[0],))
+            old, old_models, created = self._take_existing(conn, n, encoder, replace=replace, add=add)
             allc = list(old) + list(clips)
-            emb = mean_unit([c.embedding for c in allc])
-            tel = mean_unit([c.telephone_embedding for c in allc])
-            for c in allc:
-                c.similarity = float(np.dot(unit_vector(c.embedding), emb))
-            channel = "wideband" if all(c.channel == "wideband" for c in allc) else "telephone"
-            q = dict(quality or {})
-            q["min_clip_similarity"] = round(min(c.similarity for c in allc if c.similarity is not None), 4)
-            speech = float(sum(c.speech_s for c in allc))
-            cur = conn.execute(
-                "INSERT INTO speakers(name, encoder, dim, channel, n_clips, speech_s, created, updated, embedding, "
-                "telephone_embedding, quality) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (n, encoder, int(emb.size), channel, len(allc), speech, created, utc_now(), self._pack(emb, n, "mean"),
-                 self._pack(tel, n, "mean-tel"), json.dumps(q)))
-            sid = cur.lastrowid
+            sid = self._insert_speaker(conn, n, encoder, allc, created, quality)
             conn.executemany(
                 "INSERT INTO clips(speaker_id, position, source, speech_s, duration_s, sample_rate, channel, "
                 "similarity, embedding, telephone_embedding, checked_by, spoof_llr, spoof_verdict, spoof_override) "
@@ -462,6 +432,47 @@ class VoiceprintStore:
                 "INSERT INTO clone_models(speaker_id, position, model) VALUES (?,?,?)",
                 [(sid, i, self._pack_bytes(m, n, f"clone{i}")) for i, m in enumerate(models)])
         return self.get(n)
+
+    def _take_existing(self, conn: sqlite3.Connection, n: str, encoder: str, *, replace: bool,
+                       add: bool) -> tuple[list[ClipRecord], list[bytes], str]:
+        """Remove speaker ``n`` for a save (inside its transaction); returns the clips and clone
+        models to keep (``add``) and the creation date to keep."""
+        row = conn.execute("SELECT id, encoder FROM speakers WHERE name = ?", (n,)).fetchone()
+        if row is None:
+            return [], [], utc_now()
+        if not (replace or add):
+            raise SpeakerExistsError(
+                f"a speaker named {n!r} is already enrolled: re-enroll it from these clips (replace) or "
+                "add these clips to it (add)", n, "exists")
+        old: list[ClipRecord] = []
+        old_models: list[bytes] = []
+        if add:
+            if row[1] != encoder:
+                raise SpeakerExistsError(f"{n!r} was enrolled with encoder {row[1]}, not {encoder}: clips "
+                                         "cannot be added; re-enroll it from new clips (replace)", n, "encoder")
+            prev = self.get(n)
+            old, old_models = prev.clips, prev.clone_models
+        created = conn.execute("SELECT created FROM speakers WHERE id = ?", (row[0],)).fetchone()[0]
+        conn.execute("DELETE FROM speakers WHERE id = ?", (row[0],))
+        return old, old_models, created
+
+    def _insert_speaker(self, conn: sqlite3.Connection, n: str, encoder: str, allc: list[ClipRecord],
+                        created: str, quality: dict[str, Any] | None) -> int:
+        """The speaker row of ``allc``: mean embeddings, each clip's similarity with them."""
+        emb = mean_unit([c.embedding for c in allc])
+        tel = mean_unit([c.telephone_embedding for c in allc])
+        for c in allc:
+            c.similarity = float(np.dot(unit_vector(c.embedding), emb))
+        channel = "wideband" if all(c.channel == "wideband" for c in allc) else "telephone"
+        q = dict(quality or {})
+        q["min_clip_similarity"] = round(min(c.similarity for c in allc if c.similarity is not None), 4)
+        speech = float(sum(c.speech_s for c in allc))
+        cur = conn.execute(
+            "INSERT INTO speakers(name, encoder, dim, channel, n_clips, speech_s, created, updated, embedding, "
+            "telephone_embedding, quality) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (n, encoder, int(emb.size), channel, len(allc), speech, created, utc_now(), self._pack(emb, n, "mean"),
+             self._pack(tel, n, "mean-tel"), json.dumps(q)))
+        return int(cur.lastrowid)
 
     @_db_errors
     def delete(self, name: str) -> None:
