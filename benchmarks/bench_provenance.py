@@ -47,8 +47,8 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = [ROOT / "examples" / "bonafide_librispeech_1898.flac",
-         ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac",
-         ROOT / "tests" / "data" / "librispeech_1034-121119-0000_2.5s.flac"]
+         ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac",
+         ROOT / "tests" / "assets" / "librispeech_1034-121119-0000_2.5s.flac"]
 SR = 16000
 
 

@@ -35,7 +35,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH = ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     from voiceguard import audio
-    from voiceguard.voiceprint.encoder import GE2EEncoder
     from voiceguard.verify import Verifier, enroll
+    from voiceguard.voiceprint.encoder import GE2EEncoder
 
     res: dict = {"threads": 1, "cpu": os.cpu_count()}
     code = ("import time; t=time.perf_counter(); import voiceguard.voiceprint.encoder as s; "

@@ -28,10 +28,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
+import numpy as np
+import soundfile as sf
 
-SPEECH = Path(__file__).resolve().parents[1] / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = Path(__file__).resolve().parents[1] / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def theoretical_peak() -> tuple[float, str]:

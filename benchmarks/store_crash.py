@@ -178,7 +178,7 @@ def trial(tmp: Path, op: str, rng: random.Random, max_delay_s: float) -> dict:
             for k in [*returned, last + 1]:
                 if f"d{k}" not in present and _traces(raw_after, f"d{k}"):
                     raise AssertionError(f"deleted d{k}: embedding bytes left after reopening")
-    except Exception as exc:  # noqa: BLE001 - every failure is reported
+    except Exception as exc:  # every failure is reported
         error = f"{type(exc).__name__}: {exc}"
     for suffix in ("", "-wal", "-shm"):
         p = db.with_name(db.name + suffix)

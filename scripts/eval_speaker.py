@@ -118,7 +118,8 @@ def libri_files(data: Path, spk: str) -> list[Path]:
 
 def fit_calibration(args, cache: Cache) -> None:
     from voiceguard.audio import load_mono
-    from voiceguard.detect.calibration import cllr, fit_calibration as fit
+    from voiceguard.detect.calibration import cllr
+    from voiceguard.detect.calibration import fit_calibration as fit
     from voiceguard.voiceprint.encoder import GE2EEncoder
 
     folders = sorted(p for p in (args.data / "resemblyzer_librispeech").iterdir()
@@ -231,7 +232,8 @@ def fit_clone_calibration(args, speakers: list[str]) -> tuple[dict, dict]:
     of the four vocoders (the fourth rotates); B is the bona fide trial, B copied by the fourth
     vocoder the clone trial."""
     from voiceguard.audio import load_mono
-    from voiceguard.detect.calibration import cllr, fit_calibration as fit
+    from voiceguard.detect.calibration import cllr
+    from voiceguard.detect.calibration import fit_calibration as fit
     from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
 
     vocs = list(COPY_VOCODERS)
@@ -360,8 +362,8 @@ def mixed_voice_eval(args, cache: Cache) -> dict:
 def sasv_eval(args, cache: Cache, cal, emb) -> dict:
     from voiceguard.audio import load_mono
     from voiceguard.detect.calibration import cllr
-    from voiceguard.synthesis import vocoders
     from voiceguard.detect.detector import Detector
+    from voiceguard.synthesis import vocoders
     from voiceguard.verify import fuse, spoof_llr_threshold
 
     SPKS = TEST_SPEAKERS[: args.speakers]
@@ -617,7 +619,7 @@ def vc_eval(args, cache: Cache, cal) -> dict:
             g = [frames_of(args, f"{grp['enroll']}|whole", y, sr)]
             c = [frames_of(args, f"{grp['enroll']}|{v}|enroll", copy_of(args, grp["enroll"], v, gi), 16000) for v in vocs]
             model = fit_clone_model(g, c, seed=gi, vocoders=vocs)
-        except Exception as exc:  # noqa: BLE001 - too short an enrollment clip
+        except Exception as exc:  # too short an enrollment clip
             print(f"  no clone model for {grp['speaker']}: {exc}")
             model = None
         tests = [(f, "target", "-") for f in grp["genuine"]] + [(f, "clone", sysname) for f, sysname in grp["clones"]]

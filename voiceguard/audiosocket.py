@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.service.audiosocket import *  # noqa: F403
 
-warnings.warn("voiceguard.audiosocket moved to voiceguard.service.audiosocket; import it from there (this path will be removed)",
+_NEW = "voiceguard.service.audiosocket"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

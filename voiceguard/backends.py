@@ -8,5 +8,6 @@ from voiceguard.detect.backends.resnet import FeatureBackend  # noqa: F401
 from voiceguard.detect.backends.whisper import WhisperBackend, encode_chunk, pool_windows  # noqa: F401
 from voiceguard.detect.frontends.lfcc import feature_windows  # noqa: F401
 
-warnings.warn("voiceguard.backends moved to voiceguard.detect.backends; import it from there (this path will be removed)",
+_NEW = "voiceguard.detect.backends"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.detect.calibration import *  # noqa: F403
 
-warnings.warn("voiceguard.calibration moved to voiceguard.detect.calibration; import it from there (this path will be removed)",
+_NEW = "voiceguard.detect.calibration"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.evaluation.metrics import *  # noqa: F403
 
-warnings.warn("voiceguard.metrics moved to voiceguard.evaluation.metrics; import it from there (this path will be removed)",
+_NEW = "voiceguard.evaluation.metrics"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.detect.nets import *  # noqa: F403
 
-warnings.warn("voiceguard.nets moved to voiceguard.detect.nets; import it from there (this path will be removed)",
+_NEW = "voiceguard.detect.nets"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

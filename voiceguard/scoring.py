@@ -7,5 +7,6 @@ from voiceguard.detect.aggregate import aggregate_llr, used_segments, window_spe
 from voiceguard.detect.frontends.lfcc import compute_features  # noqa: F401
 from voiceguard.detect.model import DEFAULT_CHUNK_S, DEFAULT_SCORING  # noqa: F401
 
-warnings.warn("voiceguard.scoring moved to voiceguard.detect; import it from there (this path will be removed)",
+_NEW = "voiceguard.detect"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

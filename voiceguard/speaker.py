@@ -7,5 +7,6 @@ from voiceguard.voiceprint.channel import *  # noqa: F403
 from voiceguard.voiceprint.embedding import *  # noqa: F403
 from voiceguard.voiceprint.encoder import *  # noqa: F403
 
-warnings.warn("voiceguard.speaker moved to voiceguard.voiceprint.encoder; import it from there (this path will be removed)",
+_NEW = "voiceguard.voiceprint.encoder"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

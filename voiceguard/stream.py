@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.detect.stream import *  # noqa: F403
 
-warnings.warn("voiceguard.stream moved to voiceguard.detect.stream; import it from there (this path will be removed)",
+_NEW = "voiceguard.detect.stream"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.training.resnet import *  # noqa: F403
 
-warnings.warn("voiceguard.train moved to voiceguard.training.resnet; import it from there (this path will be removed)",
+_NEW = "voiceguard.training.resnet"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

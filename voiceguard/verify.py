@@ -5,5 +5,5 @@ verification, the per-speaker clone check, block-wise long audio); this module r
 its public API so that ``from voiceguard.voiceprint import Verifier, enroll`` keeps working.
 """
 
-from voiceguard.voiceprint import *  # noqa: F401,F403
+from voiceguard.voiceprint import *  # noqa: F403
 from voiceguard.voiceprint import __all__  # noqa: F401

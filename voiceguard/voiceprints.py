@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.store import *  # noqa: F403
 
-warnings.warn("voiceguard.voiceprints moved to voiceguard.store; import it from there (this path will be removed)",
+_NEW = "voiceguard.store"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.detect.windows import *  # noqa: F403
 
-warnings.warn("voiceguard.windows moved to voiceguard.detect.windows; import it from there (this path will be removed)",
+_NEW = "voiceguard.detect.windows"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

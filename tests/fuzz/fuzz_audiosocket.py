@@ -128,7 +128,7 @@ async def _serve(data: bytes, max_payload: int) -> None:
         await server.handle_connection(svc, _reader(data), _Writer())
     finally:
         svc.events.emit = emit
-    for event, call, fields in events:
+    for event, _call, fields in events:
         for v in fields.values():
             assert "internal error" not in str(v), (event, fields)
     finals = [f for e, _, f in events if e == "final"]

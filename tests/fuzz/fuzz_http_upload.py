@@ -26,7 +26,7 @@ import soundfile  # noqa: F401 - imported lazily by voiceguard; here so that run
 import starlette.formparsers  # noqa: F401
 from _harness import Reader, check_audio, expected_errors
 
-import voiceguard.audio  # noqa: F401
+import voiceguard.audio
 import voiceguard.data.channel  # noqa: F401
 from voiceguard.service import http_api, uploads
 from voiceguard.service.config import ServiceConfig

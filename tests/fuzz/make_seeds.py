@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 CORPUS = HERE / "corpus"
 ROOT = HERE.parents[1]
-SPEECH = ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def _tone(n: int, sr: int, channels: int = 1, seed: int = 0) -> np.ndarray:

@@ -288,7 +288,7 @@ def _file_blocks(f: Any, path: Path, block_frames: int, announced: int) -> Itera
                 break
             try:
                 y = f.read(want, dtype="float64", always_2d=False)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
             if y.size == 0:
                 break

@@ -24,7 +24,7 @@ def require_ray():
     """Import ``ray`` and ``ray.data`` or say how to install them."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise VoiceguardError(
             f"batch scoring needs Ray Data ({exc.name} is missing): pip install 'voiceguard[batch]'"

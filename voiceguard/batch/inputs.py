@@ -123,7 +123,7 @@ def _read_manifest(path: str, path_column: str | None, storage_options: Mapping[
                 parse_options=pacsv.ParseOptions(delimiter="\t" if ext == ".tsv" else ","),
                 convert_options=pacsv.ConvertOptions(strings_can_be_null=False),
             )
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid and friends
+    except Exception as exc:  # pyarrow raises ArrowInvalid and friends
         raise InvalidParameterError(f"{path}: not a readable {ext[1:].upper()} manifest ({exc})") from exc
     wanted = [path_column] if path_column else list(PATH_COLUMNS)
     column = next((c for c in wanted if c in table.column_names), None)

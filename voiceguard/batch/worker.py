@@ -81,7 +81,7 @@ class Scorer:
         self.out_fs, self.out = filesystem(out, self.storage_options)
         self.done: frozenset[bytes] = ray.get(done[0]) if done else frozenset()
         self.versions = set(versions)
-        self._detector = None
+        self._detector: Any = None
         self._scratch = tempfile.mkdtemp(prefix="vg-batch-")  # copies of remote recordings
 
     def __del__(self) -> None:

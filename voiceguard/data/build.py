@@ -257,7 +257,7 @@ def _load(path: Path, max_s: float | None = None) -> np.ndarray:
         info = sf.info(str(path))
         frames = -1 if max_s is None else int(max_s * info.samplerate)
         y, sr = sf.read(str(path), dtype="float64", always_2d=True, frames=frames)
-    except Exception as exc:  # noqa: BLE001 - report any decoder error the same way
+    except Exception as exc:  # report any decoder error the same way
         from voiceguard.errors import AudioReadError
 
         raise AudioReadError(f"cannot read {path}: {exc}") from exc
@@ -652,7 +652,8 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             for v in e.voices():
                 by_system[_tts_system(v)].append(v)
         if not by_system:
-            log.warning("no TTS engine available: building without TTS spoofs (install with scripts/install-data-deps.sh)")
+            log.warning("no TTS engine available: building without TTS spoofs (install with "
+                        "scripts/install-data-deps.sh)")
         voc_s = bona_s * min(cfg.vocoders_per_segment, len(vocs))
         tts_s = cfg.tts_fraction / (1 - cfg.tts_fraction) * voc_s if voc_s > 0 else cfg.tts_fraction * bona_s
         rng = np.random.default_rng(cfg.seed + 31337)
@@ -670,7 +671,8 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         n_sentences = int(round(tts_s / sec_per_sentence)) if systems else 0
         # Sentences per system, equal shares (the first systems in seeded order get the
         # remainder), then batches of at most per_batch sentences with one voice each.
-        counts = {sy: n_sentences // len(systems) + (i < n_sentences % len(systems)) for i, sy in enumerate(systems)} if systems else {}
+        counts = ({sy: n_sentences // len(systems) + (i < n_sentences % len(systems)) for i, sy in enumerate(systems)}
+                  if systems else {})
         for system in sorted(counts):
             voices = by_system[system]
             left, b = counts[system], 0
@@ -711,7 +713,8 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                         "segment_s": list(cfg.segment_s),
                         "profiles": list(cfg.profiles),
                         "babble": babble_for(split, "", np.random.default_rng(seed)),
-                        "cost": n_here * sec_per_sentence * (3 if v.engine in ("piper", "festival", "kokoro-ja") else 1),
+                        "cost": n_here * sec_per_sentence
+                        * (3 if v.engine in ("piper", "festival", "kokoro-ja") else 1),
                     }
                 )
                 voices_used[v.speaker] = voices_used.get(v.speaker, 0) + 1
@@ -921,25 +924,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m voiceguard.data", description="voiceguard training-data tools")
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build a training corpus (bona fide + vocoded + TTS spoofs, randomised channel)")
-    b.add_argument("--out", required=True, type=Path, help="output folder (resumes if it holds a build with the same settings)")
-    b.add_argument("--speech", type=Path, help="bona fide corpus folder with MANIFEST.tsv (default ../shared/data/speech)")
+    b.add_argument("--out", required=True, type=Path, help="output folder (resumes if it holds a build with the same "
+                                                           "settings)")
+    b.add_argument("--speech", type=Path, help="bona fide corpus folder with MANIFEST.tsv (default "
+                                               "../shared/data/speech)")
     b.add_argument("--domains", type=Path, help="second corpus folder (default ../shared/data/speech-domains)")
-    b.add_argument("--input", type=Path, action="append", default=[], help="extra corpus folder or manifest (repeatable)")
-    b.add_argument("--max-minutes", type=float, help="use about this many minutes of input recordings (source-stratified)")
+    b.add_argument("--input", type=Path, action="append", default=[], help="extra corpus folder or manifest "
+                                                                           "(repeatable)")
+    b.add_argument("--max-minutes", type=float, help="use about this many minutes of input recordings "
+                                                     "(source-stratified)")
     b.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--vocoders", help="comma-separated vocoder ids (default: all available: voc-world,voc-gl-mel,...)")
     b.add_argument("--vocoders-per-segment", type=int, default=2, help="DSP copies per segment (default 2)")
     b.add_argument("--no-tts", action="store_true", help="make no TTS spoofs")
-    b.add_argument("--tts-engines", help="comma-separated TTS engines (espeak-ng,flite,festival,piper; default all installed)")
-    b.add_argument("--tts-fraction", type=float, default=0.2, help="share of spoof minutes from TTS (default 0.2, max 0.5)")
+    b.add_argument("--tts-engines", help="comma-separated TTS engines (espeak-ng,flite,festival,piper; default all "
+                                         "installed)")
+    b.add_argument("--tts-fraction", type=float, default=0.2, help="share of spoof minutes from TTS (default 0.2, max "
+                                                                   "0.5)")
     b.add_argument("--profiles", default="wideband,telephone", help="channel profiles each clip is rendered in")
     b.add_argument("--segment-s", default="2,8", help="segment length range in seconds (default 2,8)")
     b.add_argument("--split", default="0.8,0.1,0.1", help="train,val,test minute shares (speaker-disjoint)")
     b.add_argument("--xdomain-fraction", type=float, default=0.1, help="share of minutes in held-out sources")
-    b.add_argument("--holdout-sources", help="comma-separated sources to hold out ('none' for none; default chosen by seed)")
+    b.add_argument("--holdout-sources", help="comma-separated sources to hold out ('none' for none; default chosen by "
+                                             "seed)")
     b.add_argument("--real-outputs", type=Path, action="append", default=[], metavar="DIR",
-                   help="folder of real synthesizer outputs with MANIFEST.tsv (repeatable; python -m voiceguard.data import-demos)")
+                   help="folder of real synthesizer outputs with MANIFEST.tsv (repeatable; python -m voiceguard.data "
+                        "import-demos)")
     b.add_argument("--real-max-segments", type=int, default=3, help="segments kept per real-output file (default 3)")
     b.add_argument("-q", "--quiet", action="store_true")
 
@@ -950,8 +961,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--seed", type=int, default=0)
 
     d = sub.add_parser("import-demos", help="convert the allowed files of demo-page repositories into a corpus folder")
-    d.add_argument("--allowed", required=True, type=Path, help="ALLOWED.tsv (repo commit path label system family seconds orig_sr)")
-    d.add_argument("--repos", required=True, type=Path, help="folder of the repositories (owner+name/repo git mirrors or checkouts)")
+    d.add_argument("--allowed", required=True, type=Path, help="ALLOWED.tsv (repo commit path label system family "
+                                                               "seconds orig_sr)")
+    d.add_argument("--repos", required=True, type=Path, help="folder of the repositories (owner+name/repo git mirrors "
+                                                             "or checkouts)")
     d.add_argument("--out", required=True, type=Path, help="output folder (16 kHz FLAC + MANIFEST.tsv)")
     d.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
 
@@ -999,7 +1012,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.cmd == "synth":
             from voiceguard.data.synthetic import make_synthetic_corpus
 
-            path = make_synthetic_corpus(args.out, n_speakers=args.speakers, utterances_per_speaker=args.utterances, seed=args.seed)
+            path = make_synthetic_corpus(args.out, n_speakers=args.speakers, utterances_per_speaker=args.utterances,
+                                         seed=args.seed)
             print(path)
         elif args.cmd == "voices":
             from voiceguard.data import tts

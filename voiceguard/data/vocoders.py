@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.synthesis.vocoders import *  # noqa: F403
 
-warnings.warn("voiceguard.data.vocoders moved to voiceguard.synthesis.vocoders; import it from there (this path will be removed)",
+_NEW = "voiceguard.synthesis.vocoders"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - StreamScorer on first use (it is not needed to score files)
+def __getattr__(name: str):  # StreamScorer on first use (it is not needed to score files)
     if name == "StreamScorer":
         from voiceguard.detect.stream import StreamScorer
 

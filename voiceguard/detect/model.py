@@ -148,7 +148,7 @@ def load_model(model: PathLike | LoadedModel | None = None, *, batch_size: int =
     weights = cfg.get("weights")
     if kind == "fusion":
         backend = load_backend(cfg, None, ctx)
-        for m in backend.members:
+        for m in getattr(backend, "members", []):
             digest.update(m.version.encode())
     else:
         if not weights:

@@ -219,6 +219,8 @@ class PooledHead(nn.Module):
         if mix not in ("concat", "weighted"):
             raise InvalidParameterError(f"mix must be 'concat' or 'weighted', got {mix!r}")
         self.n_inputs, self.n_layers, self.mix = n_inputs, n_layers, mix
+        self.mean: torch.Tensor
+        self.scale: torch.Tensor
         self.register_buffer("mean", torch.zeros(n_inputs))
         self.register_buffer("scale", torch.ones(n_inputs))
         width = n_inputs if mix == "concat" else n_inputs // n_layers

@@ -210,7 +210,7 @@ class StreamScorer:
         self._counted_to = 0  # samples whose speech has been counted
         self._last_end = 0  # end of the latest update
         self._window: dict[str, Any] | None = None
-        self._verifier = None
+        self._verifier: Any = None
         self._speaker: str | None = None
         self._speaker_llr: float | None = None
         self._speaker_sim: float | None = None

@@ -139,7 +139,8 @@ def _markdown(report: dict[str, Any]) -> str:
         for n in names:
             v = report["models"][n]["variants"]
             lines.append(f"| {n} | " + " | ".join(_pct(v[x]["pooled"]["eer"]) for x in variants) + " |")
-    lines += ["", f"Clips: {report['n_clips']}, no_speech: {report['n_no_speech']}, errors: {len(report['errors'])}", ""]
+    lines += ["", f"Clips: {report['n_clips']}, no_speech: {report['n_no_speech']}, errors: "
+                  f"{len(report['errors'])}", ""]
     return "\n".join(lines)
 
 

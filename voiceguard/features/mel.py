@@ -9,7 +9,7 @@ import numpy as np
 from voiceguard.errors import InvalidParameterError
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
     f = np.asarray(f, np.float64)
     lin = f / (200.0 / 3.0)

@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.detect.frontends import *  # noqa: F403
 
-warnings.warn("voiceguard.frontends moved to voiceguard.detect.frontends; import it from there (this path will be removed)",
+_NEW = "voiceguard.detect.frontends"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

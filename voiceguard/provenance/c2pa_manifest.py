@@ -113,7 +113,7 @@ def read(source: PathLike | bytes, *, trust_anchors: PathLike | str | None = Non
     except OSError as exc:
         from voiceguard.errors import AudioReadError
 
-        raise AudioReadError(f"{source}: cannot read ({exc.strerror})") from exc
+        raise AudioReadError(f"{source!s}: cannot read ({exc.strerror})") from exc
     if found is None:
         return None
     active, state, results, n_manifests = found

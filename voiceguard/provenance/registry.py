@@ -20,6 +20,7 @@ No audio is stored. The signing key is a PEM file beside the database
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime as _dt
 import functools
 import hashlib
@@ -27,10 +28,10 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar, Union
+from typing import Any, TypeVar, Union
 
 import numpy as np
 
@@ -319,7 +320,7 @@ class Registry:
         self._insert([rec])
         return self.get(rec.uid), True
 
-    def _insert(self, recs: list[Original]) -> None:
+    def _insert(self, recs: builtins.list[Original]) -> None:
         with self.store.transaction() as conn:
             for rec in recs:
                 cur = conn.execute(
@@ -328,7 +329,7 @@ class Registry:
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (rec.uid, rec.name, rec.note, rec.registered, rec.file_sha256, rec.pcm_sha256, rec.n_samples,
                      rec.sample_rate, rec.channels, rec.fp_version, rec.fingerprint_bytes, rec.key_id, rec.signature))
-                oid = int(cur.lastrowid)
+                oid = int(cur.lastrowid or 0)  # set by every INSERT
                 frames = _index_frames(rec.fingerprint())
                 keys = rec.fingerprint().keys()[frames]
                 conn.executemany("INSERT OR IGNORE INTO provenance_index(key, original_id, frame) VALUES (?, ?, ?)",
@@ -388,12 +389,12 @@ class Registry:
         return (_row(r) for r in rows)
 
     @_db_errors
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         """Descriptions of every original, in registration order."""
         return [o.info() for o in self.originals()]
 
     @_db_errors
-    def find_exact(self, *, file_sha256: str | None = None, pcm_sha256: str | None = None) -> list[Original]:
+    def find_exact(self, *, file_sha256: str | None = None, pcm_sha256: str | None = None) -> builtins.list[Original]:
         """Originals with exactly these bytes, or else exactly these samples."""
         for col, val in (("file_sha256", file_sha256), ("pcm_sha256", pcm_sha256)):
             if val:
@@ -426,7 +427,7 @@ class Registry:
         order = np.argsort(keys, kind="stable")
         ks, fs = keys[order], frames[order]
         uniq = np.unique(ks)
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        parts: builtins.list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for i in range(0, uniq.size, _LOOKUP_BATCH):  # bounded Python-object memory for long queries
             rows = self._db.execute(
                 "SELECT key, original_id, frame FROM provenance_index WHERE key IN (SELECT value FROM json_each(?))",
@@ -514,7 +515,7 @@ def _index_frames(fp: Fingerprint) -> np.ndarray:
     return loud[loud % INDEX_STRIDE == 0]
 
 
-def verify_export(doc: Any, *, expect_key_id: str | None = None) -> list[Original]:
+def verify_export(doc: Any, *, expect_key_id: str | None = None) -> builtins.list[Original]:
     """Check a registry export: its own signature and every record's.
 
     Parameters

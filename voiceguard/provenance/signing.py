@@ -94,7 +94,8 @@ class LocalKey:
                                                f"({exc.strerror})") from exc
         try:
             data = self.path.read_bytes()
-            key = serialization.load_pem_private_key(data, password=None)
+            loaded: Any = serialization.load_pem_private_key(data, password=None)
+            key = loaded
         except (OSError, ValueError, TypeError) as exc:
             raise ProvenanceSignatureError(f"{self.path} is not a usable Ed25519 private key ({exc}); move it "
                                            "away to make a new key (records signed with it then no longer "

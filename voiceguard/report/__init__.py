@@ -22,7 +22,7 @@ from voiceguard.report.html import render_html, write_html
 __all__ = ["RecordingEvidence", "analyse", "failed", "render_html", "write_html", "write_png"]
 
 
-def write_png(path, ev):  # noqa: ANN001, ANN201 - re-exported lazily: matplotlib is optional
+def write_png(path, ev):  # re-exported lazily: matplotlib is optional
     """See :func:`voiceguard.report.png.write_png`."""
     from voiceguard.report.png import write_png as _write_png
 

@@ -148,7 +148,7 @@ def analyse(audio: str | os.PathLike, detector: Any, *, result: Any = None, veri
     return RecordingEvidence(
         file=name, result=result, verification=verification, warnings=notes, duration_s=len(y) / float(sr),
         speech=speech_regions(y16, FIGURE_SR), envelope=envelope(y), spectrogram=spec, spec_fmax=fmax,
-        model=detector.name, model_version=model_version(detector), **_windowing(detector))
+        model=detector.name, model_version=model_version(detector), **_windowing(detector))  # type: ignore[arg-type]
 
 
 def _windowing(detector: Any) -> dict[str, float | None]:

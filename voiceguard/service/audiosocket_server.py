@@ -57,6 +57,7 @@ async def start_audiosocket(service: Service, host: str | None = None, port: int
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None  # a connection handler always runs in a task
         service.handlers.add(task)
         try:
             await handle_connection(service, reader, writer)
@@ -89,7 +90,7 @@ async def handle_connection(service: Service, reader: asyncio.StreamReader, writ
 
 async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
     cfg = service.config
-    limits = dict(max_payload=cfg.max_frame_bytes, read_timeout=cfg.read_timeout_s)
+    limits: dict[str, Any] = dict(max_payload=cfg.max_frame_bytes, read_timeout=cfg.read_timeout_s)
     try:
         first = await read_frame(reader, idle_timeout=cfg.handshake_timeout_s, **limits)
         if first is None:
@@ -122,7 +123,7 @@ async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio
     except (ProtocolError, IdleTimeoutError, ReadTimeoutError, CallError, ConnectionError, VoiceguardError) as exc:
         call.error = _describe(exc)
         call.ended_by = "error"
-    except Exception as exc:  # noqa: BLE001 - a bug must end this call only, loudly
+    except Exception as exc:  # a bug must end this call only, loudly
         log.exception("call %s failed", key)
         call.error = f"internal error: {type(exc).__name__}: {exc}"
         call.ended_by = "error"
@@ -157,7 +158,7 @@ async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **
                     states = await service.run_scoring(call.scorer.step)
                 except VoiceguardError as exc:
                     raise CallError(f"scoring failed: {exc}") from exc
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.exception("scoring failed in call %s", call.uuid)
                     raise CallError(f"scoring failed: {type(exc).__name__}: {exc}") from exc
                 for st in states:
@@ -215,7 +216,7 @@ async def _finish(service: Service, call: Call) -> None:
             call.state = st.to_dict()
         else:
             call.state = {**(call.state or {}), "verdict": NO_SPEECH}
-    except Exception as exc:  # noqa: BLE001 - the final scoring failed; report, do not crash
+    except Exception as exc:  # the final scoring failed; report, do not crash
         log.exception("final scoring failed in call %s", call.uuid)
         msg = f"final scoring failed: {type(exc).__name__}: {exc}"
         call.error = f"{call.error}; {msg}" if call.error else msg

@@ -14,9 +14,10 @@ import collections
 import logging
 import time
 import uuid as _uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from voiceguard.service.config import ServiceConfig
 from voiceguard.service.events import EventSink

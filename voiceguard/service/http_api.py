@@ -211,7 +211,7 @@ def _speaker_routes(app: Any, service: Service, auth: list[Any], uploads: Upload
             from voiceguard.voiceprint import enroll as _enroll
 
             ver = service.verifier()
-            named = [(y, sr, fname or f"upload{i + 1}") for i, (y, sr, _, fname) in enumerate(clips)]
+            named: list[Any] = [(y, sr, fname or f"upload{i + 1}") for i, (y, sr, _, fname) in enumerate(clips)]
             rep = _enroll(name, named, store=ver.store, encoder=ver.encoder,
                           calibration=ver.calibration, detector=ver.detector, replace=replace, add=add,
                           force=force, allow_spoof=allow_spoof)
@@ -277,7 +277,7 @@ def _call_routes(app: Any, service: Service, auth: list[Any]) -> None:
     async def call_state(call_uuid: str) -> dict[str, Any]:
         call = service.lookup_call(_call_key(call_uuid))
         if call is None:
-            return fail(404, f"no call {call_uuid} in progress or recently ended")
+            return fail(404, f"no call {call_uuid} in progress or recently ended")  # type: ignore[return-value]
         return call.to_dict()
 
     @app.put("/v1/calls/{call_uuid}/speaker", tags=["calls"], dependencies=auth,

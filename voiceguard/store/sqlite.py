@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import contextlib
 import json
 import os
@@ -323,7 +324,7 @@ class VoiceprintStore:
     # -- API ----------------------------------------------------------------------------
 
     @_db_errors
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         """Enrolled speaker names, sorted."""
         return [r[0] for r in self._db.execute("SELECT name FROM speakers ORDER BY name")]
 
@@ -333,7 +334,7 @@ class VoiceprintStore:
             "SELECT 1 FROM speakers WHERE name = ?", (name.strip(),)).fetchone() is not None
 
     @_db_errors
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         """Metadata of every speaker (no embeddings), sorted by name."""
         rows = self._db.execute(
             "SELECT name, encoder, channel, n_clips, speech_s, created, updated, quality FROM speakers "
@@ -434,7 +435,7 @@ class VoiceprintStore:
         return self.get(n)
 
     def _take_existing(self, conn: sqlite3.Connection, n: str, encoder: str, *, replace: bool,
-                       add: bool) -> tuple[list[ClipRecord], list[bytes], str]:
+                       add: bool) -> tuple[builtins.list[ClipRecord], builtins.list[bytes], str]:
         """Remove speaker ``n`` for a save (inside its transaction); returns the clips and clone
         models to keep (``add``) and the creation date to keep."""
         row = conn.execute("SELECT id, encoder FROM speakers WHERE name = ?", (n,)).fetchone()
@@ -444,8 +445,8 @@ class VoiceprintStore:
             raise SpeakerExistsError(
                 f"a speaker named {n!r} is already enrolled: re-enroll it from these clips (replace) or "
                 "add these clips to it (add)", n, "exists")
-        old: list[ClipRecord] = []
-        old_models: list[bytes] = []
+        old: builtins.list[ClipRecord] = []
+        old_models: builtins.list[bytes] = []
         if add:
             if row[1] != encoder:
                 raise SpeakerExistsError(f"{n!r} was enrolled with encoder {row[1]}, not {encoder}: clips "
@@ -456,7 +457,7 @@ class VoiceprintStore:
         conn.execute("DELETE FROM speakers WHERE id = ?", (row[0],))
         return old, old_models, created
 
-    def _insert_speaker(self, conn: sqlite3.Connection, n: str, encoder: str, allc: list[ClipRecord],
+    def _insert_speaker(self, conn: sqlite3.Connection, n: str, encoder: str, allc: builtins.list[ClipRecord],
                         created: str, quality: dict[str, Any] | None) -> int:
         """The speaker row of ``allc``: mean embeddings, each clip's similarity with them."""
         emb = mean_unit([c.embedding for c in allc])
@@ -472,7 +473,7 @@ class VoiceprintStore:
             "telephone_embedding, quality) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (n, encoder, int(emb.size), channel, len(allc), speech, created, utc_now(), self._pack(emb, n, "mean"),
              self._pack(tel, n, "mean-tel"), json.dumps(q)))
-        return int(cur.lastrowid)
+        return int(cur.lastrowid or 0)  # set by every INSERT
 
     @_db_errors
     def delete(self, name: str) -> None:
@@ -521,7 +522,7 @@ class VoiceprintStore:
         }
 
     @_db_errors
-    def import_voiceprints(self, voiceprints: Sequence[Voiceprint], *, replace: bool = False) -> list[str]:
+    def import_voiceprints(self, voiceprints: Sequence[Voiceprint], *, replace: bool = False) -> builtins.list[str]:
         """Store voiceprints read by :func:`read_export` (a backup, another store's export).
 
         Each speaker is stored in one transaction, from its clips (the voiceprint is their

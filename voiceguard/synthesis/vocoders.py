@@ -92,7 +92,7 @@ def _import_pysptk():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pysptk
-            import pysptk.synthesis  # noqa: F401
+            import pysptk.synthesis
     except ImportError as exc:
         raise _unavailable("pysptk", exc) from exc
     return pysptk
@@ -196,7 +196,8 @@ def world_vocoder(y: np.ndarray, sr: int, rng: np.random.Generator, *, return_se
         voiced = f0 > 0
         f0 = np.where(voiced, scipy.signal.medfilt(f0, 5), 0.0)
     out = pw.synthesize(
-        np.ascontiguousarray(f0), np.ascontiguousarray(sp), np.ascontiguousarray(np.clip(ap, 0, 1)), sr, s["frame_period"]
+        np.ascontiguousarray(f0), np.ascontiguousarray(sp), np.ascontiguousarray(np.clip(ap, 0, 1)), sr,
+        s["frame_period"],
     )
     res = _finish(out, y)
     return (res, s) if return_settings else res
@@ -246,15 +247,15 @@ def griffin_lim_mel(y: np.ndarray, sr: int, rng: np.random.Generator, *, return_
         "momentum": float(rng.uniform(0.9, 0.99)),
     }
     M = librosa.feature.melspectrogram(
-        y=x, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=s["n_mels"], fmax=s["fmax"], power=s["power"]
+        y=x, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=int(s["n_mels"]), fmax=s["fmax"], power=s["power"]
     )
     # Mel -> linear magnitude by the clipped pseudo-inverse of the filterbank (librosa's
     # NNLS inversion is ~10x slower and makes no audible difference after Griffin-Lim).
-    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=s["n_mels"], fmax=s["fmax"])
+    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=int(s["n_mels"]), fmax=s["fmax"])
     S = np.maximum(np.linalg.pinv(basis) @ M, 0.0) ** (1.0 / s["power"])
     out = librosa.griffinlim(
         S,
-        n_iter=s["n_iter"],
+        n_iter=int(s["n_iter"]),
         hop_length=hop,
         n_fft=n_fft,
         momentum=s["momentum"],

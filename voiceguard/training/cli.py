@@ -36,7 +36,8 @@ def add_parsers(sub: Any, commands: Commands) -> None:
     """Add ``train`` to the ``voiceguard`` subcommands."""
     tr = sub.add_parser(
         "train", help="train an LFCC-ResNet detector (like --model fast) from a manifest",
-        description="Train an LFCC-ResNet spoof detector on the manifest's train split, choose the epoch and calibrate the "
+        description="Train an LFCC-ResNet spoof detector on the manifest's train split, choose the epoch and "
+                    "calibrate the "
                     "scores (LLR) on its val split, and write OUT/model.json (load it with --model OUT). "
                     "Features are cached in OUT/cache. The shipped model's recipe is scripts/recipe.")
     tr.add_argument("manifest", help="manifest.tsv (voiceguard), CSV with path,label, or ASVspoof protocol; "

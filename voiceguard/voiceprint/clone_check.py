@@ -264,7 +264,8 @@ def fit_clone_model(genuine: Sequence[np.ndarray], copies: Sequence[np.ndarray],
     gz, cz = (g - mu) / sd, (c - mu) / sd
     # balance the classes in the shared model
     m = min(gz.shape[0], cz.shape[0], _MAX_FIT_FRAMES // 2)
-    pool = np.concatenate([gz[rng.choice(gz.shape[0], m, replace=False)], cz[rng.choice(cz.shape[0], m, replace=False)]])
+    pool = np.concatenate([gz[rng.choice(gz.shape[0], m, replace=False)],
+                           cz[rng.choice(cz.shape[0], m, replace=False)]])
     w, means, var = _em(pool, n_components, _EM_ITER, rng)
 
     def adapt(x: np.ndarray) -> np.ndarray:

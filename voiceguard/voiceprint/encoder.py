@@ -98,8 +98,7 @@ def log_mel_free_spectrogram(y: np.ndarray) -> np.ndarray:
         fb = _FB_CACHE[key] = mel_filterbank()
     y = np.asarray(y, np.float64)
     pad = _N_FFT // 2
-    mode = "reflect" if len(y) > pad else "constant"
-    yp = np.pad(y, (pad, pad), mode=mode)
+    yp = np.pad(y, (pad, pad), mode="reflect") if len(y) > pad else np.pad(y, (pad, pad))
     n = 1 + (len(yp) - _N_FFT) // _HOP
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(_N_FFT) / _N_FFT)  # periodic Hann
     out = np.empty((n, _N_MELS), np.float32)
@@ -201,7 +200,7 @@ class GE2EEncoder:
             if not isinstance(state, dict):
                 raise TypeError("not a state dict")
             self._net = _build_net(state)
-        except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
+        except Exception as exc:  # any failure means an unusable file
             raise ModelError(f"cannot load the speaker encoder weights {path} ({exc}); "
                              "reinstall resemblyzer (pip install --force-reinstall resemblyzer)") from exc
         self.weights = str(path)

@@ -4,5 +4,6 @@ import warnings
 
 from voiceguard.voiceprint.decision import *  # noqa: F403
 
-warnings.warn("voiceguard.voiceprint.fusion moved to voiceguard.voiceprint.decision; import it from there (this path will be removed)",
+_NEW = "voiceguard.voiceprint.decision"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
               DeprecationWarning, stacklevel=2)

@@ -31,7 +31,7 @@ class FusionBackend:
 
     def score_chunk(self, y: np.ndarray, windows: Windows) -> np.ndarray:
         llrs = [np.asarray(m.calibration.llr(m.backend.score_chunk(y, windows))) for m in self.members]
-        return self.bias + sum(w * l for w, l in zip(self.weights, llrs))
+        return self.bias + sum(w * llr for w, llr in zip(self.weights, llrs))
 
 
 def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> FusionBackend:

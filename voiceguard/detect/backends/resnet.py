@@ -72,7 +72,7 @@ def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> FeatureBacke
         state = torch.load(str(weights_path), map_location="cpu", weights_only=True)
         net = ResNet1D(**cfg["model"])
         net.load_state_dict(state)
-    except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
+    except Exception as exc:  # any failure means an unusable file
         raise ModelError(f"cannot load ResNet weights {weights_path} ({exc}); retrain or reinstall") from exc
     net.eval()
     return FeatureBackend(dict(cfg["features"]), resnet_scorer(net, ctx.batch_size))

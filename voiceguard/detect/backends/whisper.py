@@ -1,4 +1,5 @@
-"""The ``whisper`` kind: one Whisper encoder pass per chunk, every window pooled from its frames, a small head on top."""
+"""The ``whisper`` kind: one Whisper encoder pass per chunk, every window pooled from its
+frames, a small head on top."""
 
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> WhisperBacke
         state = torch.load(str(weights_path), map_location="cpu", weights_only=True)
         head = PooledHead(**cfg["head"])
         head.load_state_dict(state)
-    except Exception as exc:  # noqa: BLE001 - any failure means an unusable file
+    except Exception as exc:  # any failure means an unusable file
         raise ModelError(f"cannot load the Whisper head {weights_path} ({exc}); retrain or reinstall") from exc
     head.eval()
     return WhisperBackend(dict(cfg["frontend"]), head)

@@ -43,10 +43,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from voiceguard.errors import InvalidAudioError, InvalidParameterError, ModelError
+
+if TYPE_CHECKING:  # torch loads with the first encoder
+    import torch
 
 __all__ = [
     "SR",
@@ -128,7 +132,7 @@ def _mel_basis():
         return _mel_cache["fb"], _mel_cache["window"]
 
 
-def log_mel(y: np.ndarray, *, sr: int = SR) -> "torch.Tensor":
+def log_mel(y: np.ndarray, *, sr: int = SR) -> torch.Tensor:
     """Whisper's log-mel input of a 16 kHz signal.
 
     Parameters
@@ -224,7 +228,7 @@ class WhisperEncoder:
         d, n_mels = variables["encoder/conv1/weight"].shape[:2]
         self.d_model, self.heads = int(d), heads
 
-        def t(key: str) -> torch.Tensor:
+        def t(key: str) -> Any:
             try:
                 return torch.from_numpy(variables["encoder/" + key].astype(np.float32))
             except KeyError as exc:
@@ -260,7 +264,7 @@ class WhisperEncoder:
         self._F = F
         self._torch = torch
 
-    def forward(self, mel: "torch.Tensor", layers: Sequence[int]) -> list["torch.Tensor"]:
+    def forward(self, mel: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
         """Hidden states of the requested layers.
 
         Parameters
@@ -295,7 +299,7 @@ class WhisperEncoder:
                 states[i + 1] = x
             return [states[k] for k in want]
 
-    def final(self, mel: "torch.Tensor") -> "torch.Tensor":
+    def final(self, mel: torch.Tensor) -> torch.Tensor:
         """The full encoder's output (after ``ln_post``), as CTranslate2's ``encode`` gives it."""
         if self.n_layers != self.total_layers:
             raise InvalidParameterError(f"{self.name} was loaded with {self.n_layers} of "

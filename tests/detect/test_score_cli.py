@@ -16,7 +16,7 @@ import soundfile as sf
 from voiceguard import audio
 from voiceguard.cli import main
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "assets"
 SPEECH = DATA / "librispeech_118-121721-0000_3s.flac"
 
 
@@ -113,10 +113,7 @@ def test_python_dash_m(files) -> None:
     assert "error" in objs[1]
 
 
-def test_train_and_evaluate_commands(tmp_path: Path, capsys) -> None:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_train import make_toy_corpus
-
+def test_train_and_evaluate_commands(tmp_path: Path, capsys, make_toy_corpus) -> None:
     manifest = make_toy_corpus(tmp_path / "toy", n_speakers=6, utts=2, seed=5)
     rc, out, _ = _run(["train", str(manifest), "--out", str(tmp_path / "m"), "--epochs", "1", "--channels", "8",
                        "--strides", "1", "--embedding-dim", "8", "--threads", "1"], capsys)

@@ -15,7 +15,7 @@ import pytest
 
 from voiceguard.cli import build_parser
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _help(command: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
 SOURCES = [ROOT / "tests" / "c" / "test_fft.c", CSRC / "vg_fft.c"]
 WARN = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from voiceguard.audio.files import expand_inputs
 from voiceguard.batch import list_recordings, output
 from voiceguard.batch.inputs import filesystem
-from voiceguard.audio.files import expand_inputs
 from voiceguard.cli import main
 from voiceguard.errors import InvalidParameterError
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from voiceguard.service import audiosocket as asock
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "assets"
 SPEECH = DATA / "librispeech_118-121721-0000_3s.flac"
 
 #: Cheap properties: many examples. Costly ones (each example scores audio): a few.
@@ -75,7 +75,7 @@ def test_audiosocket_frames_survive_any_split(frames, cuts):
 def test_audiosocket_stream_cut_short_is_a_protocol_error(frames, cut):
     stream = b"".join(asock.encode_frame(k, p) for k, p in frames)
     ends = {0}
-    for k, p in frames:
+    for _k, p in frames:
         ends.add(max(ends) + 3 + len(p))
     cut = cut % len(stream)
     if cut in ends:

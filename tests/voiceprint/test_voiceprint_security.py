@@ -18,7 +18,7 @@ from voiceguard.voiceprint import SpoofedEnrollmentError, Verifier, detector_ver
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GENUINE = EXAMPLES / "bonafide_librispeech_1898.flac"  # LibriSpeech, 6 s
 TTS = EXAMPLES / "spoof_espeak.flac"  # eSpeak NG text-to-speech
 GL_COPY = EXAMPLES / "spoof_griffinlim_copy.flac"  # Griffin-Lim copy of GENUINE

@@ -25,7 +25,7 @@ from voiceguard.cli import main
 from voiceguard.detect.detector import Detector
 from voiceguard.report.browser import find_chromium, render
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BONAFIDE = EXAMPLES / "bonafide_librispeech_1898.flac"
 ESPEAK = EXAMPLES / "spoof_espeak.flac"
 

@@ -28,9 +28,9 @@ from voiceguard.provenance import Registry, check, register, verify_export
 from voiceguard.provenance.fingerprint import HOP_S, fingerprint
 from voiceguard.provenance.signing import ProvenanceSignatureError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "tests" / "assets"
 SR = 16000
 
 

@@ -21,7 +21,7 @@ httpx = pytest.importorskip("httpx")
 from voiceguard.detect.detector import Detector  # noqa: E402
 from voiceguard.service import RunningService, ServiceConfig  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BONAFIDE = EXAMPLES / "bonafide_librispeech_1898.flac"
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

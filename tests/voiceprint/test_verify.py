@@ -37,7 +37,7 @@ REQUIRED_KEYS = {"file", "speaker", "decision", "speaker_llr", "speaker_similari
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 #: These tests are about enrollment and verification mechanics, not the enrollment spoof gate
-#: (tests/test_voiceprint_security.py): the LibriSpeech test clips are enrolled with a detector
+#: (tests/voiceprint/test_voiceprint_security.py): the LibriSpeech test clips are enrolled with a detector
 #: whose verdict threshold of 1.0 calls nothing spoof, and without the (slower) clone check.
 LENIENT = ["--threshold", "1.0", "--no-clone-check"]
 

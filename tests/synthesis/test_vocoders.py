@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("librosa")
 
-from voiceguard.synthesis import vocoders as voc  # noqa: E402
-from voiceguard.data.synthetic import synth_utterance  # noqa: E402
-from voiceguard.errors import InputTooShortError, InvalidAudioError  # noqa: E402
+from voiceguard.data.synthetic import synth_utterance
+from voiceguard.errors import InputTooShortError, InvalidAudioError
+from voiceguard.synthesis import vocoders as voc
 
 SR = 16000
 

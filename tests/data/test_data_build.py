@@ -11,12 +11,12 @@ import pytest
 
 pytest.importorskip("librosa")
 
-from voiceguard.data import tts  # noqa: E402
-from voiceguard.data.build import BuildConfig, build_corpus, main, segment  # noqa: E402
-from voiceguard.data.manifest import read_manifest  # noqa: E402
-from voiceguard.data.splits import check_speaker_disjoint  # noqa: E402
-from voiceguard.data.synthetic import make_synthetic_corpus  # noqa: E402
-from voiceguard.errors import InvalidParameterError  # noqa: E402
+from voiceguard.data import tts
+from voiceguard.data.build import BuildConfig, build_corpus, main, segment
+from voiceguard.data.manifest import read_manifest
+from voiceguard.data.splits import check_speaker_disjoint
+from voiceguard.data.synthetic import make_synthetic_corpus
+from voiceguard.errors import InvalidParameterError
 
 SR = 16000
 

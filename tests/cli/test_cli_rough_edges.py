@@ -25,8 +25,8 @@ from voiceguard import audio, exit_codes
 from voiceguard.cli import build_parser, main
 from voiceguard.errors import AudioReadError, TruncatedAudioWarning
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEECH = Path(__file__).parent / "data" / "librispeech_118-121721-0000_3s.flac"
+ROOT = Path(__file__).resolve().parents[2]
+SPEECH = Path(__file__).resolve().parents[1] / "assets" / "librispeech_118-121721-0000_3s.flac"
 BONAFIDE = ROOT / "examples" / "bonafide_librispeech_1898.flac"
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

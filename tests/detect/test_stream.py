@@ -12,7 +12,7 @@ from voiceguard.detect.detector import Detector
 from voiceguard.detect.stream import PENDING, StreamScorer
 from voiceguard.errors import InvalidAudioError, InvalidParameterError
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 #: Largest |running LLR - final LLR| at the end of a stream (recording level) and for one
 #: window (segment level), by model. The running result scores each window on the window

@@ -91,11 +91,11 @@ def test_cqt_sinusoids_on_bin_centres_match_librosa(features, name):
     hop = cfg["hop_length"]
     central = slice(SR // hop, 3 * SR // hop)
     for k, a in zip(bins, amps):
-        v, l = vg[k, central], lib[k, central]
-        rel = np.max(np.abs(v - l) / l)
+        v, lb = vg[k, central], lib[k, central]
+        rel = np.max(np.abs(v - lb) / lb)
         assert rel < SINE_RTOL, f"bin {k}: max |vg - librosa| / librosa = {rel:.4f} (tolerance {SINE_RTOL})"
         assert np.max(np.abs(v - a / 2)) < SINE_RTOL * a / 2, f"bin {k}: voiceguard {v.min():.5f}..{v.max():.5f}, A/2 = {a / 2}"
-        assert np.max(np.abs(l - a / 2)) < SINE_RTOL * a / 2, f"bin {k}: librosa {l.min():.5f}..{l.max():.5f}, A/2 = {a / 2}"
+        assert np.max(np.abs(lb - a / 2)) < SINE_RTOL * a / 2, f"bin {k}: librosa {lb.min():.5f}..{lb.max():.5f}, A/2 = {a / 2}"
 
 
 # Todisco bins (96 bpo, 9 octaves from 15.625 Hz, hop 160), bins whose time extent fits
@@ -110,7 +110,7 @@ def test_cqt_sinusoids_todisco_bins_match_librosa(features):
     lib = librosa_cqt_mag(y, SR, **TODISCO_16K)
     assert vg.shape == lib.shape
     central = slice(100, 300)  # 1 s .. 3 s
-    for k, a in zip(bins, amps):
+    for k, _a in zip(bins, amps):
         rel = np.max(np.abs(vg[k, central] - lib[k, central]) / lib[k, central])
         assert rel < SINE_RTOL, f"bin {k}: max |vg - librosa| / librosa = {rel:.4f} (tolerance {SINE_RTOL})"
 

@@ -32,7 +32,7 @@ from voiceguard.batch import list_recordings, output, read_results, run
 from voiceguard.batch.inputs import filesystem
 from voiceguard.cli import main
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "assets"
 SPEECH_A = DATA / "librispeech_118-121721-0000_3s.flac"
 SPEECH_B = DATA / "librispeech_1034-121119-0000_2.5s.flac"
 MODEL = "fast"  # the shipped LFCC-ResNet: quick to load and run, whatever the default model is

@@ -31,7 +31,7 @@ from voiceguard.errors import InvalidParameterError  # noqa: E402
 from voiceguard.service import RunningService, ServiceConfig, load_config  # noqa: E402
 from voiceguard.service.audiosocket import KIND_AUDIO, KIND_UUID, AudioSocketClient, encode_frame  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BONAFIDE = EXAMPLES / "bonafide_librispeech_1898.flac"
 # the eSpeak NG clip: the default (Whisper) model calls it spoof; it lets the DSP copies pass
 SPOOF = EXAMPLES / "spoof_espeak.flac"

@@ -15,7 +15,7 @@ from voiceguard.detect.result import ScoreResult
 from voiceguard.errors import AudioReadError, InvalidAudioError, ModelError
 from voiceguard.training.resnet import window_bounds
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "assets"
 SPEECH = DATA / "librispeech_118-121721-0000_3s.flac"
 
 
