@@ -36,7 +36,7 @@ LAYERS: list[set[str]] = [
     {"cli"},
 ]
 
-#: Old module paths kept as deprecated re-exports (tests/test_deprecated_paths.py imports
+#: Old module paths kept as deprecated re-exports (tests/cli/test_deprecated_paths.py imports
 #: each); nothing in the package may import them.
 DEPRECATED = {
     "voiceguard.audiosocket", "voiceguard.backends", "voiceguard.calibration", "voiceguard.metrics",
