@@ -36,7 +36,7 @@ import numpy as np
 from voiceguard.detect.windows import Windows
 from voiceguard.errors import ModelError
 
-__all__ = ["BACKENDS", "Backend", "LoadContext", "load_backend"]
+__all__ = ["BACKENDS", "Backend", "LoadContext", "load_backend", "load_torch_module"]
 
 #: Model kind (the config's ``kind``) -> module of this package that loads it.
 BACKENDS: dict[str, str] = {
@@ -72,6 +72,21 @@ class LoadContext:
     location: Any
     batch_size: int
     load_member: Callable[[Any], Any]
+
+
+def load_torch_module(make: Callable[[], Any], weights_path: Path | None, what: str) -> Any:
+    """``make()`` with the state dict of ``weights_path`` loaded, in eval mode; any failure is
+    a :class:`ModelError` naming ``what`` (a backend's network: ``'ResNet weights'``, ...)."""
+    import torch
+
+    try:
+        state = torch.load(str(weights_path), map_location="cpu", weights_only=True)
+        net = make()
+        net.load_state_dict(state)
+    except Exception as exc:  # any failure means an unusable file
+        raise ModelError(f"cannot load {what} {weights_path} ({exc}); retrain or reinstall") from exc
+    net.eval()
+    return net
 
 
 def load_backend(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> Backend:

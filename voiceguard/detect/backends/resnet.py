@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from voiceguard.detect.backends import LoadContext
+from voiceguard.detect.backends import LoadContext, load_torch_module
 from voiceguard.detect.frontends.lfcc import feature_windows
 from voiceguard.detect.windows import Windows
-from voiceguard.errors import ModelError
 
 
 class FeatureBackend:
@@ -64,15 +63,7 @@ def resnet_scorer(net: Any, batch_size: int) -> Callable[[list[np.ndarray]], np.
 
 def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> FeatureBackend:
     """The LFCC-ResNet of a ``resnet`` config, weights from ``weights_path``."""
-    import torch
-
     from voiceguard.detect.nets import ResNet1D
 
-    try:
-        state = torch.load(str(weights_path), map_location="cpu", weights_only=True)
-        net = ResNet1D(**cfg["model"])
-        net.load_state_dict(state)
-    except Exception as exc:  # any failure means an unusable file
-        raise ModelError(f"cannot load ResNet weights {weights_path} ({exc}); retrain or reinstall") from exc
-    net.eval()
+    net = load_torch_module(lambda: ResNet1D(**cfg["model"]), weights_path, "ResNet weights")
     return FeatureBackend(dict(cfg["features"]), resnet_scorer(net, ctx.batch_size))

@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from voiceguard.detect.backends import LoadContext
+from voiceguard.detect.backends import LoadContext, load_torch_module
 from voiceguard.detect.windows import Windows
-from voiceguard.errors import ModelError
 
 
 class WhisperBackend:
@@ -94,15 +93,7 @@ def pool_windows(states: Sequence[Any], windows: Windows) -> np.ndarray:
 
 def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> WhisperBackend:
     """The Whisper encoder and pooled head of a ``whisper`` config, head weights from ``weights_path``."""
-    import torch
-
     from voiceguard.detect.nets import PooledHead
 
-    try:
-        state = torch.load(str(weights_path), map_location="cpu", weights_only=True)
-        head = PooledHead(**cfg["head"])
-        head.load_state_dict(state)
-    except Exception as exc:  # any failure means an unusable file
-        raise ModelError(f"cannot load the Whisper head {weights_path} ({exc}); retrain or reinstall") from exc
-    head.eval()
+    head = load_torch_module(lambda: PooledHead(**cfg["head"]), weights_path, "the Whisper head")
     return WhisperBackend(dict(cfg["frontend"]), head)
