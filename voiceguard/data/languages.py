@@ -80,7 +80,7 @@ class LanguageIdentifier:
 
     def identify(self, y: np.ndarray) -> tuple[str, float]:
         """``(language code, probability)`` of a mono 16 kHz signal (its first 30 s)."""
-        from voiceguard.frontends.whisper import log_mel
+        from voiceguard.detect.frontends.whisper import log_mel
 
         x = np.zeros(_SECONDS * _SR, np.float32)
         n = min(len(y), len(x))

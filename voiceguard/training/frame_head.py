@@ -249,7 +249,7 @@ def score_windows(model: FrameModel, table: Any, windows: np.ndarray, *, batch_s
 
 
 def _clip_means(table: Any, windows: np.ndarray, scores: np.ndarray, clips: np.ndarray) -> np.ndarray:
-    from voiceguard.scoring import used_segments
+    from voiceguard.detect.aggregate import used_segments
 
     out = np.full(len(clips), np.nan)
     pos = {int(c): j for j, c in enumerate(clips)}
@@ -268,7 +268,7 @@ def _clip_means(table: Any, windows: np.ndarray, scores: np.ndarray, clips: np.n
 def _encoder_for(table: Any, cfg: FrameConfig) -> Any:
     if not cfg.tune:
         return None
-    from voiceguard.frontends.whisper import load_encoder
+    from voiceguard.detect.frontends.whisper import load_encoder
 
     return load_encoder(str(table.meta["model"]), n_layers=max(cfg.layers) + cfg.tune)
 
@@ -325,7 +325,7 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
     """
     import torch
 
-    from voiceguard.calibration import fit_calibration, threshold_for_false_alarm_rate
+    from voiceguard.detect.calibration import fit_calibration, threshold_for_false_alarm_rate
     from voiceguard.training.frames import FrameTable
     from voiceguard.training.heldout import clip_info, folds, pooled_scores
 

@@ -78,7 +78,7 @@ def encode_blocks(encoder: Any, y: np.ndarray, layers: Sequence[int], block: int
     """
     import torch
 
-    from voiceguard.frontends import whisper
+    from voiceguard.detect.frontends import whisper
 
     bounds = block_bounds(len(y), block)
     full = [(a, b) for a, b in bounds if b - a == block]
@@ -104,9 +104,9 @@ def _part_worker(args: tuple[str, list[str], dict[str, Any]]) -> str:
     import torch
 
     from voiceguard.audio import load_mono
-    from voiceguard.frontends import whisper
-    from voiceguard.scoring import window_speech_fractions
-    from voiceguard.vad import speech_activity
+    from voiceguard.detect.frontends import whisper
+    from voiceguard.detect.aggregate import window_speech_fractions
+    from voiceguard.audio.vad import speech_activity
 
     part_path, paths, opts = args
     if os.path.exists(part_path):
@@ -182,7 +182,7 @@ def extract(
         Worker processes; clips per resumable part.
     """
     from voiceguard.data import read_manifest
-    from voiceguard.frontends.whisper import WHISPER_MODELS
+    from voiceguard.detect.frontends.whisper import WHISPER_MODELS
 
     spec = WHISPER_MODELS.get(model)
     if spec is None:

@@ -113,8 +113,11 @@ def _carriers(corpus: Path, demos: Path, rng: np.random.Generator) -> list[dict[
 
 
 def make_splices(corpus: str | Path, demos: str | Path, out: str | Path, *, pairs: int = 400, seed: int = 0,
-                 passage_s: tuple[float, float] = (3.0, 6.0)) -> Path:
-    """Write ``pairs`` untouched/spliced recording pairs (see the module docstring)."""
+                 passage_s: tuple[float, float] = (3.0, 6.0), long: int = 0) -> Path:
+    """Write ``pairs`` untouched/spliced recording pairs (see the module docstring), and
+    ``long`` untouched recordings of 1-3 minutes (carriers joined end to end: several
+    held-out speakers, as in a call), on which a rule's false alarms must not grow with
+    length."""
     import soundfile as sf
 
     from voiceguard.audio import load_mono
@@ -161,6 +164,22 @@ def make_splices(corpus: str | Path, demos: str | Path, out: str | Path, *, pair
                 "splice_start_s": f"{at / SR:.3f}" if kind == "spoof" else "-",
                 "splice_end_s": f"{(at + len(passage)) / SR:.3f}" if kind == "spoof" else "-", "pair": str(i),
             })
+    for j in range(long):
+        target, parts, n = rng.uniform(60, 180) * SR, [], 0
+        while n < target:
+            a = carriers[int(rng.integers(len(carriers)))]["audio"]
+            parts.append(a)
+            n += len(a)
+        audio = np.concatenate(parts)[: int(target)]
+        profile = "telephone" if j % 2 else "wideband"
+        z, info = apply_channel(audio, SR, np.random.default_rng(int(rng.integers(2**62))), profile,
+                                randomise_edges=False)
+        rel = f"clips/long{j:03d}-bonafide.flac"
+        sf.write(str(out / rel), z, SR, subtype="PCM_16")
+        rows.append({"path": rel, "label": "bonafide", "speaker": "mixed", "source": "mixed", "system": "-",
+                     "family": "bonafide", "condition": info.condition, "split": "splice", "group": f"long{j:03d}",
+                     "duration_s": f"{len(z) / SR:.3f}", "cluster": "-", "repo": "-", "splice_start_s": "-",
+                     "splice_end_s": "-", "pair": f"long{j}"})
     with (out / "manifest.tsv").open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
         w.writeheader()
@@ -175,10 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--demos", required=True, help="import-demos folder (the synthetic passages)")
     p.add_argument("--out", required=True)
     p.add_argument("--pairs", type=int, default=400)
+    p.add_argument("--long", type=int, default=0, help="untouched recordings of 1-3 minutes (default 0)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     try:
-        print(make_splices(args.corpus, args.demos, args.out, pairs=args.pairs, seed=args.seed))
+        print(make_splices(args.corpus, args.demos, args.out, pairs=args.pairs, seed=args.seed, long=args.long))
     except VoiceguardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -156,7 +156,7 @@ def breakdown(res: dict[str, Any], info: Any, key: np.ndarray, *, bands: tuple[s
     dict
         ``{group: {'n_spoof', 'fold', band: eer}}``.
     """
-    from voiceguard.metrics import eer
+    from voiceguard.evaluation.metrics import eer
 
     out: dict[str, dict[str, Any]] = {}
     for fold, f in res["folds"].items():

@@ -64,7 +64,7 @@ def _load_fixed_head(model: str | Path) -> tuple[Any, HeadConfig]:
     """A shipped or exported pooled-statistics head, and the layers it reads."""
     import torch
 
-    from voiceguard.nets import PooledHead
+    from voiceguard.detect.nets import PooledHead
 
     path = Path(model)
     cfg = json.loads(path.read_text(encoding="utf-8"))
