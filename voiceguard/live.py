@@ -1,0 +1,433 @@
+"""Live scoring of one call in the model's own geometry: every piece of audio encoded once.
+
+:class:`LiveStream` is the call-side half of live scoring; whoever drives it (the
+embedding API :class:`voiceguard.stream.StreamScorer` inline, or the service's scheduler,
+which batches the blocks of many calls through one encoder pass) calls, in turn:
+
+1. :meth:`LiveStream.push` (any thread): 16-bit PCM or samples at the call's rate are
+   kept; returns whether a new unit of work may be complete;
+2. :meth:`LiveStream.ingest` (a worker): the new audio is resampled to 16 kHz (the very
+   samples that scoring the whole call gives: :class:`voiceguard.audio.StreamResampler`),
+   its speech-activity energies are added, and the encoder units now complete are cut;
+3. the units are encoded (:meth:`voiceguard.blockwise.BlockModel.encode`, in any batch);
+4. :meth:`LiveStream.update` scores the windows that became ready and returns the running
+   :class:`voiceguard.stream.StreamState`.
+
+At the end, :meth:`LiveStream.close_input` cuts the last unit and :meth:`LiveStream.final`
+returns the final state.
+
+Two geometries:
+
+* **block models** (the front end says ``block_s``): the units are the model's own
+  non-overlapping blocks, each window is final when its last block is encoded, and its
+  score is *the* score that :meth:`Detector.score` gives that window; the final result is
+  assembled from the very windows the running results used, by the same code that
+  assembles offline results (:func:`assemble_result`): it equals ``voiceguard score`` on
+  the same audio, and the call costs what scoring it offline costs.
+* **chunk models** (today's shipped default, which encodes up to 10 s at a time): the
+  live units are the 4 s windows of the recording's 2 s grid, each encoded alone (half the
+  work of re-scoring the last 4 s every second); their scores differ from the final ones,
+  which come from scoring the whole call at the end (:meth:`Detector.score_mono`).
+
+The running result is the recording-level rule (:func:`voiceguard.scoring.used_segments`,
+:func:`voiceguard.scoring.aggregate_llr`) over the windows scored so far, with speech
+decided over the audio so far; it is ``pending`` until ``running_min_speech_s`` of speech.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from voiceguard.blockwise import Block, BlockEncoder, BlockGeometry, BlockModel, BlockSession
+from voiceguard.errors import InvalidAudioError, InvalidParameterError
+
+__all__ = ["LiveStream", "live_model", "assemble_result"]
+
+SR = 16000
+
+
+def live_model(detector: Any) -> tuple[BlockModel, int, bool]:
+    """The unit model a detector is streamed with: ``(model, hop, exact)``.
+
+    ``exact`` says whether live window scores equal the offline ones (block models).
+    Cached on the detector.
+    """
+    with _live_lock:
+        cached = getattr(detector, "_live_model", None)
+        if cached is None:
+            cached = detector._live_model = _make_live_model(detector)
+        return cached
+
+
+_live_lock = threading.Lock()
+
+
+def _make_live_model(detector: Any) -> tuple[BlockModel, int, bool]:
+    backend = detector.backend
+    model = getattr(backend, "block_model", None)
+    if model is not None:
+        out = (model, model.geometry.block, True)
+    elif hasattr(backend, "encoder") and hasattr(backend, "head"):
+        win, hop = int(round(detector.window_s * SR)), int(round(detector.hop_s * SR))
+        enc = BlockEncoder(backend.encoder, backend.layers)
+        out = (BlockModel(enc, backend.head, BlockGeometry(win, 1)), hop, False)
+    else:
+        raise InvalidParameterError(f"model {detector.name!r} (kind {detector.kind!r}) has no Whisper encoder; "
+                                    "live scoring through the encoder scheduler needs one")
+    return out
+
+
+def assemble_result(detector: Any, *, bounds: Sequence[tuple[int, int]], raw: np.ndarray, activity: Any,
+                    n16: int, base: dict[str, Any]) -> Any:
+    """The :class:`~voiceguard.scoring.ScoreResult` of a recording from its window scores.
+
+    Parameters
+    ----------
+    detector : Detector
+    bounds : sequence of (start, stop)
+        Windows, samples at the model rate.
+    raw : np.ndarray [shape=(n_windows,)]
+        Raw window scores.
+    activity : SpeechActivity
+        :func:`voiceguard.vad.decide_speech` of the whole recording.
+    n16 : int
+        Samples of the recording at the model rate.
+    base : dict
+        The result's other fields (file, duration_s, speech_s, sample_rate, ...).
+    """
+    from voiceguard.calibration import spoof_probability
+    from voiceguard.errors import ModelError
+    from voiceguard.scoring import (
+        BONAFIDE,
+        NO_SPEECH,
+        SPOOF,
+        ScoreResult,
+        Segment,
+        aggregate_llr,
+        used_segments,
+        window_speech_fractions,
+    )
+
+    raw = np.asarray(raw, np.float64)
+    if raw.size == 0 or np.all(np.isnan(raw)) or activity.speech_s < detector.min_speech_s:
+        return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
+    sr, duration = detector.sr, float(base["duration_s"])
+    fracs = window_speech_fractions(activity.mask, bounds, sr, activity.hop_s)
+    used = used_segments(fracs, detector.min_speech_fraction)
+    seg_llr = np.asarray(detector.calibration.llr(raw))
+    seg_p = np.asarray(spoof_probability(seg_llr, detector.prior))
+    llr = aggregate_llr(seg_llr, used)
+    if not math.isfinite(llr):
+        raise ModelError(f"{detector.name} produced a non-finite score; the model file may be corrupt")
+    p = float(spoof_probability(llr, detector.prior))
+    segments = [Segment(a / sr, duration if b == n16 else min(duration, b / sr), float(seg_p[i]),
+                        float(seg_llr[i]), float(fracs[i]), bool(used[i])) for i, (a, b) in enumerate(bounds)]
+    return ScoreResult(verdict=SPOOF if p >= detector.threshold else BONAFIDE, spoof_probability=p, llr=llr,
+                       segments=segments, **base)
+
+
+class LiveStream:
+    """One call, scored live in its model's geometry (see the module docstring).
+
+    Parameters
+    ----------
+    detector : Detector
+        A loaded Whisper-kind detector (block or chunk geometry).
+    sr : int
+        The call's sample rate (>= 8000 Hz).
+    running_min_speech_s : float
+        Speech needed before the running verdict leaves ``pending``.
+    max_duration_s : float
+        Audio kept and scored; later audio is counted only (``truncated``).
+    """
+
+    def __init__(self, detector: Any, *, sr: int, running_min_speech_s: float = 3.0,
+                 max_duration_s: float = 3600.0) -> None:
+        from voiceguard.audio import StreamResampler
+        from voiceguard.vad import StreamingEnergies
+
+        if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or sr < 8000:
+            raise InvalidParameterError(f"sr must be an integer sample rate >= 8000 Hz, got {sr!r}")
+        self.detector = detector
+        self.sr = int(sr)
+        self.model, hop, self.exact = live_model(detector)
+        self.session = self.model.session() if self.exact else BlockSession(self.model.geometry, hop=hop)
+        self.running_min_speech_s = float(running_min_speech_s)
+        self._capacity = int(round(float(max_duration_s) * self.sr))
+        self._buf = np.zeros(min(self._capacity, 8 * self.sr), np.int16)
+        self._n = 0  # samples kept
+        self._received = 0
+        self._ingested = 0  # samples (kept) already resampled
+        self._rs = StreamResampler(self.sr, SR)
+        self._energies = StreamingEnergies(SR)
+        self._n16 = 0
+        # input samples after which the next unit is complete (resampler look-ahead included)
+        self._unit_in = self.model.geometry.block * self.sr / SR
+        self._hop_in = hop * self.sr / SR
+        self._lookahead = int(getattr(self._rs, "_margin", 0)) + int(getattr(self._rs, "_down", 1)) + 1
+        self._bounds: list[tuple[int, int]] = []
+        self._raw: list[float] = []
+        self._last_end16 = 0
+        self._closed = False
+        self._final: Any = None
+        self.lock = threading.Lock()
+
+    # -- input (any thread) ---------------------------------------------------------------
+
+    @property
+    def received_s(self) -> float:
+        """Seconds of audio received (kept or not)."""
+        return self._received / self.sr
+
+    @property
+    def truncated(self) -> bool:
+        """Audio beyond ``max_duration_s`` arrived."""
+        return self._received > self._n
+
+    def push(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> bool:
+        """Keep a chunk of audio; returns whether a unit may now be complete (:meth:`ingest`)."""
+        if isinstance(chunk, (bytes, bytearray, memoryview)):
+            if len(chunk) % 2:
+                raise InvalidAudioError(f"16-bit PCM needs an even number of bytes, got {len(chunk)}")
+            x = np.frombuffer(chunk, dtype="<i2")
+        else:
+            from voiceguard.audio import to_mono_array
+
+            arr = np.asarray(chunk)
+            if arr.size == 0:
+                return self.due
+            x = arr if arr.dtype == np.int16 and arr.ndim == 1 else to_mono_array(arr)[0].astype(np.float32)
+        with self.lock:
+            if self._closed:
+                raise InvalidParameterError("the stream is finished")
+            self._received += len(x)
+            x = x[: max(0, self._capacity - self._n)]
+            if x.size:
+                if x.dtype != self._buf.dtype:
+                    if self._buf.dtype == np.int16:
+                        self._buf = self._buf.astype(np.float32) * np.float32(1 / 32768)
+                    if x.dtype == np.int16:
+                        x = x.astype(np.float32) * np.float32(1 / 32768)
+                need = self._n + len(x)
+                if need > len(self._buf):
+                    grown = np.zeros(min(self._capacity, max(need, 2 * len(self._buf))), self._buf.dtype)
+                    grown[: self._n] = self._buf[: self._n]
+                    self._buf = grown
+                self._buf[self._n:need] = x
+                self._n = need
+        return self.due
+
+    @property
+    def due(self) -> bool:
+        """Whether enough audio arrived since the last :meth:`ingest` to complete a unit."""
+        k = self.session.n_blocks
+        return (not self._closed and self._n > self._ingested
+                and self._n >= k * self._hop_in + self._unit_in + self._lookahead)
+
+    @property
+    def backlog_s(self) -> float:
+        """Seconds of kept audio not yet ingested."""
+        return (self._n - self._ingested) / self.sr
+
+    def _samples(self, lo: int, hi: int) -> np.ndarray:
+        x = self._buf[lo:hi]
+        return x.astype(np.float64) / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
+
+    def audio(self) -> np.ndarray:
+        """The kept audio, float64 at ``sr``."""
+        with self.lock:
+            return self._samples(0, self._n)
+
+    # -- work (one worker at a time) ------------------------------------------------------
+
+    def ingest(self) -> list[Block]:
+        """Resample and analyse the audio that arrived; returns the units now complete."""
+        with self.lock:
+            lo, hi = self._ingested, self._n
+            y = self._samples(lo, hi)
+            self._ingested = hi
+        if not y.size:
+            return []
+        y16 = self._rs.push(y)
+        return self._feed16(y16)
+
+    def _feed16(self, y16: np.ndarray) -> list[Block]:
+        if y16.size:
+            self._energies.push(y16)
+            self._n16 += y16.size
+        return self.session.push(y16)
+
+    def close_input(self) -> list[Block]:
+        """End of the call: ingest the rest and cut the last unit (block models)."""
+        with self.lock:
+            self._closed = True
+        blocks = self.ingest()
+        blocks += self._feed16(self._rs.finish())
+        if self.exact:
+            blocks += self.session.finish()
+        return blocks
+
+    def update(self) -> Any:
+        """Score the windows whose units are encoded; returns the running StreamState (or
+        ``None`` when no new window became ready)."""
+        ready = self.session.take_windows()
+        if not ready:
+            return None
+        raw = self.model.score_windows(ready)
+        for w, r in zip(ready, raw):
+            w.frames = ()
+            self._bounds.append((w.start, w.stop))
+            self._raw.append(float(r))
+            self._last_end16 = max(self._last_end16, w.stop)
+        return self._running()
+
+    def _activity(self) -> Any:
+        """Speech decisions over the 16 kHz audio so far (without ending the energies)."""
+        import copy
+
+        from voiceguard.vad import decide_speech
+
+        peek = copy.copy(self._energies)
+        peek._pending = list(self._energies._pending)
+        peek._parts = list(self._energies._parts)
+        return decide_speech(peek.finish())
+
+    def _running(self) -> Any:
+        from voiceguard.calibration import spoof_probability
+        from voiceguard.scoring import BONAFIDE, SPOOF, aggregate_llr, used_segments, window_speech_fractions
+        from voiceguard.stream import PENDING, StreamState
+
+        det = self.detector
+        act = self._activity()
+        bounds = self._bounds
+        fracs = window_speech_fractions(act.mask, bounds, SR, act.hop_s)
+        llrs = np.asarray(det.calibration.llr(np.asarray(self._raw)))
+        verdict, p, llr = PENDING, None, None
+        if act.speech_s >= self.running_min_speech_s and len(bounds):
+            used = used_segments(fracs, det.min_speech_fraction)
+            llr = aggregate_llr(llrs, used)
+            p = float(spoof_probability(llr, det.prior))
+            verdict = SPOOF if p >= det.threshold else BONAFIDE
+        a, b = bounds[-1]
+        wl = float(llrs[-1])
+        window = {"start_s": round(a / SR, 3), "end_s": round(b / SR, 3),
+                  "spoof_probability": round(float(spoof_probability(wl, det.prior)), 6), "llr": round(wl, 4),
+                  "speech_fraction": round(float(fracs[-1]), 3)}
+        return StreamState(final=False, verdict=verdict, spoof_probability=p, llr=llr,
+                           duration_s=self._last_end16 / SR, speech_s=act.speech_s, window=window,
+                           segments=[], truncated=self.truncated)
+
+    @property
+    def complete(self) -> bool:
+        """The input is closed and every unit encoded and scored."""
+        return self._closed and self.session.pending == 0
+
+    def final(self) -> Any:
+        """The final StreamState (after :meth:`close_input` and the last encoding).
+
+        Block models: assembled from the windows scored live (equal to ``voiceguard
+        score`` of the kept audio); chunk models: the kept audio scored whole.
+        """
+        from voiceguard.scoring import NO_SPEECH, ScoreResult
+        from voiceguard.stream import StreamState
+        from voiceguard.vad import decide_speech
+
+        if self._final is not None:
+            return self._final
+        det = self.detector
+        duration = self._received / self.sr
+        if self._n == 0:
+            self._final = StreamState(final=True, verdict=NO_SPEECH, spoof_probability=None, llr=None,
+                                      duration_s=duration, speech_s=0.0)
+            return self._final
+        if self.exact:
+            if not self.complete:
+                raise InvalidParameterError("LiveStream.final before every block was encoded")
+            self.update()
+            act = decide_speech(self._energies.finish())
+            base = dict(file=None, duration_s=self._n / self.sr, speech_s=act.speech_s, sample_rate=self.sr,
+                        channels=1, threshold=det.threshold, prior=det.prior, model=det.name,
+                        model_version=det.version)
+            res = assemble_result(det, bounds=self._bounds, raw=np.asarray(self._raw), activity=act,
+                                  n16=self._n16, base=base)
+            if not isinstance(res, ScoreResult):  # pragma: no cover - defensive
+                raise InvalidParameterError("unexpected result type")
+        else:
+            res = det.score_mono(self._samples(0, self._n), self.sr)
+        self._final = StreamState(final=True, verdict=res.verdict, spoof_probability=res.spoof_probability,
+                                  llr=res.llr, duration_s=duration, speech_s=res.speech_s,
+                                  segments=[s.to_dict() for s in res.segments], truncated=self.truncated,
+                                  result=res)
+        self._buf = np.zeros(0, np.int16)
+        return self._final
+
+    def run_inline(self) -> list[Any]:
+        """Ingest, encode and update in the calling thread; returns the running states."""
+        blocks = self.ingest()
+        self.model.encode(blocks)
+        st = self.update()
+        return [] if st is None else [st]
+
+
+def score_blocks(detector: Any, stream: Any, reopen: Any, *, workers: int = 1, batch: int = 8) -> Any:
+    """Offline scoring of a block-geometry model: what ``Detector._score_passes`` does for
+    block models (speech activity over ``stream``, then the blocks of ``reopen()``,
+    encoded ``batch`` at a time over ``workers`` threads, then :func:`assemble_result`)."""
+    from voiceguard.audio import resampled_blocks
+    from voiceguard.cpu_policy import ordered_map, single_thread_torch
+    from voiceguard.scoring import NO_SPEECH, ScoreResult
+    from voiceguard.vad import StreamingEnergies, decide_speech
+
+    model, _, exact = live_model(detector)
+    if not exact:
+        raise InvalidParameterError(f"{detector.name} is not a block-geometry model")
+    sr_in = int(stream.sr)
+    energies = StreamingEnergies(SR)
+    counter = [0]
+
+    def counting(blocks: Any) -> Any:
+        for b in blocks:
+            counter[0] += len(b)
+            yield b
+
+    for block in resampled_blocks(counting(stream.blocks), sr_in, SR):
+        energies.push(block)
+    act = decide_speech(energies.finish())
+    base = dict(file=stream.name, duration_s=counter[0] / float(sr_in),
+                speech_s=act.speech_s, sample_rate=sr_in, channels=stream.channels, threshold=detector.threshold,
+                prior=detector.prior, model=detector.name, model_version=detector.version)
+    if act.speech_s < detector.min_speech_s:
+        return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
+    session = model.session()
+
+    def batches() -> Any:
+        pending: list[Block] = []
+        for y in resampled_blocks(reopen(), sr_in, SR):
+            pending += session.push(y)
+            while len(pending) >= batch:
+                yield pending[:batch]
+                pending = pending[batch:]
+        pending += session.finish()
+        if pending:
+            yield pending
+
+    def encode(blocks: list[Block]) -> list[Block]:
+        if workers > 1:
+            single_thread_torch()
+        model.encode(blocks, batch=batch)
+        return blocks
+
+    bounds: list[tuple[int, int]] = []
+    raws: list[float] = []
+    for _ in ordered_map(encode, batches(), workers):
+        ready = session.take_windows()
+        for w, r in zip(ready, model.score_windows(ready)):
+            bounds.append((w.start, w.stop))
+            raws.append(float(r))
+    return assemble_result(detector, bounds=bounds, raw=np.asarray(raws), activity=act, n16=session.n_samples,
+                           base=base)
