@@ -346,9 +346,9 @@ class LiveStream:
                                       duration_s=duration, speech_s=0.0)
             return self._final
         if self.exact:
+            self.update()
             if not self.complete:
                 raise InvalidParameterError("LiveStream.final before every block was encoded")
-            self.update()
             act = decide_speech(self._energies.finish())
             base = dict(file=None, duration_s=self._n / self.sr, speech_s=act.speech_s, sample_rate=self.sr,
                         channels=1, threshold=det.threshold, prior=det.prior, model=det.name,
