@@ -166,6 +166,13 @@ class LiveStream:
         self._rs = StreamResampler(self.sr, SR)
         self._energies = StreamingEnergies(SR)
         self._n16 = 0
+        # running speech activity: energies of the frames complete so far, computed once each
+        # (the final uses self._energies, grouped exactly as offline scoring groups them)
+        from voiceguard.vad import _frame_geometry
+
+        self._vad_hop, self._vad_win = _frame_geometry(SR, 0.010, 0.020)
+        self._vad_tail = np.zeros(0)
+        self._vad_db: list[np.ndarray] = []
         # input samples after which the next unit is complete (resampler look-ahead included)
         self._unit_in = self.model.geometry.block * self.sr / SR
         self._hop_in = hop * self.sr / SR
@@ -258,8 +265,16 @@ class LiveStream:
 
     def _feed16(self, y16: np.ndarray) -> list[Block]:
         if y16.size:
+            from voiceguard.vad import frame_energies_db
+
             self._energies.push(y16)
             self._n16 += y16.size
+            tail = np.concatenate([self._vad_tail, y16])
+            hop, win = self._vad_hop, self._vad_win
+            n = 0 if len(tail) < win else 1 + (len(tail) - win) // hop
+            if n:
+                self._vad_db.append(frame_energies_db(tail[: (n - 1) * hop + win], SR))
+            self._vad_tail = tail[n * hop:]
         return self.session.push(y16)
 
     def close_input(self) -> list[Block]:
@@ -287,15 +302,12 @@ class LiveStream:
         return self._running()
 
     def _activity(self) -> Any:
-        """Speech decisions over the 16 kHz audio so far (without ending the energies)."""
-        import copy
-
+        """Speech decisions over the 16 kHz audio so far (each frame's energy computed once)."""
         from voiceguard.vad import decide_speech
 
-        peek = copy.copy(self._energies)
-        peek._pending = list(self._energies._pending)
-        peek._parts = list(self._energies._parts)
-        return decide_speech(peek.finish())
+        if len(self._vad_db) > 1:
+            self._vad_db = [np.concatenate(self._vad_db)]
+        return decide_speech(self._vad_db[0] if self._vad_db else np.zeros(0))
 
     def _running(self) -> Any:
         from voiceguard.calibration import spoof_probability
