@@ -14,7 +14,9 @@ the worker thread).
 1. **finals**: a call that hung up is finished first, so final verdicts are never lost
    nor delayed behind live updates (for block models a final costs only the last,
    partial block; chunk models score the whole call);
-2. **running updates, oldest call first**: the calls admitted earliest are served first.
+2. **first running verdicts**: a call that has none yet (the verdict that can still stop
+   a transfer early);
+3. **running updates, oldest call first**: the calls admitted earliest are served first.
    When more calls run than the CPUs can follow, the most recently admitted calls get their
    running verdicts later and less often (the *thinned* ones): their audio waits in their
    own buffers (bounded by ``max_call_duration_s``) and is caught up, in larger and so
@@ -144,7 +146,7 @@ class Scheduler:
                 self._cond.wait()
             if self._stop:
                 return None
-            order = sorted(self._waiting, key=lambda c: (not c.closing, c.seq))
+            order = sorted(self._waiting, key=lambda c: (not c.closing, c.updates > 0, c.seq))
             picked: list[ScheduledCall] = []
             blocks = 0
             for c in order:
