@@ -91,7 +91,7 @@ def main() -> int:
         path = Path(tmp) / f"speech_{args.minutes:g}min.flac"
         make_file(path, args.minutes)
         for model in args.model:
-            run_once(path, model, {}, ["--threads", "1"])  # warm the page cache and the model files
+            run_once(path, model, variants[-1][1], ["--threads", "1"])  # warm the page cache and the model files
             for k in args.busy:
                 cell = {"model": model, "busy": k, "runs": {name: [] for name, _, _ in variants}}
                 for _ in range(args.repeats):

@@ -398,6 +398,8 @@ def score_blocks(detector: Any, stream: Any, reopen: Any, *, workers: int = 1, b
     model, _, exact = live_model(detector)
     if not exact:
         raise InvalidParameterError(f"{detector.name} is not a block-geometry model")
+    if workers > 1:
+        single_thread_torch()  # the windows are scored here while the workers encode
     sr_in = int(stream.sr)
     energies = StreamingEnergies(SR)
     counter = [0]
