@@ -1,7 +1,7 @@
 """The default detector's speed on one core beside its physical bound.
 
 The bound: the encoder's floating-point operations per second of audio (what
-:meth:`voiceguard.frontends.whisper.WhisperEncoder.flops_per_second` counts: the two stem
+:meth:`voiceguard.detect.frontends.whisper.WhisperEncoder.flops_per_second` counts: the two stem
 convolutions, the projections, the feed-forward layers and the attention products of the
 blocks the model reads, for its chunk length) against the core's peak, taken two ways:
 the *theoretical* peak (clock x FLOPs per cycle of the widest FMA units the CPU reports:
@@ -28,10 +28,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
+import numpy as np
+import soundfile as sf
 
-SPEECH = Path(__file__).resolve().parents[1] / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = Path(__file__).resolve().parents[1] / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def theoretical_peak() -> tuple[float, str]:
@@ -67,7 +67,7 @@ def main() -> int:
     import torch
 
     from voiceguard import audio
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     torch.set_num_threads(1)
     det = Detector(args.model, threads=1)

@@ -23,12 +23,12 @@ What it does
 2. Runs the webhook receiver in this process (a minimal HTTP/1.1 server on
    ``asyncio.start_server``, keep-alive, answers 200): each event is recorded with its
    arrival time (``time.monotonic()``, the same clock the callers use).
-3. Places ``--calls`` concurrent calls with :class:`voiceguard.audiosocket.AudioSocketClient`,
+3. Places ``--calls`` concurrent calls with :class:`voiceguard.service.audiosocket.AudioSocketClient`,
    exactly as Asterisk's AudioSocket would: UUID frame, 20 ms frames of 8 kHz int16 audio
    paced in real time for ``--call-s`` seconds, then a hangup frame. Starts are staggered
    evenly over the first 2 s. **Call audio**: even-numbered calls are made only of the 3
    bona fide LibriSpeech clips (``examples/bonafide_librispeech_1898.flac`` and the 2 clips
-   of ``tests/data/``), odd-numbered calls only of the 3 synthetic ones
+   of ``tests/assets/``), odd-numbered calls only of the 3 synthetic ones
    (``examples/spoof_*.flac``: espeak TTS, Griffin-Lim and WORLD copies); within a call the
    clips are concatenated in a rotated order (call ``i`` starts with clip ``(i // 2) % 3``
    of its class), separated by 0.25 s of silence, and repeated until ``--call-s`` seconds.
@@ -130,8 +130,8 @@ import numpy as np
 # order 1898, 1034, 118 makes the calls that start with the 2.5 s clip wait until 5 s).
 BONAFIDE_CLIPS = [
     ROOT / "examples" / "bonafide_librispeech_1898.flac",
-    ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac",
-    ROOT / "tests" / "data" / "librispeech_1034-121119-0000_2.5s.flac",
+    ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac",
+    ROOT / "tests" / "assets" / "librispeech_1034-121119-0000_2.5s.flac",
 ]
 SPOOF_CLIPS = [
     ROOT / "examples" / "spoof_espeak.flac",
@@ -233,7 +233,7 @@ def machine_info() -> dict[str, Any]:
 
         info["voiceguard"] = voiceguard.__version__
         info["torch"] = torch.__version__
-    except Exception as exc:  # noqa: BLE001 - informative only
+    except Exception as exc:  # informative only
         info["versions_error"] = f"{type(exc).__name__}: {exc}"
     return info
 
@@ -410,7 +410,7 @@ class ServerProcess:
     def start(self) -> None:
         env = dict(os.environ, VOICEGUARD_TOKEN=self.token)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-        self._err = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._err = open(self.stderr_path, "wb")  # closed in stop()
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                      stdout=self._err, stderr=subprocess.STDOUT)
 
@@ -484,7 +484,7 @@ class CallRecord:
 
 
 async def place_call(rec: CallRecord, port: int, pcm: np.ndarray) -> None:
-    from voiceguard.audiosocket import AudioSocketClient
+    from voiceguard.service.audiosocket import AudioSocketClient
 
     await asyncio.sleep(rec.start_delay_s)
     client = AudioSocketClient("127.0.0.1", port)
@@ -506,7 +506,7 @@ async def place_call(rec: CallRecord, port: int, pcm: np.ndarray) -> None:
         rec.t_stream_end = time.monotonic()
         await client.hangup()
         rec.t_hangup = rec.t_stream_end
-    except Exception as exc:  # noqa: BLE001 - recorded, reported as a harness error
+    except Exception as exc:  # recorded, reported as a harness error
         rec.error = f"{type(exc).__name__}: {exc}"
         await client.close()
 

@@ -24,11 +24,11 @@ def require_ray():
     """Import ``ray`` and ``ray.data`` or say how to install them."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise VoiceguardError(
             f"batch scoring needs Ray Data ({exc.name} is missing): pip install 'voiceguard[batch]'"
-        ) from None
+        ) from exc
     return ray
 
 
@@ -79,7 +79,7 @@ def ray_session(
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise VoiceguardError(f"cannot connect to the Ray cluster at {address} ({exc})") from None
+            raise VoiceguardError(f"cannot connect to the Ray cluster at {address} ({exc})") from exc
     else:
         # a private session folder: several runs (or users) on one machine do not meet
         tmp = tempfile.mkdtemp(prefix="vg-ray-")

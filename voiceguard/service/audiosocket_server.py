@@ -1,7 +1,7 @@
 """The AudioSocket listener: one connection is one call, scored while it lasts.
 
 Per call: the UUID frame first (within ``handshake_timeout_s``), then audio frames feed a
-:class:`voiceguard.stream.StreamScorer` created at the rate of the first audio frame;
+:class:`voiceguard.detect.stream.StreamScorer` created at the rate of the first audio frame;
 DTMF frames are counted and otherwise ignored (digits are never stored: they may be PINs);
 silence is the scorer's business (speech activity detection). Running verdicts are
 reported (event log, webhook) when the verdict first leaves ``pending``, whenever it
@@ -24,7 +24,9 @@ import asyncio
 import logging
 from typing import Any
 
-from voiceguard.audiosocket import (
+from voiceguard.detect.result import NO_SPEECH
+from voiceguard.errors import VoiceguardError
+from voiceguard.service.audiosocket import (
     AUDIO_RATES,
     KIND_DTMF,
     KIND_ERROR,
@@ -36,8 +38,6 @@ from voiceguard.audiosocket import (
     encode_frame,
     read_frame,
 )
-from voiceguard.errors import VoiceguardError
-from voiceguard.scoring import NO_SPEECH
 from voiceguard.service.core import Call, Service
 
 __all__ = ["handle_connection", "start_audiosocket"]
@@ -57,6 +57,7 @@ async def start_audiosocket(service: Service, host: str | None = None, port: int
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None  # a connection handler always runs in a task
         service.handlers.add(task)
         try:
             await handle_connection(service, reader, writer)
@@ -89,7 +90,7 @@ async def handle_connection(service: Service, reader: asyncio.StreamReader, writ
 
 async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
     cfg = service.config
-    limits = dict(max_payload=cfg.max_frame_bytes, read_timeout=cfg.read_timeout_s)
+    limits: dict[str, Any] = dict(max_payload=cfg.max_frame_bytes, read_timeout=cfg.read_timeout_s)
     try:
         first = await read_frame(reader, idle_timeout=cfg.handshake_timeout_s, **limits)
         if first is None:
@@ -122,7 +123,7 @@ async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio
     except (ProtocolError, IdleTimeoutError, ReadTimeoutError, CallError, ConnectionError, VoiceguardError) as exc:
         call.error = _describe(exc)
         call.ended_by = "error"
-    except Exception as exc:  # noqa: BLE001 - a bug must end this call only, loudly
+    except Exception as exc:  # a bug must end this call only, loudly
         log.exception("call %s failed", key)
         call.error = f"internal error: {type(exc).__name__}: {exc}"
         call.ended_by = "error"
@@ -156,10 +157,10 @@ async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **
                 try:
                     states = await service.run_scoring(call.scorer.step)
                 except VoiceguardError as exc:
-                    raise CallError(f"scoring failed: {exc}") from None
-                except Exception as exc:  # noqa: BLE001
+                    raise CallError(f"scoring failed: {exc}") from exc
+                except Exception as exc:
                     log.exception("scoring failed in call %s", call.uuid)
-                    raise CallError(f"scoring failed: {type(exc).__name__}: {exc}") from None
+                    raise CallError(f"scoring failed: {type(exc).__name__}: {exc}") from exc
                 for st in states:
                     _report_running(service, call, st)
         elif kind == KIND_DTMF:
@@ -175,7 +176,7 @@ async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **
 
 
 async def _open_scorer(service: Service, call: Call, rate: int) -> None:
-    from voiceguard.stream import StreamScorer
+    from voiceguard.detect.stream import StreamScorer
 
     cfg = service.config
     ver = None
@@ -215,7 +216,7 @@ async def _finish(service: Service, call: Call) -> None:
             call.state = st.to_dict()
         else:
             call.state = {**(call.state or {}), "verdict": NO_SPEECH}
-    except Exception as exc:  # noqa: BLE001 - the final scoring failed; report, do not crash
+    except Exception as exc:  # the final scoring failed; report, do not crash
         log.exception("final scoring failed in call %s", call.uuid)
         msg = f"final scoring failed: {type(exc).__name__}: {exc}"
         call.error = f"{call.error}; {msg}" if call.error else msg

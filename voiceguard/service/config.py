@@ -95,7 +95,7 @@ class ServiceConfig:
         Running verdicts go to the webhook/log when the verdict changes and at least every
         this many seconds of call audio.
     update_s, running_min_speech_s, max_call_duration_s
-        :class:`voiceguard.stream.StreamScorer` settings.
+        :class:`voiceguard.detect.stream.StreamScorer` settings.
     max_concurrent_calls : int
         Calls beyond it are refused (hangup frame, logged).
     max_frame_bytes : int
@@ -213,9 +213,9 @@ def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Serv
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise InvalidParameterError(f"cannot read the config file {p} ({exc.strerror})") from None
+            raise InvalidParameterError(f"cannot read the config file {p} ({exc.strerror})") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidParameterError(f"{p} is not valid TOML ({exc})") from None
+            raise InvalidParameterError(f"{p} is not valid TOML ({exc})") from exc
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidParameterError(f"{p}: unknown setting(s) {', '.join(unknown)}; known: "

@@ -14,9 +14,10 @@ import collections
 import logging
 import time
 import uuid as _uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from voiceguard.service.config import ServiceConfig
 from voiceguard.service.events import EventSink
@@ -84,7 +85,7 @@ class Service:
     """
 
     def __init__(self, config: ServiceConfig, *, detector: Any = None) -> None:
-        from voiceguard.scoring import Detector
+        from voiceguard.detect.detector import Detector
 
         self.config = config
         self.detector = detector if detector is not None else Detector(config.model, threads=config.threads)
@@ -123,7 +124,7 @@ class Service:
     def verifier(self) -> Any:
         """The shared :class:`~voiceguard.verify.Verifier` (store thread only; built on first use)."""
         if self._verifier is None:
-            from voiceguard.verify import Verifier
+            from voiceguard.voiceprint import Verifier
 
             self._verifier = Verifier(self.config.db, detector=self.detector, threads=self.config.threads)
         return self._verifier
