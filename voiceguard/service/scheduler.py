@@ -4,7 +4,7 @@ Each call is a :class:`voiceguard.live.LiveStream`. The event loop only keeps a 
 audio (:meth:`Scheduler.push` never waits for scoring: the call is never blocked) and
 tells the scheduler when a unit of work may be complete. ``workers`` threads (one per
 available CPU, each running torch with one intra-op thread: see
-:mod:`voiceguard.cpu_policy`) take the waiting calls, resample and cut their new audio,
+:mod:`voiceguard.threads`) take the waiting calls, resample and cut their new audio,
 encode the complete blocks of up to ``max_batch`` at once, in one encoder pass, then
 score each call's ready windows and hand its running state to ``on_running`` (called in
 the worker thread).
@@ -161,7 +161,7 @@ class Scheduler:
             return picked
 
     def _run(self) -> None:
-        from voiceguard.cpu_policy import single_thread_torch
+        from voiceguard.threads import single_thread_torch
 
         single_thread_torch()
         if self._warmup is not None:

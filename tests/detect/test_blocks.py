@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voiceguard.blockwise import BlockEncoder, BlockGeometry, BlockModel, BlockSession
+from voiceguard.detect.blocks import BlockEncoder, BlockGeometry, BlockModel, BlockSession
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -34,7 +34,7 @@ def ref_encode_blocks(encoder, y: np.ndarray, layers, block: int):
     tail alone, padded to 400 samples."""
     import torch
 
-    from voiceguard.frontends import whisper
+    from voiceguard.detect.frontends import whisper
 
     bounds = ref_block_bounds(len(y), block)
     full = [(a, b) for a, b in bounds if b - a == block]
@@ -53,7 +53,7 @@ def ref_encode_blocks(encoder, y: np.ndarray, layers, block: int):
 
 @pytest.fixture(scope="module")
 def encoder():
-    from voiceguard.frontends.whisper import load_encoder
+    from voiceguard.detect.frontends.whisper import load_encoder
 
     return load_encoder("base", n_layers=3)
 

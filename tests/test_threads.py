@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguard.cpu_policy import available_cpus, cgroup_cpu_limit, ordered_map, plan_threads
+from voiceguard.threads import available_cpus, cgroup_cpu_limit, ordered_map, plan_threads
 from voiceguard.errors import InvalidParameterError
 
 
@@ -66,7 +66,8 @@ def test_available_cpus_of_this_process_is_positive() -> None:
     assert 1 <= available_cpus() <= len(__import__("os").sched_getaffinity(0))
 
 
-def test_thread_plans() -> None:
+def test_thread_plans(monkeypatch) -> None:
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     p = plan_threads(1, pieces=100, cpus=8)
     assert (p.workers, p.intra_op) == (1, 1)  # the --threads 1 baseline
     p = plan_threads(None, pieces=100, cpus=4)
@@ -75,6 +76,11 @@ def test_thread_plans() -> None:
     assert (p.workers, p.intra_op) == (3, 1)
     p = plan_threads(None, pieces=1, cpus=4)  # one piece: intra-op threads
     assert (p.workers, p.intra_op) == (1, 4)
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    p = plan_threads(None, pieces=1, cpus=4)  # spinning OpenMP threads: one piece runs on one thread
+    assert (p.workers, p.intra_op) == (1, 1)
+    assert plan_threads(3, pieces=1, cpus=4).intra_op == 3  # unless the user asks
     p = plan_threads(6, cpus=2)  # what the user asks for wins
     assert (p.workers, p.intra_op) == (6, 1)
     for bad in (0, -1, True):

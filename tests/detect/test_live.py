@@ -3,41 +3,35 @@ result is what offline scoring gives, and threads and batches change nothing."""
 
 from __future__ import annotations
 
-import copy
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from voiceguard.audio import AudioStream, load_mono
-from voiceguard.blockwise import BlockEncoder, BlockGeometry, BlockModel
-from voiceguard.live import LiveStream, score_blocks
+from voiceguard.audio import load_mono
+from voiceguard.detect.live import LiveStream
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-ROOT = Path(__file__).resolve().parents[1]
-CLIPS = [ROOT / "examples" / "bonafide_librispeech_1898.flac", ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac",
+ROOT = Path(__file__).resolve().parents[2]
+CLIPS = [ROOT / "examples" / "bonafide_librispeech_1898.flac", ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac",
          ROOT / "examples" / "spoof_espeak.flac"]
 
 
 @pytest.fixture(scope="module")
 def chunk_detector():
-    from voiceguard.scoring import Detector
+    from voiceguard.detect import Detector
 
     return Detector("default")
 
 
 @pytest.fixture(scope="module")
-def block_detector(chunk_detector):
-    """The shipped head read in the block geometry (2 s blocks, windows of 2): a test model
-    whose scores differ from the shipped ones, for the geometry only."""
-    det = copy.copy(chunk_detector)
-    b = chunk_detector.backend
-    model = BlockModel(BlockEncoder(b.encoder, b.layers), b.head, BlockGeometry.from_seconds(2.0))
-    det.backend = types.SimpleNamespace(block_model=model, encoder=b.encoder, head=b.head, layers=b.layers, sr=16000)
-    det.name = "whisper-base-blocks-test"
-    return det
+def block_detector(block_test_model):
+    """The shipped head read in the block geometry (tests/conftest.py): a test model whose
+    scores differ from the shipped ones, for the geometry only."""
+    from voiceguard.detect import Detector
+
+    return Detector(block_test_model)
 
 
 def _call(sr: int, repeat: int = 2) -> np.ndarray:
@@ -45,13 +39,12 @@ def _call(sr: int, repeat: int = 2) -> np.ndarray:
     return (np.clip(y, -1, 1) * 32767).round().astype(np.int16)
 
 
-def _offline(det, pcm: np.ndarray, sr: int, **kw):
-    y = pcm / 32768.0
+def _offline(det, pcm: np.ndarray, sr: int, threads: int | None = None):
+    from voiceguard.detect import Detector
 
-    def blocks():
-        return (y[i: i + 5000] for i in range(0, len(y), 5000))
-
-    return score_blocks(det, AudioStream(blocks(), sr, 1, None, len(y)), blocks, **kw)
+    if threads is not None:
+        det = Detector(det.model, threads=threads)
+    return det.score_mono(pcm / 32768.0, sr)
 
 
 def _stream(det, pcm: np.ndarray, sr: int, rng, **kw) -> tuple[list, object]:
@@ -82,10 +75,16 @@ def test_running_windows_are_the_final_windows_and_final_is_offline(block_detect
     assert states[0].duration_s == 4.0 and states[0].verdict in ("bonafide", "spoof")
 
 
-def test_workers_and_batches_do_not_change_offline_results(block_detector) -> None:
-    pcm = _call(8000, repeat=1)
-    one = _offline(block_detector, pcm, 8000, workers=1, batch=8)
-    assert _offline(block_detector, pcm, 8000, workers=2, batch=3).to_dict() == one.to_dict()
+@pytest.mark.parametrize("which", ["block", "chunk"])
+def test_threads_do_not_change_offline_results(block_detector, chunk_detector, which) -> None:
+    """Threaded (chunks or blocks over 3 workers, or torch's intra-op threads for one piece)
+    equals single-threaded, bit for bit."""
+    det = block_detector if which == "block" else chunk_detector
+    pcm = np.tile(_call(8000, repeat=1), 2)  # 40 s: several chunks and block batches
+    one = _offline(det, pcm, 8000, threads=1)
+    assert _offline(det, pcm, 8000, threads=3).to_dict() == one.to_dict()
+    short = pcm[: 6 * 8000]  # one piece: intra-op threads
+    assert _offline(det, short, 8000, threads=3).to_dict() == _offline(det, short, 8000, threads=1).to_dict()
 
 
 def test_short_and_silent_calls(block_detector, rng) -> None:

@@ -9,7 +9,7 @@ which batches the blocks of many calls through one encoder pass) calls, in turn:
 2. :meth:`LiveStream.ingest` (a worker): the new audio is resampled to 16 kHz (the very
    samples that scoring the whole call gives: :class:`voiceguard.audio.StreamResampler`),
    its speech-activity energies are added, and the encoder units now complete are cut;
-3. the units are encoded (:meth:`voiceguard.blockwise.BlockModel.encode`, in any batch);
+3. the units are encoded (:meth:`voiceguard.detect.blocks.BlockModel.encode`, in any batch);
 4. :meth:`LiveStream.update` scores the windows that became ready and returns the running
    :class:`voiceguard.stream.StreamState`.
 
@@ -22,16 +22,17 @@ Two geometries:
   non-overlapping blocks, each window is final when its last block is encoded, and its
   score is *the* score that :meth:`Detector.score` gives that window; the final result is
   assembled from the very windows the running results used, by the same code that
-  assembles offline results (:func:`assemble_result`): it equals ``voiceguard score`` on
-  the same audio, and the call costs what scoring it offline costs.
+  assembles offline results: it equals ``voiceguard score`` on the same audio, and the
+  call costs what scoring it offline costs.
 * **chunk models** (today's shipped default, which encodes up to 10 s at a time): the
   live units are the 4 s windows of the recording's 2 s grid, each encoded alone (half the
   work of re-scoring the last 4 s every second); their scores differ from the final ones,
   which come from scoring the whole call at the end (:meth:`Detector.score_mono`).
 
-The running result is the recording-level rule (:func:`voiceguard.scoring.used_segments`,
-:func:`voiceguard.scoring.aggregate_llr`) over the windows scored so far, with speech
-decided over the audio so far; it is ``pending`` until ``running_min_speech_s`` of speech.
+The running result is the recording-level rule (:mod:`voiceguard.detect.aggregate`) over
+the windows scored so far, with speech decided over the audio so far; it is ``pending``
+until ``running_min_speech_s`` of speech. The final result of a block model is built by
+:meth:`voiceguard.detect.Detector.result_from_windows`, the code that builds offline results.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ from typing import Any
 
 import numpy as np
 
-from voiceguard.blockwise import Block, BlockEncoder, BlockGeometry, BlockModel, BlockSession
+from voiceguard.detect.blocks import Block, BlockEncoder, BlockGeometry, BlockModel, BlockSession
 from voiceguard.errors import InvalidAudioError, InvalidParameterError
 
-__all__ = ["LiveStream", "live_model", "assemble_result"]
+__all__ = ["LiveStream", "live_model"]
 
 SR = 16000
 
@@ -69,7 +70,7 @@ _live_lock = threading.Lock()
 
 def _make_live_model(detector: Any) -> tuple[BlockModel, int, bool]:
     backend = detector.backend
-    model = getattr(backend, "block_model", None)
+    model = getattr(detector, "block_model", None)
     if model is not None:
         out = (model, model.geometry.block, True)
     elif hasattr(backend, "encoder") and hasattr(backend, "head"):
@@ -80,55 +81,6 @@ def _make_live_model(detector: Any) -> tuple[BlockModel, int, bool]:
         raise InvalidParameterError(f"model {detector.name!r} (kind {detector.kind!r}) has no Whisper encoder; "
                                     "live scoring through the encoder scheduler needs one")
     return out
-
-
-def assemble_result(detector: Any, *, bounds: Sequence[tuple[int, int]], raw: np.ndarray, activity: Any,
-                    n16: int, base: dict[str, Any]) -> Any:
-    """The :class:`~voiceguard.scoring.ScoreResult` of a recording from its window scores.
-
-    Parameters
-    ----------
-    detector : Detector
-    bounds : sequence of (start, stop)
-        Windows, samples at the model rate.
-    raw : np.ndarray [shape=(n_windows,)]
-        Raw window scores.
-    activity : SpeechActivity
-        :func:`voiceguard.vad.decide_speech` of the whole recording.
-    n16 : int
-        Samples of the recording at the model rate.
-    base : dict
-        The result's other fields (file, duration_s, speech_s, sample_rate, ...).
-    """
-    from voiceguard.calibration import spoof_probability
-    from voiceguard.errors import ModelError
-    from voiceguard.scoring import (
-        BONAFIDE,
-        NO_SPEECH,
-        SPOOF,
-        ScoreResult,
-        Segment,
-        aggregate_llr,
-        used_segments,
-        window_speech_fractions,
-    )
-
-    raw = np.asarray(raw, np.float64)
-    if raw.size == 0 or np.all(np.isnan(raw)) or activity.speech_s < detector.min_speech_s:
-        return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
-    sr, duration = detector.sr, float(base["duration_s"])
-    fracs = window_speech_fractions(activity.mask, bounds, sr, activity.hop_s)
-    used = used_segments(fracs, detector.min_speech_fraction)
-    seg_llr = np.asarray(detector.calibration.llr(raw))
-    seg_p = np.asarray(spoof_probability(seg_llr, detector.prior))
-    llr = aggregate_llr(seg_llr, used)
-    if not math.isfinite(llr):
-        raise ModelError(f"{detector.name} produced a non-finite score; the model file may be corrupt")
-    p = float(spoof_probability(llr, detector.prior))
-    segments = [Segment(a / sr, duration if b == n16 else min(duration, b / sr), float(seg_p[i]),
-                        float(seg_llr[i]), float(fracs[i]), bool(used[i])) for i, (a, b) in enumerate(bounds)]
-    return ScoreResult(verdict=SPOOF if p >= detector.threshold else BONAFIDE, spoof_probability=p, llr=llr,
-                       segments=segments, **base)
 
 
 class LiveStream:
@@ -149,7 +101,7 @@ class LiveStream:
     def __init__(self, detector: Any, *, sr: int, running_min_speech_s: float = 3.0,
                  max_duration_s: float = 3600.0) -> None:
         from voiceguard.audio import StreamResampler
-        from voiceguard.vad import StreamingEnergies
+        from voiceguard.audio.vad import StreamingEnergies
 
         if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or sr < 8000:
             raise InvalidParameterError(f"sr must be an integer sample rate >= 8000 Hz, got {sr!r}")
@@ -168,7 +120,7 @@ class LiveStream:
         self._n16 = 0
         # running speech activity: energies of the frames complete so far, computed once each
         # (the final uses self._energies, grouped exactly as offline scoring groups them)
-        from voiceguard.vad import _frame_geometry
+        from voiceguard.audio.vad import _frame_geometry
 
         self._vad_hop, self._vad_win = _frame_geometry(SR, 0.010, 0.020)
         self._vad_tail = np.zeros(0)
@@ -265,7 +217,7 @@ class LiveStream:
 
     def _feed16(self, y16: np.ndarray) -> list[Block]:
         if y16.size:
-            from voiceguard.vad import frame_energies_db
+            from voiceguard.audio.vad import frame_energies_db
 
             self._energies.push(y16)
             self._n16 += y16.size
@@ -303,16 +255,17 @@ class LiveStream:
 
     def _activity(self) -> Any:
         """Speech decisions over the 16 kHz audio so far (each frame's energy computed once)."""
-        from voiceguard.vad import decide_speech
+        from voiceguard.audio.vad import decide_speech
 
         if len(self._vad_db) > 1:
             self._vad_db = [np.concatenate(self._vad_db)]
         return decide_speech(self._vad_db[0] if self._vad_db else np.zeros(0))
 
     def _running(self) -> Any:
-        from voiceguard.calibration import spoof_probability
-        from voiceguard.scoring import BONAFIDE, SPOOF, aggregate_llr, used_segments, window_speech_fractions
-        from voiceguard.stream import PENDING, StreamState
+        from voiceguard.detect.aggregate import aggregate_llr, used_segments, window_speech_fractions
+        from voiceguard.detect.calibration import spoof_probability
+        from voiceguard.detect.result import BONAFIDE, SPOOF
+        from voiceguard.detect.stream import PENDING, StreamState
 
         det = self.detector
         act = self._activity()
@@ -345,9 +298,9 @@ class LiveStream:
         Block models: assembled from the windows scored live (equal to ``voiceguard
         score`` of the kept audio); chunk models: the kept audio scored whole.
         """
-        from voiceguard.scoring import NO_SPEECH, ScoreResult
-        from voiceguard.stream import StreamState
-        from voiceguard.vad import decide_speech
+        from voiceguard.audio.vad import decide_speech
+        from voiceguard.detect.result import NO_SPEECH
+        from voiceguard.detect.stream import StreamState
 
         if self._final is not None:
             return self._final
@@ -365,10 +318,7 @@ class LiveStream:
             base = dict(file=None, duration_s=self._n / self.sr, speech_s=act.speech_s, sample_rate=self.sr,
                         channels=1, threshold=det.threshold, prior=det.prior, model=det.name,
                         model_version=det.version)
-            res = assemble_result(det, bounds=self._bounds, raw=np.asarray(self._raw), activity=act,
-                                  n16=self._n16, base=base)
-            if not isinstance(res, ScoreResult):  # pragma: no cover - defensive
-                raise InvalidParameterError("unexpected result type")
+            res = det.result_from_windows(self._bounds, np.asarray(self._raw), act, self._n16, base)
         else:
             res = det.score_mono(self._samples(0, self._n), self.sr)
         self._final = StreamState(final=True, verdict=res.verdict, spoof_probability=res.spoof_probability,
@@ -384,64 +334,3 @@ class LiveStream:
         self.model.encode(blocks)
         st = self.update()
         return [] if st is None else [st]
-
-
-def score_blocks(detector: Any, stream: Any, reopen: Any, *, workers: int = 1, batch: int = 8) -> Any:
-    """Offline scoring of a block-geometry model: what ``Detector._score_passes`` does for
-    block models (speech activity over ``stream``, then the blocks of ``reopen()``,
-    encoded ``batch`` at a time over ``workers`` threads, then :func:`assemble_result`)."""
-    from voiceguard.audio import resampled_blocks
-    from voiceguard.cpu_policy import ordered_map, single_thread_torch
-    from voiceguard.scoring import NO_SPEECH, ScoreResult
-    from voiceguard.vad import StreamingEnergies, decide_speech
-
-    model, _, exact = live_model(detector)
-    if not exact:
-        raise InvalidParameterError(f"{detector.name} is not a block-geometry model")
-    if workers > 1:
-        single_thread_torch()  # the windows are scored here while the workers encode
-    sr_in = int(stream.sr)
-    energies = StreamingEnergies(SR)
-    counter = [0]
-
-    def counting(blocks: Any) -> Any:
-        for b in blocks:
-            counter[0] += len(b)
-            yield b
-
-    for block in resampled_blocks(counting(stream.blocks), sr_in, SR):
-        energies.push(block)
-    act = decide_speech(energies.finish())
-    base = dict(file=stream.name, duration_s=counter[0] / float(sr_in),
-                speech_s=act.speech_s, sample_rate=sr_in, channels=stream.channels, threshold=detector.threshold,
-                prior=detector.prior, model=detector.name, model_version=detector.version)
-    if act.speech_s < detector.min_speech_s:
-        return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
-    session = model.session()
-
-    def batches() -> Any:
-        pending: list[Block] = []
-        for y in resampled_blocks(reopen(), sr_in, SR):
-            pending += session.push(y)
-            while len(pending) >= batch:
-                yield pending[:batch]
-                pending = pending[batch:]
-        pending += session.finish()
-        if pending:
-            yield pending
-
-    def encode(blocks: list[Block]) -> list[Block]:
-        if workers > 1:
-            single_thread_torch()
-        model.encode(blocks, batch=batch)
-        return blocks
-
-    bounds: list[tuple[int, int]] = []
-    raws: list[float] = []
-    for _ in ordered_map(encode, batches(), workers):
-        ready = session.take_windows()
-        for w, r in zip(ready, model.score_windows(ready)):
-            bounds.append((w.start, w.stop))
-            raws.append(float(r))
-    return assemble_result(detector, bounds=bounds, raw=np.asarray(raws), activity=act, n16=session.n_samples,
-                           base=base)

@@ -255,7 +255,7 @@ class BlockEncoder:
     Parameters
     ----------
     encoder : WhisperEncoder
-        :func:`voiceguard.frontends.whisper.load_encoder` with at least the deepest layer.
+        :func:`voiceguard.detect.frontends.whisper.load_encoder` with at least the deepest layer.
     layers : sequence of int
         Layers to return (``0`` = stem output with positions, ``k`` = after block ``k``).
     tuned : torch.nn.Module, optional
@@ -320,7 +320,7 @@ class BlockEncoder:
         Blocks of equal length are batched ``batch`` at a time; the result of a block does
         not depend on the others (module docstring).
         """
-        from voiceguard.frontends import whisper
+        from voiceguard.detect.frontends import whisper
 
         torch = self._torch
         out: list[tuple[Any, ...] | None] = [None] * len(blocks)
