@@ -118,13 +118,17 @@ class LiveStream:
         self._rs = StreamResampler(self.sr, SR)
         self._energies = StreamingEnergies(SR)
         self._n16 = 0
-        # running speech activity: energies of the frames complete so far, computed once each
-        # (the final uses self._energies, grouped exactly as offline scoring groups them)
+        # running speech activity: the energies of the frames between two consecutive window
+        # ends (multiples of the hop), each group computed once: a running state depends only
+        # on the audio up to its window's end, not on how the audio arrived (the final uses
+        # self._energies, grouped as offline scoring groups them)
         from voiceguard.audio.vad import _frame_geometry
 
         self._vad_hop, self._vad_win = _frame_geometry(SR, 0.010, 0.020)
-        self._vad_tail = np.zeros(0)
-        self._vad_db: list[np.ndarray] = []
+        self._hop16 = int(hop)
+        self._vad_groups: list[np.ndarray] = []
+        self._vad_y = np.zeros(0)  # 16 kHz samples from self._vad_y_start on
+        self._vad_y_start = 0
         # input samples after which the next unit is complete (resampler look-ahead included)
         self._unit_in = self.model.geometry.block * self.sr / SR
         self._hop_in = hop * self.sr / SR
@@ -215,18 +219,27 @@ class LiveStream:
         y16 = self._rs.push(y)
         return self._feed16(y16)
 
+    def _frames_before(self, end: int) -> int:
+        """Speech-activity frames complete in the first ``end`` samples."""
+        return 0 if end < self._vad_win else 1 + (end - self._vad_win) // self._vad_hop
+
     def _feed16(self, y16: np.ndarray) -> list[Block]:
         if y16.size:
             from voiceguard.audio.vad import frame_energies_db
 
             self._energies.push(y16)
             self._n16 += y16.size
-            tail = np.concatenate([self._vad_tail, y16])
-            hop, win = self._vad_hop, self._vad_win
-            n = 0 if len(tail) < win else 1 + (len(tail) - win) // hop
-            if n:
-                self._vad_db.append(frame_energies_db(tail[: (n - 1) * hop + win], SR))
-            self._vad_tail = tail[n * hop:]
+            self._vad_y = np.concatenate([self._vad_y, y16])
+            while self._n16 >= (len(self._vad_groups) + 1) * self._hop16:
+                k = len(self._vad_groups)
+                t0, t1 = self._frames_before(k * self._hop16), self._frames_before((k + 1) * self._hop16)
+                a = t0 * self._vad_hop - self._vad_y_start
+                b = (t1 - 1) * self._vad_hop + self._vad_win - self._vad_y_start
+                self._vad_groups.append(frame_energies_db(self._vad_y[a:b], SR) if t1 > t0 else np.zeros(0))
+                drop = t1 * self._vad_hop - self._vad_y_start
+                if drop > 0:
+                    self._vad_y = self._vad_y[drop:]
+                    self._vad_y_start += drop
         return self.session.push(y16)
 
     def close_input(self) -> list[Block]:
@@ -239,27 +252,33 @@ class LiveStream:
             blocks += self.session.finish()
         return blocks
 
-    def update(self) -> Any:
-        """Score the windows whose units are encoded; returns the running StreamState (or
-        ``None`` when no new window became ready)."""
+    def update(self, *, every: bool = False) -> Any:
+        """Score the windows whose units are encoded.
+
+        Returns the running StreamState of the newest window (``None`` when none became
+        ready); with ``every=True`` a list with one state per new window, each over the
+        audio up to that window's end (so the states do not depend on how audio arrived).
+        """
         ready = self.session.take_windows()
         if not ready:
-            return None
+            return [] if every else None
         raw = self.model.score_windows(ready)
-        for w, r in zip(ready, raw):
+        states = []
+        for i, (w, r) in enumerate(zip(ready, raw)):
             w.frames = ()
             self._bounds.append((w.start, w.stop))
             self._raw.append(float(r))
             self._last_end16 = max(self._last_end16, w.stop)
-        return self._running()
+            if every or i == len(ready) - 1:
+                states.append(self._running())
+        return states if every else states[-1]
 
     def _activity(self) -> Any:
-        """Speech decisions over the 16 kHz audio so far (each frame's energy computed once)."""
+        """Speech decisions over the 16 kHz audio up to the newest window's end."""
         from voiceguard.audio.vad import decide_speech
 
-        if len(self._vad_db) > 1:
-            self._vad_db = [np.concatenate(self._vad_db)]
-        return decide_speech(self._vad_db[0] if self._vad_db else np.zeros(0))
+        groups = self._vad_groups[: self._last_end16 // self._hop16]
+        return decide_speech(np.concatenate(groups) if groups else np.zeros(0))
 
     def _running(self) -> Any:
         from voiceguard.detect.aggregate import aggregate_llr, used_segments, window_speech_fractions
@@ -278,14 +297,13 @@ class LiveStream:
             llr = aggregate_llr(llrs, used)
             p = float(spoof_probability(llr, det.prior))
             verdict = SPOOF if p >= det.threshold else BONAFIDE
-        a, b = bounds[-1]
-        wl = float(llrs[-1])
-        window = {"start_s": round(a / SR, 3), "end_s": round(b / SR, 3),
-                  "spoof_probability": round(float(spoof_probability(wl, det.prior)), 6), "llr": round(wl, 4),
-                  "speech_fraction": round(float(fracs[-1]), 3)}
+        probs = np.asarray(spoof_probability(llrs, det.prior))
+        segments = [{"start_s": round(a / SR, 3), "end_s": round(b / SR, 3),
+                     "spoof_probability": round(float(probs[i]), 6), "llr": round(float(llrs[i]), 4),
+                     "speech_fraction": round(float(fracs[i]), 3)} for i, (a, b) in enumerate(bounds)]
         return StreamState(final=False, verdict=verdict, spoof_probability=p, llr=llr,
-                           duration_s=self._last_end16 / SR, speech_s=act.speech_s, window=window,
-                           segments=[], truncated=self.truncated)
+                           duration_s=self._last_end16 / SR, speech_s=act.speech_s, window=segments[-1],
+                           segments=segments, truncated=self.truncated)
 
     @property
     def complete(self) -> bool:
@@ -329,8 +347,8 @@ class LiveStream:
         return self._final
 
     def run_inline(self) -> list[Any]:
-        """Ingest, encode and update in the calling thread; returns the running states."""
+        """Ingest, encode and update in the calling thread; returns one running state per
+        new window."""
         blocks = self.ingest()
         self.model.encode(blocks)
-        st = self.update()
-        return [] if st is None else [st]
+        return self.update(every=True)

@@ -217,6 +217,16 @@ class StreamScorer:
         self._next_speaker = 0
         self._final: StreamState | None = None
         self._lock = threading.Lock()  # feed/finish may come from worker threads
+        # Whisper models: the call is encoded once, in the model's own units (live.py); the
+        # live stream keeps the audio
+        self._live: Any = None
+        self._last_live: StreamState | None = None
+        if hasattr(detector.backend, "encoder"):
+            from voiceguard.detect.live import LiveStream
+
+            self._live = LiveStream(detector, sr=self.sr, running_min_speech_s=self.running_min_speech_s,
+                                    max_duration_s=self.max_duration_s)
+            self._buf = np.zeros(0, np.int16)
         if speaker is not None:
             self.attach_speaker(speaker, verifier)
 
@@ -245,12 +255,12 @@ class StreamScorer:
     @property
     def duration_s(self) -> float:
         """float : seconds of audio received."""
-        return self._received / self.sr
+        return self._live.received_s if self._live is not None else self._received / self.sr
 
     @property
     def buffer_bytes(self) -> int:
         """int : memory held by the retained audio (allocated, grows by doubling)."""
-        return int(self._buf.nbytes)
+        return int((self._live._buf if self._live is not None else self._buf).nbytes)
 
     @property
     def finished(self) -> bool:
@@ -266,6 +276,10 @@ class StreamScorer:
             16-bit little-endian PCM bytes, or mono samples (int16/int32 PCM or float in
             [-1, 1]).
         """
+        if self._live is not None:
+            if self._final is not None:
+                raise InvalidParameterError("the stream is finished; start a new StreamScorer")
+            return self._live.push(chunk) and self._final is None
         if isinstance(chunk, (bytes, bytearray, memoryview)):
             if len(chunk) % 2:
                 raise InvalidAudioError(f"16-bit PCM needs an even number of bytes, got {len(chunk)}")
@@ -304,6 +318,8 @@ class StreamScorer:
     @property
     def update_due(self) -> bool:
         """bool : enough new audio has arrived for :meth:`step` to compute an update."""
+        if self._live is not None:
+            return self._final is None and self._live.due
         return self._final is None and min(self._n, self._capacity) >= self._next_update
 
     def feed(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[StreamState]:
@@ -321,6 +337,8 @@ class StreamScorer:
 
     def step(self) -> list[StreamState]:
         """Compute the updates that are due; returns their running states."""
+        if self._live is not None:
+            return self._live_step()
         out = []
         with self._lock:
             while self.update_due:
@@ -332,6 +350,8 @@ class StreamScorer:
 
     def _samples(self, lo: int, hi: int) -> np.ndarray:
         """Retained samples ``lo:hi`` as float64 in [-1, 1)."""
+        if self._live is not None:
+            return self._live._samples(lo, hi)
         x = self._buf[lo:hi]
         return x.astype(np.float64) / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
 
@@ -423,10 +443,18 @@ class StreamScorer:
     def state(self) -> StreamState:
         """StreamState : the latest running state (or the final one after :meth:`finish`)."""
         with self._lock:
-            return self._final if self._final is not None else self._state()
+            if self._final is not None:
+                return self._final
+            if self._live is not None:
+                return self._last_live or self._with_speaker(StreamState(
+                    final=False, verdict=PENDING, spoof_probability=None, llr=None,
+                    duration_s=0.0, speech_s=0.0, truncated=self._live.truncated))
+            return self._state()
 
     def audio(self) -> np.ndarray:
         """The retained audio, ``[n]`` float32 at ``sr`` (a copy)."""
+        if self._live is not None:
+            return self._live.audio().astype(np.float32)
         with self._lock:
             return self._samples(0, self._n).astype(np.float32)
 
@@ -440,6 +468,8 @@ class StreamScorer:
             the retained audio (a :class:`~voiceguard.verify.VerifyResult` when a speaker is
             bound), identical to scoring it whole.
         """
+        if self._live is not None:
+            return self._live_finish()
         with self._lock:
             if self._final is not None:
                 return self._final
@@ -464,4 +494,53 @@ class StreamScorer:
                 state.speaker_similarity, state.decision, state.result = v.speaker_similarity, v.decision, v
             self._final = state
             self._buf = np.zeros(0, np.float32)  # the audio is no longer needed
+            return state
+
+    # -- Whisper models: the live stream ------------------------------------------------
+
+    def _live_step(self) -> list[StreamState]:
+        """Encode the units now complete; running states with the speaker match added."""
+        live = self._live
+        with self._lock:
+            if self._final is not None:
+                return []
+            out = []
+            for st in live.run_inline():
+                end = int(round(st.duration_s * self.sr))
+                if self._verifier is not None and end >= self._next_speaker:
+                    self._next_speaker = end + int(round(self.speaker_update_s * self.sr))
+                    ctx = live._samples(max(0, end - int(round(self.speaker_context_s * self.sr))), end)
+                    ev = self._verifier.speaker_evidence(self._speaker, ctx, self.sr)
+                    self._speaker_llr, self._speaker_sim = ev.speaker_llr, ev.similarity
+                self._window = st.window
+                self._last_live = self._with_speaker(st)
+                out.append(self._last_live)
+            return out
+
+    def _with_speaker(self, st: StreamState) -> StreamState:
+        if self._speaker is not None:
+            st.speaker, st.speaker_llr, st.speaker_similarity = self._speaker, self._speaker_llr, self._speaker_sim
+            st.decision = PENDING
+            if st.verdict != PENDING and self._speaker_llr is not None:
+                st.decision = self._verifier.running_decision(self._speaker_llr, st.llr, st.verdict)
+        return st
+
+    def _live_finish(self) -> StreamState:
+        from voiceguard.detect.result import NO_SPEECH
+
+        live = self._live
+        with self._lock:
+            if self._final is not None:
+                return self._final
+            y = live._samples(0, live._n) if self._speaker is not None else None
+            live.model.encode(live.close_input())
+            state = live.final()
+            if self._speaker is not None:
+                if state.result is None:
+                    state.speaker, state.decision = self._speaker, NO_SPEECH
+                else:
+                    v = self._verifier.verify_mono(self._speaker, y, self.sr, spoof=state.result)
+                    state.speaker, state.speaker_llr = self._speaker, v.speaker_llr
+                    state.speaker_similarity, state.decision, state.result = v.speaker_similarity, v.decision, v
+            self._final = state
             return state

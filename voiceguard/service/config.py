@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguard.errors import InvalidParameterError
+from voiceguard.threads import available_cpus
 
 __all__ = ["ServiceConfig", "parse_address", "is_loopback", "load_config"]
 
@@ -80,7 +81,9 @@ class ServiceConfig:
     threads : int
         torch threads per scoring worker (1: workers run in parallel instead).
     workers : int
-        Scoring worker threads (default: CPU count).
+        Scoring worker threads (default: the CPUs this process may use, affinity and cgroup
+        quota: :func:`voiceguard.threads.available_cpus`). Live calls of Whisper models are
+        encoded by as many scheduler threads (:mod:`voiceguard.service.scheduler`).
     webhook_url : str or None
         Call events are POSTed here as JSON.
     webhook_timeout_s, webhook_retries, webhook_backoff_s
@@ -123,7 +126,7 @@ class ServiceConfig:
     model: str | None = None
     db: str | None = None
     threads: int = 1
-    workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    workers: int = field(default_factory=available_cpus)
     webhook_url: str | None = None
     webhook_timeout_s: float = 5.0
     webhook_retries: int = 3
