@@ -367,9 +367,10 @@ def test_scoring_error_ends_only_that_call(detector, tmp_path, monkeypatch):
     async def faulty_open(service, call, rate):
         await real_open(service, call, rate)
         if call.uuid == doomed:
-            def boom():
+            def boom(*args, **kwargs):
                 raise RuntimeError("simulated model failure")
             call.scorer.step = boom
+            call.scorer.live_update = boom  # Whisper models: called by the encoder scheduler
 
     monkeypatch.setattr(audiosocket_server, "_open_scorer", faulty_open)
     pcm = _pcm8k(BONAFIDE, 6.0)
@@ -377,7 +378,8 @@ def test_scoring_error_ends_only_that_call(detector, tmp_path, monkeypatch):
     async def main():
         async with RunningService(_config(tmp_path), detector=detector) as rs:
             ok, bad = await asyncio.gather(_call(rs.audiosocket_port, pcm, realtime=False),
-                                           _call(rs.audiosocket_port, pcm, realtime=False, call_uuid=doomed),
+                                           # in real time, so the scheduler scores it before the hangup
+                                           _call(rs.audiosocket_port, pcm, realtime=True, call_uuid=doomed),
                                            return_exceptions=True)
             return await _wait_final(rs, ok), await _wait_final(rs, doomed)
 

@@ -244,6 +244,11 @@ class BlockSession:
         return len(self._waiting)
 
     @property
+    def encoded(self) -> bool:
+        """Every block cut so far has its frames."""
+        return all(b.frames is not None for b in self._waiting)
+
+    @property
     def complete(self) -> bool:
         """Finished, and every block encoded and every window taken."""
         return self._finished and not self._waiting and (self._n_windows > 0 or self._n_blocks_total == 0)

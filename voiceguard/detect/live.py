@@ -148,6 +148,11 @@ class LiveStream:
         return self._received / self.sr
 
     @property
+    def closed(self) -> bool:
+        """:meth:`close_input` has been called."""
+        return self._closed
+
+    @property
     def truncated(self) -> bool:
         """Audio beyond ``max_duration_s`` arrived."""
         return self._received > self._n
@@ -307,8 +312,9 @@ class LiveStream:
 
     @property
     def complete(self) -> bool:
-        """The input is closed and every unit encoded and scored."""
-        return self._closed and self.session.pending == 0
+        """The input is closed and every unit the final result needs is encoded (block
+        models; a chunk model's final result scores the kept audio whole)."""
+        return self._closed and (not self.exact or self.session.encoded)
 
     def final(self) -> Any:
         """The final StreamState (after :meth:`close_input` and the last encoding).

@@ -498,14 +498,28 @@ class StreamScorer:
 
     # -- Whisper models: the live stream ------------------------------------------------
 
+    @property
+    def live(self) -> Any:
+        """The :class:`voiceguard.detect.live.LiveStream` of a Whisper model (None otherwise):
+        the service's scheduler ingests and encodes it, then calls :meth:`live_update`."""
+        return self._live
+
     def _live_step(self) -> list[StreamState]:
         """Encode the units now complete; running states with the speaker match added."""
         live = self._live
+        blocks = live.ingest()
+        live.model.encode(blocks)
+        return self.live_update(every=True)
+
+    def live_update(self, *, every: bool = False) -> Any:
+        """Score the windows the live stream has ready; the newest running state (or, with
+        ``every``, one per window), with the speaker match. ``None``/``[]`` when none."""
+        live = self._live
         with self._lock:
             if self._final is not None:
-                return []
+                return [] if every else None
             out = []
-            for st in live.run_inline():
+            for st in live.update(every=True):
                 end = int(round(st.duration_s * self.sr))
                 if self._verifier is not None and end >= self._next_speaker:
                     self._next_speaker = end + int(round(self.speaker_update_s * self.sr))
@@ -515,7 +529,7 @@ class StreamScorer:
                 self._window = st.window
                 self._last_live = self._with_speaker(st)
                 out.append(self._last_live)
-            return out
+            return out if every else (out[-1] if out else None)
 
     def _with_speaker(self, st: StreamState) -> StreamState:
         if self._speaker is not None:
@@ -526,6 +540,15 @@ class StreamScorer:
         return st
 
     def _live_finish(self) -> StreamState:
+        live = self._live
+        with self._lock:
+            if self._final is not None:
+                return self._final
+        live.model.encode(live.close_input())
+        return self.live_final()
+
+    def live_final(self) -> StreamState:
+        """The final state once the live stream's input is closed and every unit encoded."""
         from voiceguard.detect.result import NO_SPEECH
 
         live = self._live
@@ -533,7 +556,6 @@ class StreamScorer:
             if self._final is not None:
                 return self._final
             y = live._samples(0, live._n) if self._speaker is not None else None
-            live.model.encode(live.close_input())
             state = live.final()
             if self._speaker is not None:
                 if state.result is None:

@@ -1,6 +1,7 @@
 """One encoder queue for all live calls: blocks of many calls batched through one pass.
 
-Each call is a :class:`voiceguard.live.LiveStream`. The event loop only keeps a call's
+Each call is a :class:`voiceguard.detect.stream.StreamScorer` of a Whisper model (its
+``live`` stream, :class:`voiceguard.detect.live.LiveStream`). The event loop only keeps a call's
 audio (:meth:`Scheduler.push` never waits for scoring: the call is never blocked) and
 tells the scheduler when a unit of work may be complete. ``workers`` threads (one per
 available CPU, each running torch with one intra-op thread: see
@@ -50,6 +51,7 @@ class ScheduledCall:
     stream: Any
     seq: int
     key: str
+    on_running: Callable[[Any], None] | None = None
     final: Future | None = None
     queued: bool = False
     busy: bool = False
@@ -93,9 +95,14 @@ class Scheduler:
 
     # -- the event loop's side ------------------------------------------------------------
 
-    def add(self, stream: Any, key: str = "") -> ScheduledCall:
-        """Register a call's stream."""
-        return ScheduledCall(stream, next(self._seq), key)
+    def add(self, stream: Any, key: str = "", on_running: Callable[[Any], None] | None = None) -> ScheduledCall:
+        """Register a call's StreamScorer (``on_running(state)`` gets its running states,
+        in a worker thread)."""
+        if stream.live is None:
+            from voiceguard.errors import InvalidParameterError
+
+            raise InvalidParameterError("the scheduler serves Whisper models (streams with a live encoder)")
+        return ScheduledCall(stream, next(self._seq), key, on_running)
 
     def push(self, call: ScheduledCall, chunk: Any) -> None:
         """Keep a chunk of the call's audio; never waits for scoring."""
@@ -153,7 +160,8 @@ class Scheduler:
                 if picked and blocks >= self.max_batch:
                     break
                 picked.append(c)
-                blocks += max(1, int(c.stream.backlog_s // max(c.stream.model.geometry.block / 16000, 1e-9)))
+                live = c.stream.live
+                blocks += max(1, int(live.backlog_s // (live.model.geometry.block / 16000)))
             for c in picked:
                 self._waiting.discard(c)
                 c.queued = False
@@ -184,39 +192,40 @@ class Scheduler:
                 with self._cond:
                     for c in picked:
                         c.busy = False
-                        if (c.closing and not c.final.done()) or c.stream.due:
+                        if (c.closing and c.final is not None and not c.final.done()) or c.stream.update_due:
                             self._enqueue(c)
 
     def _work(self, picked: list[ScheduledCall]) -> None:
         items: list[tuple[ScheduledCall, list]] = []
         for c in picked:
+            live = c.stream.live
             try:
-                blocks = c.stream.close_input() if c.closing and not c.stream.complete else c.stream.ingest()
-            except Exception as exc:  # noqa: BLE001
+                blocks = live.close_input() if c.closing and not live.closed else live.ingest()
+            except Exception as exc:  # noqa: BLE001 - ends this call only
                 self._fail(c, exc)
                 continue
             items.append((c, blocks))
-        groups: dict[int, list] = {}
-        for c, blocks in items:
-            groups.setdefault(id(c.stream.model), []).extend(blocks)
         t = time.perf_counter()
-        models = {id(c.stream.model): c.stream.model for c, _ in items}
-        for mid, blocks in groups.items():
+        by_model: dict[int, tuple[Any, list]] = {}
+        for c, blocks in items:
+            by_model.setdefault(id(c.stream.live.model), (c.stream.live.model, []))[1].extend(blocks)
+        for model, blocks in by_model.values():
             for i in range(0, len(blocks), self.max_batch):
-                models[mid].encode(blocks[i: i + self.max_batch], batch=self.max_batch)
+                model.encode(blocks[i: i + self.max_batch], batch=self.max_batch)
                 self.stats["batches"] += 1
             self.stats["blocks"] += len(blocks)
         self.stats["encode_s"] += time.perf_counter() - t
         for c, _ in items:
             try:
-                st = c.stream.update()
-                if st is not None and self.on_running is not None and not c.closing:
+                st = c.stream.live_update()  # a call that hung up with a backlog reports it once
+                if st is not None:
                     c.updates += 1
-                    self.on_running(c, st)
-                if c.closing and c.stream.complete:
-                    c.final.set_result(c.stream.final())
+                    if c.on_running is not None:
+                        c.on_running(st)
+                if c.closing and c.stream.live.complete and c.final is not None:
+                    c.final.set_result(c.stream.live_final())
                     self.stats["finals"] += 1
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - ends this call only
                 self._fail(c, exc)
 
     @staticmethod
