@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguard.threads import available_cpus, cgroup_cpu_limit, ordered_map, plan_threads
 from voiceguard.errors import InvalidParameterError
+from voiceguard.threads import available_cpus, cgroup_cpu_limit, ordered_map, plan_threads
 
 
 def _write(path: Path, text: str) -> None:

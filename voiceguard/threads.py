@@ -21,11 +21,11 @@ never slower than one thread. Only work that cannot be split (one chunk) uses in
 threads, and then with OpenMP's *passive* wait policy (:func:`prefer_passive_waiting`),
 which makes idle threads sleep instead of spin.
 
-**Thread settings that do not leak.** torch has one intra-op thread pool per process: ``torch.set_num_threads`` changes it for
-every caller, including a server's other scoring threads and a host application's own
-models. :func:`torch_threads` sets it only while a block runs and restores it afterwards;
-blocks asking for a thread count run one at a time (they would fight over the one pool).
-Work spread over ``workers`` runs inside ``torch_threads(1)``, in worker threads started
+**Thread settings that do not leak.** torch has one intra-op thread pool per process:
+``torch.set_num_threads`` changes it for every caller, including a server's other scoring
+threads and a host application's own models. :func:`torch_threads` sets it only while a
+block runs and restores it afterwards; blocks asking for a thread count run one at a time
+(they would fight over the one pool). Work spread over ``workers`` runs inside ``torch_threads(1)``, in worker threads started
 for it, so the setting is restored when it ends.
 """
 

@@ -112,7 +112,7 @@ class Detector:
         sc = m.scoring
         self.window_s, self.hop_s = float(sc["window_s"]), float(sc["hop_s"])
         #: The block-geometry model (:mod:`voiceguard.detect.blocks`), or None for chunk models.
-        self.block_model = getattr(m.backend, "block_model", None)
+        self.block_model: Any = getattr(m.backend, "block_model", None)
         if self.block_model is not None:
             g = self.block_model.geometry
             self.hop_s = g.block / self.sr
@@ -271,6 +271,7 @@ class Detector:
         """Block geometry: blocks encoded ``batch`` at a time over the workers, windows scored
         as their blocks are encoded; returns (windows, raw scores, samples)."""
         model = self.block_model
+        assert model is not None
         session = model.session()
         plan = plan_threads(self.threads, pieces=-(-len(model.geometry.bounds(n16)) // batch))
 

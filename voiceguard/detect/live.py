@@ -37,9 +37,8 @@ until ``running_min_speech_s`` of speech. The final result of a block model is b
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,7 +46,77 @@ import numpy as np
 from voiceguard.detect.blocks import Block, BlockEncoder, BlockGeometry, BlockModel, BlockSession
 from voiceguard.errors import InvalidAudioError, InvalidParameterError
 
-__all__ = ["LiveStream", "live_model"]
+__all__ = ["LiveStream", "live_model", "StreamState", "PENDING"]
+
+#: Verdict of a running result before enough speech has arrived.
+PENDING = "pending"
+
+
+@dataclass
+class StreamState:
+    """A running or final result of a stream.
+
+    Attributes
+    ----------
+    final : bool
+        ``True`` once :meth:`StreamScorer.finish` produced it.
+    verdict : str
+        ``'pending'``, ``'bonafide'``, ``'spoof'`` or (final only) ``'no_speech'``.
+    spoof_probability, llr : float or None
+        Of the audio so far (running) or of the whole recording (final).
+    duration_s : float
+        Audio covered: up to the update's end (running), or all audio received
+        including any beyond ``max_duration_s`` (final).
+    speech_s : float
+        Speech detected so far.
+    window : dict or None
+        The rolling window: ``start_s``, ``end_s``, ``spoof_probability``, ``llr``,
+        ``speech_fraction``.
+    segments : list of dict
+        The segments on the whole-recording grid scored so far (final: the whole
+        recording's segments).
+    truncated : bool
+        Audio beyond ``max_duration_s`` arrived and was not scored.
+    speaker : str or None
+        The bound speaker, if any; then also ``speaker_llr``, ``speaker_similarity`` and the
+        fused ``decision`` (``'pending'`` until both halves have enough speech).
+    result : ScoreResult or VerifyResult or None
+        The final result object (final states only).
+    """
+
+    final: bool
+    verdict: str
+    spoof_probability: float | None
+    llr: float | None
+    duration_s: float
+    speech_s: float
+    window: dict[str, Any] | None = None
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+    speaker: str | None = None
+    speaker_llr: float | None = None
+    speaker_similarity: float | None = None
+    decision: str | None = None
+    result: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the final result object under ``result``)."""
+
+        def r(x: float | None, n: int) -> float | None:
+            return None if x is None else round(float(x), n)
+
+        d: dict[str, Any] = {
+            "final": self.final, "verdict": self.verdict, "spoof_probability": r(self.spoof_probability, 6),
+            "llr": r(self.llr, 4), "duration_s": round(self.duration_s, 3), "speech_s": round(self.speech_s, 2),
+            "truncated": self.truncated, "window": self.window, "segments": self.segments,
+        }
+        if self.speaker is not None:
+            d.update(speaker=self.speaker, speaker_llr=r(self.speaker_llr, 4),
+                     speaker_similarity=r(self.speaker_similarity, 5), decision=self.decision)
+        if self.result is not None:
+            d["result"] = self.result.to_dict()
+        return d
+
 
 SR = 16000
 
@@ -289,7 +358,6 @@ class LiveStream:
         from voiceguard.detect.aggregate import aggregate_llr, used_segments, window_speech_fractions
         from voiceguard.detect.calibration import spoof_probability
         from voiceguard.detect.result import BONAFIDE, SPOOF
-        from voiceguard.detect.stream import PENDING, StreamState
 
         det = self.detector
         act = self._activity()
@@ -324,7 +392,6 @@ class LiveStream:
         """
         from voiceguard.audio.vad import decide_speech
         from voiceguard.detect.result import NO_SPEECH
-        from voiceguard.detect.stream import StreamState
 
         if self._final is not None:
             return self._final

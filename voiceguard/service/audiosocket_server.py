@@ -229,6 +229,7 @@ async def _finish(service: Service, call: Call) -> None:
             try:
                 st = await asyncio.wrap_future(service.scheduler.finish(call.sched))
             except Exception as exc:  # the scheduler failed this call: score what arrived once more
+                log.exception("scheduled scoring failed in call %s", call.uuid)
                 if call.error is None:
                     call.error, call.ended_by = f"scoring failed: {exc}", "error"
                     service.events.emit("error", call.uuid, error=call.error)

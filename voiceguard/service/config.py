@@ -178,8 +178,8 @@ class ServiceConfig:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not v > 0:
                 raise InvalidParameterError(f"{name} must be a positive number, got {v!r}")
-        for name in ("threads", "workers", "encoder_batch", "max_concurrent_calls", "max_frame_bytes", "max_upload_bytes",
-                     "webhook_queue", "call_retention"):
+        for name in ("threads", "workers", "encoder_batch", "max_concurrent_calls", "max_frame_bytes",
+                     "max_upload_bytes", "webhook_queue", "call_retention"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise InvalidParameterError(f"{name} must be a positive integer, got {v!r}")

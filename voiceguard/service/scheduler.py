@@ -175,7 +175,7 @@ class Scheduler:
         if self._warmup is not None:
             try:
                 self._warmup()
-            except Exception:  # noqa: BLE001 - a failed warm-up only costs time
+            except Exception:
                 log.exception("encoder warm-up failed")
         while True:
             picked = self._take()
@@ -183,7 +183,7 @@ class Scheduler:
                 return
             try:
                 self._work(picked)
-            except Exception:  # noqa: BLE001 - a bug must not kill the worker
+            except Exception:
                 log.exception("encoder batch failed")
                 for c in picked:
                     if c.final is not None and not c.final.done():

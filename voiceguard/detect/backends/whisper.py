@@ -138,9 +138,9 @@ def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> WhisperBacke
     head_kind = str(head_cfg.pop("kind", "pooled"))
     frontend = dict(cfg["frontend"])
     if head_kind == "pooled":
-        make: Any = lambda: nets.PooledHead(**head_cfg)  # noqa: E731
+        make: Any = lambda: nets.PooledHead(**head_cfg)
     elif head_kind == "frames" and hasattr(nets, "FrameHead"):
-        make = lambda: nets.FrameHead(**head_cfg)  # noqa: E731
+        make = lambda: nets.FrameHead(**head_cfg)
     else:
         raise ModelError(f"{cfg.get('name')}: head kind {head_kind!r} is not known to this voiceguard "
                          "(expected 'pooled' or 'frames'); update voiceguard")
