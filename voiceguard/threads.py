@@ -25,8 +25,9 @@ which makes idle threads sleep instead of spin.
 ``torch.set_num_threads`` changes it for every caller, including a server's other scoring
 threads and a host application's own models. :func:`torch_threads` sets it only while a
 block runs and restores it afterwards; blocks asking for a thread count run one at a time
-(they would fight over the one pool). Work spread over ``workers`` runs inside ``torch_threads(1)``, in worker threads started
-for it, so the setting is restored when it ends.
+(they would fight over the one pool). Work spread over ``workers`` runs inside
+``torch_threads(1)``, in worker threads started for it, so the setting is restored when it
+ends.
 """
 
 from __future__ import annotations
