@@ -153,7 +153,7 @@ class StreamScorer:
         # live stream keeps the audio
         self._live: Any = None
         self._last_live: StreamState | None = None
-        if hasattr(detector.backend, "encoder"):
+        if hasattr(getattr(detector, "backend", None), "encoder"):
             from voiceguard.detect.live import LiveStream
 
             self._live = LiveStream(detector, sr=self.sr, running_min_speech_s=self.running_min_speech_s,

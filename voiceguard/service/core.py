@@ -97,7 +97,7 @@ class Service:
         self.store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vg-store")
         # live calls of Whisper models: one encoder queue, blocks of all calls batched
         self.scheduler: Any = None
-        if hasattr(self.detector.backend, "encoder"):
+        if hasattr(getattr(self.detector, "backend", None), "encoder"):
             from voiceguard.detect.live import live_model
             from voiceguard.service.scheduler import Scheduler
 
