@@ -155,7 +155,7 @@ class HarnessError(RuntimeError):
 def model_version(model: str | None) -> str | None:
     """``name@digest`` of the model the server loads (read here, without torch work)."""
     try:
-        from voiceguard.scoring import Detector
+        from voiceguard.detect import Detector
 
         return Detector(model).version
     except Exception as exc:  # noqa: BLE001 - informative only

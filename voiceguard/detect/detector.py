@@ -41,7 +41,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from voiceguard.detect.aggregate import aggregate_llr, used_segments, window_speech_fractions
+from voiceguard.detect.aggregate import recording_llr, window_speech_fractions
 from voiceguard.detect.calibration import DEFAULT_PRIOR, DEFAULT_THRESHOLD, spoof_probability
 from voiceguard.detect.model import DEFAULT_CHUNK_S, load_model
 from voiceguard.detect.result import BONAFIDE, NO_SPEECH, SPOOF, ScoreResult, Segment
@@ -324,10 +324,9 @@ class Detector:
             return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
         duration = float(base["duration_s"])
         fracs = window_speech_fractions(activity.mask, bounds, self.sr, activity.hop_s)
-        used = used_segments(fracs, self.min_speech_fraction)
         seg_llr = np.asarray(self.calibration.llr(raw))
         seg_p = np.asarray(spoof_probability(seg_llr, self.prior))
-        llr = aggregate_llr(seg_llr, used)
+        llr, used = recording_llr(seg_llr, fracs, self.min_speech_fraction)
         if not math.isfinite(llr):
             raise ModelError(f"{self.name} produced a non-finite score; the model file may be corrupt")
         p = float(spoof_probability(llr, self.prior))

@@ -29,7 +29,7 @@ Two geometries:
   work of re-scoring the last 4 s every second); their scores differ from the final ones,
   which come from scoring the whole call at the end (:meth:`Detector.score_mono`).
 
-The running result is the recording-level rule (:mod:`voiceguard.detect.aggregate`) over
+The running result is the recording-level rule (:func:`voiceguard.detect.aggregate.recording_llr`) over
 the windows scored so far, with speech decided over the audio so far; it is ``pending``
 until ``running_min_speech_s`` of speech. The final result of a block model is built by
 :meth:`voiceguard.detect.Detector.result_from_windows`, the code that builds offline results.
@@ -355,7 +355,7 @@ class LiveStream:
         return decide_speech(np.concatenate(groups) if groups else np.zeros(0))
 
     def _running(self) -> Any:
-        from voiceguard.detect.aggregate import aggregate_llr, used_segments, window_speech_fractions
+        from voiceguard.detect.aggregate import recording_llr, window_speech_fractions
         from voiceguard.detect.calibration import spoof_probability
         from voiceguard.detect.result import BONAFIDE, SPOOF
 
@@ -366,8 +366,7 @@ class LiveStream:
         llrs = np.asarray(det.calibration.llr(np.asarray(self._raw)))
         verdict, p, llr = PENDING, None, None
         if act.speech_s >= self.running_min_speech_s and len(bounds):
-            used = used_segments(fracs, det.min_speech_fraction)
-            llr = aggregate_llr(llrs, used)
+            llr, _ = recording_llr(llrs, fracs, det.min_speech_fraction)
             p = float(spoof_probability(llr, det.prior))
             verdict = SPOOF if p >= det.threshold else BONAFIDE
         probs = np.asarray(spoof_probability(llrs, det.prior))

@@ -102,7 +102,7 @@ class Service:
             from voiceguard.service.scheduler import Scheduler
 
             det = self.detector
-            self.scheduler = Scheduler(config.workers, max_batch=config.encoder_batch,
+            self.scheduler = Scheduler(config.workers, max_batch_s=config.encoder_batch_s,
                                        warmup=lambda: live_model(det)[0].warmup())
         self.events = EventSink(config.log_path, config.webhook_url, timeout_s=config.webhook_timeout_s,
                                 retries=config.webhook_retries, backoff_s=config.webhook_backoff_s,
