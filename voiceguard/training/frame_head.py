@@ -1,9 +1,9 @@
 """Train and validate frame-sequence heads (and fine-tuned top encoder layers) on cached frames.
 
 Reads a frame cache (:mod:`voiceguard.training.frames`) and trains
-:class:`voiceguard.training.frame_nets.FrameHead` on the windows of each held-out fold
+:class:`voiceguard.detect.frame_nets.FrameHead` on the windows of each held-out fold
 (:mod:`voiceguard.training.systemfolds`), optionally with trainable copies of the encoder
-blocks above the deepest cached layer (:class:`~voiceguard.training.frame_nets.TunedBlocks`,
+blocks above the deepest cached layer (:class:`~voiceguard.detect.frame_nets.TunedBlocks`,
 initialised from Whisper). Each epoch draws ``epoch_windows`` training windows with
 probability proportional to the same per-window weights the pooled heads use (every spoof
 system and every bona fide source alike, both classes equal), so one epoch costs the same
@@ -42,6 +42,7 @@ class FrameConfig:
     tune: int = 0  # encoder blocks trained above the deepest cached layer (their outputs join the head's input)
     hidden: int = 128
     temporal: str = "conv"
+    head: str = "frames"  # 'frames' (FrameHead on the sequence) or 'pooled' (mean/std of each layer, MLP)
     depth: int = 2
     dropout: float = 0.1
     epochs: int = 6
@@ -63,7 +64,7 @@ class FrameModel:
     """A frame head with its optional tuned blocks (``torch`` modules kept together)."""
 
     def __init__(self, cfg: FrameConfig, d_model: int, heads: int, encoder: Any = None) -> None:
-        from voiceguard.training.frame_nets import FrameHead, TunedBlocks
+        from voiceguard.detect.frame_nets import FrameHead, TunedBlocks
 
         self.cfg = cfg
         self.tuned = None
@@ -71,8 +72,14 @@ class FrameModel:
             if encoder is None:
                 raise VoiceguardError("fine-tuning needs the Whisper encoder to copy its blocks from")
             self.tuned = TunedBlocks.from_encoder(encoder, max(cfg.layers), cfg.tune)
-        self.head = FrameHead(d_model, len(cfg.layers) + cfg.tune, hidden=cfg.hidden, temporal=cfg.temporal,
-                              depth=cfg.depth, dropout=cfg.dropout)
+        n_layers = len(cfg.layers) + cfg.tune
+        if cfg.head == "pooled":
+            from voiceguard.detect.nets import PooledHead
+
+            self.head = PooledHead(n_layers * 2 * d_model, n_layers=n_layers, hidden=cfg.hidden, dropout=cfg.dropout)
+        else:
+            self.head = FrameHead(d_model, n_layers, hidden=cfg.hidden, temporal=cfg.temporal, depth=cfg.depth,
+                                  dropout=cfg.dropout)
 
     def modules(self) -> list[Any]:
         return [m for m in (self.tuned, self.head) if m is not None]
@@ -118,7 +125,10 @@ class FrameModel:
         return torch.cat([x, torch.stack(tuned, dim=2)], dim=2)
 
     def __call__(self, x: Any, mask: Any, blocks: Any) -> Any:
-        return self.head(self.inputs(x, mask, blocks), mask)
+        h = self.inputs(x, mask, blocks)
+        if self.cfg.head == "pooled":
+            return self.head(masked_statistics(h, mask))
+        return self.head(h, mask)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore weights written by :meth:`state_dict`."""
@@ -131,6 +141,19 @@ class FrameModel:
         if self.tuned is not None:
             out.update({f"tuned.{k}": v for k, v in self.tuned.state_dict().items()})
         return out
+
+
+def masked_statistics(x: Any, mask: Any) -> Any:
+    """Mean and standard deviation over real frames of each layer: ``[B, T, L, d] -> [B, L * 2d]``
+    in the order the pooled heads read (``mean_0, std_0, mean_1, std_1, ...``)."""
+    import torch
+
+    m = mask.to(x.dtype)[:, :, None, None]
+    n = m.sum(1).clamp_min(1.0)
+    mean = (x * m).sum(1) / n
+    var = (((x - mean[:, None]) ** 2) * m).sum(1) / n
+    stats = torch.stack([mean, torch.sqrt(var.clamp_min(0.0))], dim=2)  # [B, L, 2, d]
+    return stats.reshape(x.shape[0], -1)
 
 
 class _Batches:
@@ -175,6 +198,21 @@ def _normalisation(table: Any, windows: np.ndarray, layers: Sequence[int], rng: 
     return np.stack(stats_m), np.stack(stats_s)
 
 
+def _set_frame_normalisation(model: FrameModel, table: Any, batches: Any, win: np.ndarray, cfg: FrameConfig,
+                             rng: np.random.Generator) -> None:
+    import torch
+
+    mean, std = _normalisation(table, win, cfg.layers, rng)
+    if cfg.tune:
+        # statistics of the tuned layers: their (initial) outputs on a sample of windows
+        with torch.no_grad():
+            x, mask, first = batches.get(rng.choice(win, size=min(64, len(win)), replace=False))
+            sel = model.inputs(x, mask, first)[:, :, len(cfg.layers):][mask]
+            mean = np.concatenate([mean, sel.mean(0).numpy()])
+            std = np.concatenate([std, sel.std(0).numpy()])
+    model.head.set_normalisation(mean, std)
+
+
 def train_frame_model(table: Any, info: Any, train_clips: np.ndarray, cfg: FrameConfig, *,
                       encoder: Any = None, log: Callable[[str], None] | None = None) -> FrameModel:
     """Train a :class:`FrameModel` on the used windows of ``train_clips``."""
@@ -193,17 +231,15 @@ def train_frame_model(table: Any, info: Any, train_clips: np.ndarray, cfg: Frame
     heads = 8 if d == 512 else 6
     model = FrameModel(cfg, d, heads, encoder)
     batches = _Batches(table, cfg.layers)
-    mean, std = _normalisation(table, win, cfg.layers, rng)
-    if cfg.tune:
-        # statistics of the tuned layers: their (initial) outputs on a sample of windows
+    if cfg.head == "pooled":
         with torch.no_grad():
-            x, mask, first = batches.get(rng.choice(win, size=min(64, len(win)), replace=False))
-            full = model.inputs(x, mask, first)[:, :, len(cfg.layers):]
-            sel = full[mask]
-            mean = np.concatenate([mean, sel.mean(0).numpy()])
-            std = np.concatenate([std, sel.std(0).numpy()])
-    model.head.set_normalisation(mean, std)
+            x, mask, first = batches.get(rng.choice(win, size=min(256, len(win)), replace=False))
+            st = masked_statistics(model.inputs(x, mask, first), mask).numpy()
+        model.head.set_normalisation(st.mean(0), st.std(0))
+    else:
+        _set_frame_normalisation(model, table, batches, win, cfg, rng)
     groups = [{"params": list(model.head.parameters()), "lr": cfg.lr}]
+
     if model.tuned is not None:
         groups.append({"params": list(model.tuned.parameters()), "lr": cfg.tune_lr})
     opt = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
@@ -358,7 +394,7 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
                  "hidden": cfg.hidden, "temporal": cfg.temporal, "depth": cfg.depth, "dropout": cfg.dropout},
         **({"tuned": {"first": max(cfg.layers), "n": cfg.tune}} if cfg.tune else {}),
         "n_parameters": n_params,
-        "scoring": {"window_blocks": meta["blocks_per_window"], "min_speech_fraction": 0.25, "min_speech_s": 0.5,
+        "scoring": {"blocks_per_window": meta["blocks_per_window"], "min_speech_fraction": 0.25, "min_speech_s": 0.5,
                     "aggregate": "mean_llr"},
         "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {evaluation['scheme']} scores",
                         "n_bonafide": len(bona), "n_spoof": len(spoof)},
@@ -382,7 +418,7 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
 
 def _config_from_args(args: argparse.Namespace) -> FrameConfig:
     return FrameConfig(layers=tuple(int(x) for x in args.layers.split(",")), tune=args.tune, hidden=args.hidden,
-                       temporal=args.temporal, depth=args.depth, dropout=args.dropout, epochs=args.epochs,
+                       temporal=args.temporal, head=args.head, depth=args.depth, dropout=args.dropout, epochs=args.epochs,
                        epoch_windows=args.epoch_windows, batch_size=args.batch_size, lr=args.lr,
                        tune_lr=args.tune_lr, weight_decay=args.weight_decay, seed=args.seed, balance=args.balance,
                        threads=args.threads)
@@ -394,6 +430,7 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tune", type=int, default=0, help="encoder blocks fine-tuned above the deepest layer (default 0)")
     p.add_argument("--hidden", type=int, default=d.hidden)
     p.add_argument("--temporal", default=d.temporal, choices=["none", "conv", "transformer"])
+    p.add_argument("--head", default=d.head, choices=["frames", "pooled"], help="head on the frames (default frames)")
     p.add_argument("--depth", type=int, default=d.depth)
     p.add_argument("--dropout", type=float, default=d.dropout)
     p.add_argument("--epochs", type=int, default=d.epochs)

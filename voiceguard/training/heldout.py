@@ -29,6 +29,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -280,8 +281,9 @@ def clip_scores(head: Any, X: np.ndarray, clip_of_window: np.ndarray, speech_fra
 
 def evaluate_folds(X: np.ndarray, clip_of_window: np.ndarray, speech_fraction: np.ndarray, info: ClipInfo,
                    cfg: HeadConfig, scheme: str, *, n_layer_inputs: int,
-                   log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train one head per fold and score its held-out trials.
+                   log: Callable[[str], None] = print, save_models: Any = None) -> dict[str, Any]:
+    """Train one head per fold and score its held-out trials (each fold's head kept as
+    ``save_models/FOLD.pt`` when a folder is given).
 
     Returns
     -------
@@ -293,6 +295,11 @@ def evaluate_folds(X: np.ndarray, clip_of_window: np.ndarray, speech_fraction: n
     res: dict[str, Any] = {"config": dataclasses.asdict(cfg), "scheme": scheme, "folds": {}}
     for name, train, test in folds(info, scheme):
         head = train_head(X, clip_of_window, info, train, cfg, n_layer_inputs=n_layer_inputs)
+        if save_models is not None:
+            import torch
+
+            Path(save_models).mkdir(parents=True, exist_ok=True)
+            torch.save(head.state_dict(), Path(save_models) / f"{name}.pt")
         clips = np.flatnonzero(test)
         s = clip_scores(head, X, clip_of_window, speech_fraction, clips)
         res["folds"][name] = {"clips": clips.tolist(), "scores": s.tolist()}

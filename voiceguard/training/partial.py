@@ -91,13 +91,51 @@ def _fold_of_cluster(evaluation: dict[str, Any], info: Any, clusters: np.ndarray
     return out
 
 
+def _fold_scorer(evaluation: dict[str, Any], models: Path, main_table: Any) -> Any:
+    """``scorer(fold, table, windows) -> raw scores`` with the fold's saved model: a frame model
+    (:mod:`voiceguard.training.frame_head`) or a pooled head (:mod:`voiceguard.training.whisper_head`)."""
+    import torch
+
+    conf = dict(evaluation["config"])
+    loaded: dict[str, Any] = {}
+    if evaluation.get("kind") == "frames":
+        from voiceguard.training.frame_head import FrameConfig, FrameModel, _encoder_for, score_windows
+
+        cfg = FrameConfig(**{**conf, "layers": tuple(conf["layers"])})
+        encoder = _encoder_for(main_table, cfg)
+
+        def frames(fold: str, table: Any, wins: np.ndarray) -> np.ndarray:
+            if fold not in loaded:
+                m = FrameModel(cfg, main_table.pooled.shape[2] // 2, 8, encoder)
+                m.load_state_dict(torch.load(models / f"{fold}.pt", map_location="cpu", weights_only=True))
+                m.train(False)
+                loaded[fold] = m
+            return score_windows(loaded[fold], table, wins)
+
+        return frames
+    from voiceguard.detect.nets import PooledHead
+
+    layers = [int(k) for k in conf["layers"]]
+
+    def pooled(fold: str, table: Any, wins: np.ndarray) -> np.ndarray:
+        X = table.features(layers)[wins]
+        if fold not in loaded:
+            h = PooledHead(X.shape[1], n_layers=len(layers), mix=conf.get("mix", "concat"),
+                           hidden=int(conf.get("hidden", 0)), dropout=float(conf.get("dropout", 0.1)))
+            h.load_state_dict(torch.load(models / f"{fold}.pt", map_location="cpu", weights_only=True))
+            h.eval()
+            loaded[fold] = h
+        with torch.inference_mode():
+            return loaded[fold](torch.from_numpy(np.ascontiguousarray(X, np.float32))).double().numpy()
+
+    return pooled
+
+
 def score_splices(splice_frames: str | Path, models: str | Path, evaluation: dict[str, Any], frames: str | Path,
                   calibration: Any) -> list[dict[str, Any]]:
     """Window LLRs of every untouched/spliced pair, scored by the fold model that held out the
-    passage's system cluster (both recordings of a pair by the same model)."""
-    import torch
-
-    from voiceguard.training.frame_head import FrameConfig, FrameModel, _encoder_for, score_windows
+    passage's system cluster (both recordings of a pair by the same model); long untouched
+    recordings by every fold's model in turn."""
     from voiceguard.training.frames import FrameTable
     from voiceguard.training.heldout import clip_info
     from voiceguard.training.systemfolds import clip_clusters
@@ -106,35 +144,24 @@ def score_splices(splice_frames: str | Path, models: str | Path, evaluation: dic
     main_table = FrameTable(frames)
     main_info = clip_info(main_table.clips)
     fold_of = _fold_of_cluster(evaluation, main_info, clip_clusters(main_info))
-    conf = dict(evaluation["config"])
-    cfg = FrameConfig(**{**conf, "layers": tuple(conf["layers"])})
-    encoder = _encoder_for(main_table, cfg)
+    scorer = _fold_scorer(evaluation, Path(models), main_table)
     st = FrameTable(splice_frames)
     used = _used_windows(st)
     rows = list(st.clips)
-    pair_fold = {}
-    for r in rows:
-        if r.label == "spoof":
-            pair_fold[r.extra["pair"]] = fold_of.get(r.extra["cluster"])
-    out = []
-    loaded: dict[str, Any] = {}
-    every = np.arange(len(st.clip))
+    pair_fold = {r.extra["pair"]: fold_of.get(r.extra["cluster"]) for r in rows if r.label == "spoof"}
     folds_sorted = sorted(evaluation["folds"])
+    every = np.arange(len(st.clip))
+    out = []
     for c, r in enumerate(rows):
         pair = r.extra["pair"]
         # a long untouched recording is held out of every fold: any fold's model may score it
         fold = folds_sorted[c % len(folds_sorted)] if pair.startswith("long") else pair_fold.get(pair)
         if fold is None:
             continue
-        if fold not in loaded:
-            m = FrameModel(cfg, main_table.layers[cfg.layers[0]].shape[1], 8, encoder)
-            m.load_state_dict(torch.load(Path(models) / f"{fold}.pt", map_location="cpu", weights_only=True))
-            m.train(False)
-            loaded[fold] = m
         wins = every[st.clip == c]
-        llr = calibration.llr(score_windows(loaded[fold], st, wins))
+        llr = calibration.llr(scorer(fold, st, wins))
         mean, wmin, n = local_features(llr, used[wins])
-        out.append({"clip": c, "pair": r.extra["pair"], "label": r.label, "fold": fold, "cluster": r.extra["cluster"],
+        out.append({"clip": c, "pair": pair, "label": r.label, "fold": fold, "cluster": r.extra["cluster"],
                     "condition": r.condition, "duration_s": float(r.duration_s), "mean": mean, "min": wmin, "n": n,
                     "window_llrs": [round(float(x), 4) for x in llr], "used": used[wins].tolist(),
                     "splice": [r.extra.get("splice_start_s"), r.extra.get("splice_end_s")]})
@@ -148,14 +175,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--frames", required=True, help="the main corpus frame cache the evaluation ran on")
     p.add_argument("--models", required=True, help="folder of the by-system evaluation's fold weights")
     p.add_argument("--evaluation", required=True, help="the by-system evaluation result JSON")
-    p.add_argument("--model", required=True, help="an exported model config (its calibration maps window scores)")
+    p.add_argument("--model", help="an exported model config whose calibration maps window scores (default: a "
+                                   "calibration fitted on the evaluation's pooled out-of-fold clip scores)")
     p.add_argument("-o", "--out", required=True)
     args = p.parse_args(argv)
-    from voiceguard.detect.calibration import Calibration
+    from voiceguard.detect.calibration import Calibration, fit_calibration
+    from voiceguard.data import read_manifest
+    from voiceguard.training.heldout import clip_info, pooled_scores
 
     try:
         ev = json.loads(Path(args.evaluation).read_text(encoding="utf-8"))
-        cal = Calibration.from_dict(json.loads(Path(args.model).read_text(encoding="utf-8"))["calibration"])
+        if args.model:
+            cal = Calibration.from_dict(json.loads(Path(args.model).read_text(encoding="utf-8"))["calibration"])
+        else:
+            label = clip_info(read_manifest(Path(args.frames) / "clips.tsv")).label
+            cal = fit_calibration(*pooled_scores(ev, label))
         rows = score_splices(args.splice_frames, args.models, ev, args.frames, cal)
         Path(args.out).write_text(json.dumps(rows) + "\n", encoding="utf-8")
     except VoiceguardError as exc:

@@ -77,7 +77,7 @@ def _load_fixed_head(model: str | Path) -> tuple[Any, HeadConfig]:
 
 
 def run_evaluation(emb: str | Path, cfg: HeadConfig, scheme: str, *, log: Any = print,
-                   fixed: str | Path | None = None) -> dict[str, Any]:
+                   fixed: str | Path | None = None, save_models: str | Path | None = None) -> dict[str, Any]:
     """Held-out evaluation of one head configuration; returns scores and summary.
 
     With ``fixed`` (a model config), no head is trained: that model scores every fold's
@@ -98,7 +98,8 @@ def run_evaluation(emb: str | Path, cfg: HeadConfig, scheme: str, *, log: Any = 
             res["folds"][name] = {"clips": clips.tolist(), "scores": clip_scores(head, X, cw, sf, clips).tolist()}
     else:
         X, cw, sf = _inputs(table, cfg)
-        res = evaluate_folds(X, cw, sf, info, cfg, scheme, n_layer_inputs=len(cfg.layers), log=log)
+        res = evaluate_folds(X, cw, sf, info, cfg, scheme, n_layer_inputs=len(cfg.layers), log=log,
+                             save_models=save_models)
     res["summary"] = summarise_folds(res, info)
     res["embeddings"] = table.meta
     pct = {k: "-" if v is None else f"{v:.1%}" for k, v in res["summary"]["pooled"].items()}
@@ -199,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--exclude-families", help="comma-separated spoof families left out of training (ablation)")
     ev.add_argument("--scheme", default="repo", choices=["repo", "family", "system", "repos"], help="held-out folds")
     ev.add_argument("--fixed", help="score the folds with this model config as it is, training nothing")
+    ev.add_argument("--save-models", help="folder to keep each fold's head in (FOLD.pt)")
     ev.add_argument("-o", "--out", required=True, help="result JSON")
     ex = sub.add_parser("export", help="train the evaluated configuration on everything, calibrate, write a model")
     ex.add_argument("emb")
@@ -214,7 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(getattr(args, "threads", 1))
     try:
         if args.cmd == "evaluate":
-            res = run_evaluation(args.emb, _config_from_args(args), args.scheme, fixed=args.fixed)
+            res = run_evaluation(args.emb, _config_from_args(args), args.scheme, fixed=args.fixed,
+                                 save_models=args.save_models)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(to_json(res), encoding="utf-8")
         else:

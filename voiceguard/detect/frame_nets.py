@@ -1,5 +1,8 @@
 """Networks on the Whisper encoder's frame sequence: the frame head and its tuned layers.
 
+They are trained by :mod:`voiceguard.training.frame_head` and loaded by the ``whisper``
+backend (``"head": {"kind": "frames", ...}``, optional ``"tuned": {"first": k, "n": n}``).
+
 A window (two 2 s encoder blocks, up to 200 frames at 20 ms) is scored from the frames of
 one or more encoder layers, not only from their mean and standard deviation:
 
@@ -178,7 +181,7 @@ class TunedBlocks(nn.Module):
     def from_encoder(cls, encoder: Any, first: int, n: int) -> TunedBlocks:
         """Copies of ``encoder``'s blocks ``first .. first + n - 1`` (a
         :class:`voiceguard.frontends.whisper.WhisperEncoder` loaded with enough layers)."""
-        if first + n > encoder.n_layers:
+        if first + n > len(encoder.module.blocks):
             raise InvalidParameterError(f"the encoder holds {encoder.n_layers} blocks; cannot copy "
                                         f"{first}..{first + n - 1}")
         out = cls(encoder.d_model, encoder.heads, n, first)
