@@ -20,12 +20,14 @@ Pipeline for one recording (any length, rate and channel count):
    segments** (windows whose speech fraction is at least ``min_speech_fraction``, 0.25;
    if none reaches it, the windows with the highest speech fraction). A mean of LLRs
    treats the segments as equally informative evidence about one source; it is what the
-   calibration was fitted on, so the recording LLR is calibrated as such
-   (:mod:`voiceguard.detect.aggregate`).
+   calibration was fitted on. A model may add a local term (``scoring.aggregate``, the
+   shipped default does): ``min(mean, alpha * min_w LLR_w + beta + gamma * ln n)``, so
+   that a few synthetic seconds spliced into a real call can decide alone when their
+   evidence is strong (:mod:`voiceguard.detect.aggregate`).
 7. ``spoof_probability = sigmoid(-(llr + ln(prior / (1 - prior))))`` with
    ``prior = P(bona fide)`` (default 0.5); verdict ``spoof`` when
    ``spoof_probability >= threshold`` (default: the model config's ``threshold``; the
-   shipped default model's is 0.6941, ``--model fast``'s 0.5), else ``bonafide``.
+   shipped default model's is 0.7077, ``--model fast``'s 0.5), else ``bonafide``.
 
 Results are deterministic: inference runs in eval mode with no randomness, and the same
 input gives bit-identical scores with the same thread count.
@@ -41,7 +43,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from voiceguard.detect.aggregate import recording_llr, window_speech_fractions
+from voiceguard.detect.aggregate import RecordingRule, recording_llr, window_speech_fractions
 from voiceguard.detect.calibration import DEFAULT_PRIOR, DEFAULT_THRESHOLD, spoof_probability
 from voiceguard.detect.model import DEFAULT_CHUNK_S, load_model
 from voiceguard.detect.result import BONAFIDE, NO_SPEECH, SPOOF, ScoreResult, Segment
@@ -72,7 +74,7 @@ class Detector:
         Prior probability of bona fide speech (default: the config's, normally 0.5).
     threshold : float, optional
         Verdict threshold on ``spoof_probability`` (default: the config's ``threshold``;
-        the shipped default model's is 0.6941, the value that flags 5 % of held-out bona
+        the shipped default model's is 0.7077, the value that flags 5 % of held-out bona
         fide recordings; ``fast``'s is 0.5).
     threads : int, optional
         Most CPU threads a recording's scoring keeps busy. Default: the CPUs this process
@@ -120,6 +122,8 @@ class Detector:
         self.chunk_s = float(sc.get("chunk_s", DEFAULT_CHUNK_S))
         self.min_speech_fraction = float(sc["min_speech_fraction"])
         self.min_speech_s = float(sc["min_speech_s"])
+        #: The recording-level rule (:class:`voiceguard.detect.aggregate.RecordingRule`).
+        self.rule = RecordingRule.from_config(sc.get("aggregate", "mean_llr"))
         self.grid = WindowGrid.from_seconds(self.sr, self.window_s, self.hop_s, self.chunk_s)
         self.calibration = m.calibration
         self.backend = m.backend
@@ -326,7 +330,7 @@ class Detector:
         fracs = window_speech_fractions(activity.mask, bounds, self.sr, activity.hop_s)
         seg_llr = np.asarray(self.calibration.llr(raw))
         seg_p = np.asarray(spoof_probability(seg_llr, self.prior))
-        llr, used = recording_llr(seg_llr, fracs, self.min_speech_fraction)
+        llr, used = recording_llr(seg_llr, fracs, self.min_speech_fraction, self.rule)
         if not math.isfinite(llr):
             raise ModelError(f"{self.name} produced a non-finite score; the model file may be corrupt")
         p = float(spoof_probability(llr, self.prior))

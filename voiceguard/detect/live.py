@@ -366,7 +366,7 @@ class LiveStream:
         llrs = np.asarray(det.calibration.llr(np.asarray(self._raw)))
         verdict, p, llr = PENDING, None, None
         if act.speech_s >= self.running_min_speech_s and len(bounds):
-            llr, _ = recording_llr(llrs, fracs, det.min_speech_fraction)
+            llr, _ = recording_llr(llrs, fracs, det.min_speech_fraction, det.rule)
             p = float(spoof_probability(llr, det.prior))
             verdict = SPOOF if p >= det.threshold else BONAFIDE
         probs = np.asarray(spoof_probability(llrs, det.prior))

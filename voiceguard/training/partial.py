@@ -15,7 +15,8 @@ model that never saw the passage's system. The verdict threshold is then set on 
 bona fide recordings of every length, so that real recordings are flagged no more often
 than the threshold's stated rate.
 
-``python -m voiceguard.training.partial SPLICE_FRAMES --models FOLD_MODELS --evaluation R.json -o P.json``
+``python -m voiceguard.training.partial score SPLICE_FRAMES --frames F --models FOLD_MODELS --evaluation R.json --model CFG -o S.json``
+``python -m voiceguard.training.partial fit S.json --model CFG -o P.json`` (writes the rule into CFG)
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from voiceguard.detect.aggregate import RecordingRule
 from voiceguard.errors import VoiceguardError
 
-__all__ = ["local_features", "fit_local", "RecordingRule", "main"]
+__all__ = ["local_features", "fit_local", "fit_rule", "evaluate_rule", "main"]
 
 
 def local_features(window_llrs: np.ndarray, used: np.ndarray) -> tuple[float, float, int]:
@@ -40,22 +42,6 @@ def local_features(window_llrs: np.ndarray, used: np.ndarray) -> tuple[float, fl
     if not len(x):
         return float("nan"), float("nan"), 0
     return float(x.mean()), float(x.min()), int(len(x))
-
-
-class RecordingRule:
-    """``llr = min(mean, alpha * min + beta + gamma * ln n)`` (see the module docstring)."""
-
-    def __init__(self, alpha: float, beta: float, gamma: float) -> None:
-        self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
-
-    def local(self, wmin: np.ndarray, n: np.ndarray) -> np.ndarray:
-        return self.alpha * np.asarray(wmin, float) + self.beta + self.gamma * np.log(np.maximum(np.asarray(n, float), 1))
-
-    def llr(self, mean: np.ndarray, wmin: np.ndarray, n: np.ndarray) -> np.ndarray:
-        return np.minimum(np.asarray(mean, float), self.local(wmin, n))
-
-    def to_dict(self) -> dict[str, float]:
-        return {"rule": "min_mean_local", "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}
 
 
 def fit_local(bona: np.ndarray, spoof: np.ndarray, *, l2: float = 1e-3, iters: int = 200) -> RecordingRule:
@@ -79,6 +65,52 @@ def fit_local(bona: np.ndarray, spoof: np.ndarray, *, l2: float = 1e-3, iters: i
         if np.max(np.abs(step)) < 1e-9:
             break
     return RecordingRule(*theta)
+
+
+def _features(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    keep = [r for r in rows if r["n"] > 0]
+    return {"spoof": np.array([r["label"] == "spoof" for r in keep]), "mean": np.array([r["mean"] for r in keep]),
+            "min": np.array([r["min"] for r in keep]), "n": np.array([r["n"] for r in keep], float),
+            "fold": np.array([r["fold"] for r in keep]), "long": np.array([r["pair"].startswith("long") for r in keep])}
+
+
+def fit_rule(f: dict[str, np.ndarray], cut: float, max_false_alarm: float, train: np.ndarray) -> RecordingRule:
+    """The local rule fitted on ``train`` rows, its offset then raised until the bona fide
+    training rows fall below the verdict cut (LLR) no more often than ``max_false_alarm``."""
+    bona, spoof = train & ~f["spoof"], train & f["spoof"]
+    rule = fit_local(np.c_[f["min"][bona], np.log(f["n"][bona])], np.c_[f["min"][spoof], np.log(f["n"][spoof])])
+    for _ in range(2000):
+        if np.mean(rule.llr(f["mean"][bona], f["min"][bona], f["n"][bona]) < cut) <= max_false_alarm:
+            break
+        rule.beta += 0.01
+    return rule
+
+
+def evaluate_rule(rows: list[dict[str, Any]], cut: float, max_false_alarm: float = 0.05) -> dict[str, Any]:
+    """Cross-fitted by fold: each fold's recordings judged by a rule fitted on the other folds'.
+
+    Returns the share of spliced recordings judged spoof and of untouched ones (the pairs'
+    and the long recordings) flagged at the verdict cut, for the mean rule and the local
+    rule, and both at the cut that flags ``max_false_alarm`` of the untouched recordings.
+    """
+    f = _features(rows)
+    cross = np.empty(len(f["mean"]))
+    for fold in sorted(set(f["fold"])):
+        rule = fit_rule(f, cut, max_false_alarm, f["fold"] != fold)
+        te = f["fold"] == fold
+        cross[te] = rule.llr(f["mean"][te], f["min"][te], f["n"][te])
+
+    def shares(llr: np.ndarray) -> dict[str, float]:
+        bona = np.sort(llr[~f["spoof"]])
+        at = bona[int(np.floor(max_false_alarm * len(bona)))]  # flags max_false_alarm of them
+        return {"caught": float(np.mean(llr[f["spoof"]] < cut)),
+                "false_alarms_pairs": float(np.mean(llr[~f["spoof"] & ~f["long"]] < cut)),
+                "false_alarms_long": float(np.mean(llr[f["long"]] < cut)),
+                "caught_at_matched_false_alarms": float(np.mean(llr[f["spoof"]] < at))}
+
+    return {"n_spliced": int(f["spoof"].sum()), "n_untouched": int((~f["spoof"] & ~f["long"]).sum()),
+            "n_long": int(f["long"].sum()), "cut_llr": cut, "max_false_alarm": max_false_alarm,
+            "mean_llr": shares(f["mean"]), "min_mean_local": shares(cross)}
 
 
 def _fold_of_cluster(evaluation: dict[str, Any], info: Any, clusters: np.ndarray) -> dict[str, str]:
@@ -170,31 +202,60 @@ def score_splices(splice_frames: str | Path, models: str | Path, evaluation: dic
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m voiceguard.training.partial",
-                                description="score untouched/spliced pairs with the held-out fold models")
-    p.add_argument("splice_frames", help="frame cache of the splice set (python -m voiceguard.training.frames)")
-    p.add_argument("--frames", required=True, help="the main corpus frame cache the evaluation ran on")
-    p.add_argument("--models", required=True, help="folder of the by-system evaluation's fold weights")
-    p.add_argument("--evaluation", required=True, help="the by-system evaluation result JSON")
-    p.add_argument("--model", help="an exported model config whose calibration maps window scores (default: a "
-                                   "calibration fitted on the evaluation's pooled out-of-fold clip scores)")
-    p.add_argument("-o", "--out", required=True)
+                                description="the partial-deepfake rule: score held-out splices, fit and apply the rule")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sc = sub.add_parser("score", help="score untouched/spliced pairs with the held-out fold models")
+    sc.add_argument("splice_frames", help="frame cache of the splice set (python -m voiceguard.training.frames)")
+    sc.add_argument("--frames", required=True, help="the main corpus frame cache the evaluation ran on")
+    sc.add_argument("--models", required=True, help="folder of the by-system evaluation's fold weights")
+    sc.add_argument("--evaluation", required=True, help="the by-system evaluation result JSON")
+    sc.add_argument("--model", required=True, help="the exported model config whose calibration maps window scores")
+    sc.add_argument("-o", "--out", required=True)
+    ft = sub.add_parser("fit", help="evaluate the rule cross-fitted by fold, fit it on all, write it into a model")
+    ft.add_argument("scores", help="output of `score`")
+    ft.add_argument("--model", required=True, help="model config: its threshold is the verdict cut; "
+                                                    "its scoring.aggregate is set to the fitted rule")
+    ft.add_argument("--max-false-alarm", type=float, default=0.05)
+    ft.add_argument("-o", "--out", required=True, help="evaluation JSON")
     args = p.parse_args(argv)
-    from voiceguard.detect.calibration import Calibration, fit_calibration
-    from voiceguard.data import read_manifest
-    from voiceguard.training.heldout import clip_info, pooled_scores
-
     try:
-        ev = json.loads(Path(args.evaluation).read_text(encoding="utf-8"))
-        if args.model:
-            cal = Calibration.from_dict(json.loads(Path(args.model).read_text(encoding="utf-8"))["calibration"])
-        else:
-            label = clip_info(read_manifest(Path(args.frames) / "clips.tsv")).label
-            cal = fit_calibration(*pooled_scores(ev, label))
-        rows = score_splices(args.splice_frames, args.models, ev, args.frames, cal)
-        Path(args.out).write_text(json.dumps(rows) + "\n", encoding="utf-8")
+        return _score(args) if args.cmd == "score" else _fit(args)
     except VoiceguardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _score(args: argparse.Namespace) -> int:
+    from voiceguard.detect.calibration import Calibration
+
+    ev = json.loads(Path(args.evaluation).read_text(encoding="utf-8"))
+    cal = Calibration.from_dict(json.loads(Path(args.model).read_text(encoding="utf-8"))["calibration"])
+    rows = score_splices(args.splice_frames, args.models, ev, args.frames, cal)
+    Path(args.out).write_text(json.dumps(rows) + "\n", encoding="utf-8")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    rows = json.loads(Path(args.scores).read_text(encoding="utf-8"))
+    cfg_path = Path(args.model)
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    t = float(cfg["threshold"])
+    prior = float(cfg.get("prior", 0.5))
+    # spoof when P(spoof) >= t, P(spoof) = 1 / (1 + exp(llr + logit(prior)))
+    cut = float(np.log((1 - t) / t) - np.log(prior / (1 - prior)))
+    result = evaluate_rule(rows, cut, args.max_false_alarm)
+    f = _features(rows)
+    rule = fit_rule(f, cut, args.max_false_alarm, np.ones(len(f["mean"]), bool))
+    result["rule"] = rule.to_config()
+    cfg.setdefault("scoring", {})["aggregate"] = rule.to_config()
+    cfg["partial_spoof"] = {k: result[k] for k in ("n_spliced", "n_untouched", "n_long", "mean_llr", "min_mean_local")}
+    cfg_path.write_text(json.dumps(cfg, indent=1) + "\n", encoding="utf-8")
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    for name in ("mean_llr", "min_mean_local"):
+        r = result[name]
+        print(f"{name:15s} caught {r['caught']:.1%} at the default threshold (false alarms: pairs "
+              f"{r['false_alarms_pairs']:.1%}, long {r['false_alarms_long']:.1%}); caught "
+              f"{r['caught_at_matched_false_alarms']:.1%} at {args.max_false_alarm:.0%} false alarms")
     return 0
 
 

@@ -70,7 +70,7 @@ def _load_fixed_head(model: str | Path) -> tuple[Any, HeadConfig]:
     cfg = json.loads(path.read_text(encoding="utf-8"))
     if cfg.get("kind") != "whisper":
         raise VoiceguardError(f"{path}: --fixed needs a Whisper pooled-head model, got kind {cfg.get('kind')!r}")
-    head = PooledHead(**cfg["head"])
+    head = PooledHead(**{k: v for k, v in cfg["head"].items() if k != "kind"})
     head.load_state_dict(torch.load(path.parent / cfg["weights"], map_location="cpu", weights_only=True))
     head.eval()
     return head, HeadConfig(layers=tuple(int(k) for k in cfg["frontend"]["layers"]))
@@ -145,13 +145,10 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
         "name": name,
         "kind": "whisper",
         "weights": weights,
+        **_digests(out / weights, meta["model"]),
         "sr": 16000,
-        "frontend": {"kind": "whisper", "model": meta["model"], "layers": list(cfg.layers)},
-        "head": {"n_inputs": int(X.shape[1]), "n_layers": len(cfg.layers), "mix": cfg.mix, "hidden": cfg.hidden,
-                 "dropout": cfg.dropout},
+        **_geometry(meta, cfg, int(X.shape[1])),
         "n_parameters": int(sum(p.numel() for p in head.parameters())),
-        "scoring": {"window_s": meta["window_s"], "hop_s": meta["hop_s"], "chunk_s": meta["chunk_s"],
-                    "min_speech_fraction": 0.25, "min_speech_s": 0.5, "aggregate": "mean_llr"},
         "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {evaluation['scheme']} scores",
                         "n_bonafide": len(bona), "n_spoof": len(spoof)},
         "prior": 0.5,
@@ -171,6 +168,36 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
     log(f"wrote {out / (name + '.json')} ({config['n_parameters']} head parameters, calibration "
         f"scale {cal.scale:.3f} offset {cal.offset:.3f})")
     return out / f"{name}.json"
+
+
+def _digests(weights: Path, encoder: str) -> dict[str, Any]:
+    """SHA-256 pins of the head's weights and of the encoder it reads (checked at load)."""
+    import hashlib
+
+    pins: dict[str, Any] = {"weights_sha256": {weights.name: hashlib.sha256(weights.read_bytes()).hexdigest()}}
+    try:
+        from voiceguard.detect.frontends.whisper import weights_sha256
+    except ImportError:  # a voiceguard without encoder pins
+        return pins
+    return pins | {"encoder_sha256": {f"whisper-{encoder}": weights_sha256(encoder)}}
+
+
+def _geometry(meta: dict[str, Any], cfg: HeadConfig, n_inputs: int) -> dict[str, Any]:
+    """The ``frontend``, ``head`` and ``scoring`` sections for the geometry the features were
+    extracted in: blocks encoded alone (:mod:`voiceguard.training.frames`) or chunks
+    (:mod:`voiceguard.training.embeddings`)."""
+    head = {"n_inputs": n_inputs, "n_layers": len(cfg.layers), "mix": cfg.mix, "hidden": cfg.hidden,
+            "dropout": cfg.dropout}
+    frontend = {"kind": "whisper", "model": meta["model"], "layers": list(cfg.layers)}
+    scoring: dict[str, Any] = {"min_speech_fraction": 0.25, "min_speech_s": 0.5, "aggregate": "mean_llr"}
+    if meta.get("block_s"):
+        block, per = float(meta["block_s"]), int(meta["blocks_per_window"])
+        frontend["block_s"] = block
+        head = {"kind": "pooled", **head}
+        scoring |= {"window_s": block * per, "hop_s": block, "blocks_per_window": per}
+    else:
+        scoring |= {"window_s": meta["window_s"], "hop_s": meta["hop_s"], "chunk_s": meta["chunk_s"]}
+    return {"frontend": frontend, "head": head, "scoring": scoring}
 
 
 def _config_from_args(args: argparse.Namespace) -> HeadConfig:
