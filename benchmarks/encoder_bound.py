@@ -86,10 +86,20 @@ def main() -> int:
     out = {"model": det.version, "seconds": args.seconds, "rtf_end_to_end": round(rtf, 1),
            "rtf_runs": [round(args.seconds / t, 1) for t in times]}
     backend = det.backend
-    if hasattr(backend, "encoder"):
+    block_model = getattr(backend, "block_model", None)
+    encoder = None
+    if block_model is not None:  # block geometry: every block encoded once, alone
+        encoder = block_model.encoder.encoder
+        n_layers = max(block_model.encoder.layers)
+        chunk_s = step_s = block_model.geometry.block / det.sr
+        out["geometry"] = f"blocks of {chunk_s:g} s, encoded once each"
+    elif hasattr(backend, "encoder"):
+        encoder, n_layers = backend.encoder, max(backend.layers)
         chunk_s = det.grid.max_chunk / det.sr - det.hop_s
         step_s = det.grid.windows_per_chunk * det.hop_s  # audio advanced per chunk
-        flops = backend.encoder.flops_per_second(max(backend.layers), chunk_s=chunk_s) * chunk_s / step_s
+        out["geometry"] = f"chunks of {chunk_s:g} s every {step_s:g} s"
+    if encoder is not None:
+        flops = encoder.flops_per_second(n_layers, chunk_s=chunk_s) * chunk_s / step_s
         peak_t, desc = theoretical_peak()
         peak_m = measured_peak()
         out.update({
@@ -99,6 +109,7 @@ def main() -> int:
             "rtf_bound_theoretical": round(peak_t / flops, 1), "rtf_bound_measured_gemm": round(peak_m / flops, 1),
             "share_of_gemm_bound": round(rtf / (peak_m / flops), 3),
         })
+    out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1) + "\n")

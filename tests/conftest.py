@@ -199,3 +199,31 @@ def _make_toy_corpus(
 def make_toy_corpus():
     """``make_toy_corpus(out, n_speakers=8, utts=4, seed=0)`` -> manifest path (see the function)."""
     return _make_toy_corpus
+
+
+def write_block_test_model(folder: Path) -> Path:
+    """A block-geometry config reading the shipped default head's weights (2 s blocks,
+    windows of 2): TEST ONLY, its scores differ from the shipped model's and are not
+    validated. Returns the config's path (``benchmarks/block_test_model.py`` writes the same)."""
+    import json
+    import shutil
+    from importlib import resources
+
+    models = resources.files("voiceguard.models")
+    cfg = json.loads((models / "detector.json").read_text(encoding="utf-8"))
+    cfg["name"] = "whisper-base-blocks-test"
+    cfg["frontend"] = {**cfg["frontend"], "block_s": 2.0}
+    cfg["head"] = {"kind": "pooled", **cfg["head"]}
+    cfg["scoring"] = {k: v for k, v in cfg["scoring"].items() if k != "chunk_s"} | {"blocks_per_window": 2}
+    cfg.pop("training", None)
+    folder.mkdir(parents=True, exist_ok=True)
+    with resources.as_file(models / cfg["weights"]) as w:
+        shutil.copy(w, folder / cfg["weights"])
+    (folder / "detector.json").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
+    return folder / "detector.json"
+
+
+@pytest.fixture(scope="session")
+def block_test_model(tmp_path_factory) -> Path:
+    """Path of :func:`write_block_test_model`'s config (one per test session)."""
+    return write_block_test_model(tmp_path_factory.mktemp("block_model"))

@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     An error the user can act on is one line on stderr (``voiceguard: error: ...``); its
     cause stays chained on the exception (``raise ... from exc``) for code and logs.
     """
+    from voiceguard.threads import prefer_passive_waiting
+
+    prefer_passive_waiting()  # before torch loads: idle OpenMP threads sleep (voiceguard.threads)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -163,6 +163,31 @@ def test_realtime_calls_match_voiceguard_score(detector, tmp_path):
     assert not [e for e in ev if e["event"] == "error"]
 
 
+def test_block_model_calls_running_windows_are_final_windows(block_test_model, tmp_path):
+    """A block-geometry model through the encoder scheduler, several calls batched: every
+    running verdict's window score is the final result's score of that window, and the
+    final result equals scoring the same audio offline."""
+    det = Detector(block_test_model)
+    pcms = [_pcm8k(BONAFIDE, 11.0), _pcm8k(SPOOF, 11.0), _pcm8k(BONAFIDE, 7.0)]
+
+    async def main():
+        async with RunningService(_config(tmp_path, running_report_s=0.1), detector=det) as rs:
+            ids = [str(uuid.uuid4()) for _ in pcms]
+            await asyncio.gather(*(_call(rs.audiosocket_port, p, speed=4.0, call_uuid=u) for p, u in zip(pcms, ids)))
+            return ids, [await _wait_final(rs, u) for u in ids]
+
+    ids, finals = run(main())
+    ev = _events(tmp_path)
+    for u, pcm, final in zip(ids, pcms, finals):
+        expected = det.score(pcm, sr=8000).to_dict()
+        assert {**final["result"], "file": None} == {**expected, "file": None}
+        segs = {(s["start_s"], s["end_s"]): s["llr"] for s in expected["segments"]}
+        windows = [e["window"] for e in ev if e["call"] == u and e["event"] == "running"]
+        assert windows
+        for w in windows:
+            assert segs[(w["start_s"], w["end_s"])] == w["llr"]
+
+
 def test_attached_speaker_gives_fused_decision(detector, tmp_path):
     from voiceguard.store import VoiceprintStore
     from voiceguard.verify import Verifier, enroll
@@ -367,9 +392,10 @@ def test_scoring_error_ends_only_that_call(detector, tmp_path, monkeypatch):
     async def faulty_open(service, call, rate):
         await real_open(service, call, rate)
         if call.uuid == doomed:
-            def boom():
+            def boom(*args, **kwargs):
                 raise RuntimeError("simulated model failure")
             call.scorer.step = boom
+            call.scorer.live_update = boom  # Whisper models: called by the encoder scheduler
 
     monkeypatch.setattr(audiosocket_server, "_open_scorer", faulty_open)
     pcm = _pcm8k(BONAFIDE, 6.0)
@@ -377,7 +403,8 @@ def test_scoring_error_ends_only_that_call(detector, tmp_path, monkeypatch):
     async def main():
         async with RunningService(_config(tmp_path), detector=detector) as rs:
             ok, bad = await asyncio.gather(_call(rs.audiosocket_port, pcm, realtime=False),
-                                           _call(rs.audiosocket_port, pcm, realtime=False, call_uuid=doomed),
+                                           # in real time, so the scheduler scores it before the hangup
+                                           _call(rs.audiosocket_port, pcm, realtime=True, call_uuid=doomed),
                                            return_exceptions=True)
             return await _wait_final(rs, ok), await _wait_final(rs, doomed)
 

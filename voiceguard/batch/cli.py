@@ -47,7 +47,8 @@ def add_parser(sub: Any, *, positive_int: Any = int, epilog: str | None = None,
                        help="Ray cluster: ray://head:10001 (Ray Client), auto, or host:6379 "
                             "(default: $RAY_ADDRESS if set, else a local Ray)")
     where.add_argument("--local", type=positive_int, default=None, metavar="N",
-                       help="start a local Ray with N CPUs (default: all of this machine's)")
+                       help="start a local Ray with N CPUs (default: the CPUs this process may use: "
+                            "affinity and cgroup quota)")
     ba.add_argument("--workers", type=positive_int, default=None, metavar="N",
                     help="actors, one model each (default: the cluster's CPUs / --threads)")
     ba.add_argument("--threads", type=positive_int, default=1,

@@ -14,6 +14,7 @@ from typing import Any
 from voiceguard._version import install_hint
 from voiceguard.audio.quiet import c_stderr_filtered
 from voiceguard.errors import InvalidParameterError, VoiceguardError
+from voiceguard.threads import available_cpus
 
 __all__ = ["ray_session", "require_ray", "DEFAULT_OBJECT_STORE_BYTES"]
 
@@ -64,7 +65,8 @@ def ray_session(
         or ``host:6379``. Default: ``$RAY_ADDRESS`` when set (as in a KubeRay ``RayJob``),
         else a local cluster.
     local : int, optional
-        CPUs of a local single-machine cluster (default: all of this machine's). Its
+        CPUs of a local single-machine cluster (default: the CPUs this process may use,
+        :func:`voiceguard.threads.available_cpus`: affinity and cgroup quota). Its
         workers keep this process's niceness (Ray would renice them by 15).
     object_store_memory : int, optional
         Bytes of the local cluster's object store (default
@@ -112,7 +114,7 @@ def ray_session(
         if nice_set:
             os.environ[_NICENESS] = "0"
         try:
-            ray.init(num_cpus=local or os.cpu_count() or 1, include_dashboard=False,
+            ray.init(num_cpus=local or available_cpus(), include_dashboard=False,
                      object_store_memory=object_store_memory or DEFAULT_OBJECT_STORE_BYTES,
                      _temp_dir=tmp, **kwargs)
         finally:

@@ -44,3 +44,16 @@ def used_segments(fractions: np.ndarray, min_fraction: float) -> np.ndarray:
 def aggregate_llr(segment_llrs: np.ndarray, used: np.ndarray) -> float:
     """Recording LLR: mean of the used segments' LLRs."""
     return float(np.mean(np.asarray(segment_llrs)[used]))
+
+
+def recording_llr(segment_llrs: np.ndarray, fractions: np.ndarray, min_fraction: float) -> tuple[float, np.ndarray]:
+    """The recording-level rule: ``(llr, used)`` of a recording (or of a call so far) from
+    its windows' LLRs and speech fractions.
+
+    The one place ``voiceguard score``, the final verdict of a live call and its running
+    verdicts all take the rule from (:meth:`voiceguard.detect.Detector.result_from_windows`,
+    :class:`voiceguard.detect.live.LiveStream`); today the mean LLR of the windows that
+    hold speech (:func:`used_segments`, :func:`aggregate_llr`).
+    """
+    used = used_segments(np.asarray(fractions), min_fraction)
+    return aggregate_llr(np.asarray(segment_llrs), used), used

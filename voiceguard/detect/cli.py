@@ -56,7 +56,8 @@ def add_detector_options(parser: argparse.ArgumentParser, *, threads: bool = Tru
                              "model's, 0.5)")
     if threads:
         parser.add_argument("--threads", type=positive_int, default=None,
-                            help="torch threads while the models run, a positive integer (default: torch's choice)")
+                            help="most CPU threads to keep busy, a positive integer (default: the CPUs this "
+                                 "process may use: affinity and cgroup quota; 1 = one thread)")
 
 
 def detector_from_args(args: argparse.Namespace) -> Any:

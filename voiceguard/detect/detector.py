@@ -41,13 +41,13 @@ from typing import Any, Union
 
 import numpy as np
 
-from voiceguard.detect.aggregate import aggregate_llr, used_segments, window_speech_fractions
+from voiceguard.detect.aggregate import recording_llr, window_speech_fractions
 from voiceguard.detect.calibration import DEFAULT_PRIOR, DEFAULT_THRESHOLD, spoof_probability
 from voiceguard.detect.model import DEFAULT_CHUNK_S, load_model
 from voiceguard.detect.result import BONAFIDE, NO_SPEECH, SPOOF, ScoreResult, Segment
 from voiceguard.detect.windows import WindowGrid
 from voiceguard.errors import InvalidParameterError, ModelError
-from voiceguard.threads import check_threads, torch_threads
+from voiceguard.threads import check_threads, ordered_map, plan_threads, torch_threads
 
 __all__ = ["Detector", "score", "shared_detector"]
 
@@ -75,9 +75,11 @@ class Detector:
         the shipped default model's is 0.6941, the value that flags 5 % of held-out bona
         fide recordings; ``fast``'s is 0.5).
     threads : int, optional
-        torch threads while this detector's model runs (:func:`voiceguard.threads.torch_threads`:
-        set for each model pass and restored after it, so the rest of the process keeps its
-        setting); default: torch's own setting.
+        Most CPU threads a recording's scoring keeps busy. Default: the CPUs this process
+        may use (affinity and cgroup quota, :func:`voiceguard.threads.available_cpus`). The
+        chunks or blocks of a recording are spread over that many worker threads, each with
+        one torch thread (:func:`voiceguard.threads.plan_threads`); torch's setting is
+        changed only while a model pass runs and restored after it.
     batch_size : int
         Windows per forward pass (feature models).
 
@@ -109,6 +111,12 @@ class Detector:
         self.frame_hop_s = float(self.feature_config.get("hop_s", 0.01))
         sc = m.scoring
         self.window_s, self.hop_s = float(sc["window_s"]), float(sc["hop_s"])
+        #: The block-geometry model (:mod:`voiceguard.detect.blocks`), or None for chunk models.
+        self.block_model: Any = getattr(m.backend, "block_model", None)
+        if self.block_model is not None:
+            g = self.block_model.geometry
+            self.hop_s = g.block / self.sr
+            self.window_s = g.blocks_per_window * self.hop_s
         self.chunk_s = float(sc.get("chunk_s", DEFAULT_CHUNK_S))
         self.min_speech_fraction = float(sc["min_speech_fraction"])
         self.min_speech_s = float(sc["min_speech_s"])
@@ -221,7 +229,6 @@ class Detector:
         ``reopen()``, a second pass over the same samples; both in bounded memory."""
         from voiceguard.audio import resampled_blocks
         from voiceguard.audio.vad import StreamingEnergies, decide_speech
-        from voiceguard.detect.windows import ChunkAssembler
         from voiceguard.errors import AudioReadError
 
         sr_in = int(stream.sr)
@@ -246,29 +253,100 @@ class Detector:
                     model_version=self.version, content=_content(act, self.min_speech_s))
         if act.speech_s < self.min_speech_s:
             return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
+        pieces = replay if replay is not None else resampled_blocks(reopen(), sr_in, self.sr)
+        if self.block_model is not None:
+            bounds, raw, n_model = self._block_pass(pieces, n16)
+        else:
+            bounds, raw, n_model = self._chunk_pass(pieces, n16)
+        if n_model != n16:
+            raise AudioReadError(f"{stream.name}: the file changed while it was being scored")
+        return self.result_from_windows(bounds, raw, act, n16, base)
+
+    def _chunk_pass(self, pieces: Any, n16: int) -> tuple[list[tuple[int, int]], np.ndarray, int]:
+        """Chunk geometry: every chunk through the backend, chunks spread over the workers of
+        :func:`voiceguard.threads.plan_threads`; returns (windows, raw scores, samples)."""
+        from voiceguard.detect.windows import ChunkAssembler
+
         asm = ChunkAssembler(self.grid)
+        n_chunks = -(-len(self.grid.windows(n16)) // self.grid.windows_per_chunk)
+        plan = plan_threads(self.threads, pieces=n_chunks)
+
+        def chunks() -> Any:
+            for y in pieces:
+                yield from asm.push(y)
+            yield from asm.finish()
+
+        def work(ch: Any) -> tuple[Any, np.ndarray]:
+            return ch, np.asarray(self.backend.score_chunk(ch.audio, ch.windows), np.float64)
+
         bounds: list[tuple[int, int]] = []
         raws: list[np.ndarray] = []
-
-        def run(chunks: Any) -> None:
-            for ch in chunks:
-                raws.append(np.asarray(self.backend.score_chunk(ch.audio, ch.windows), np.float64))
+        with torch_threads(plan.intra_op):
+            for ch, r in ordered_map(work, chunks(), plan.workers):
+                raws.append(r)
                 bounds.extend((ch.start + a, ch.start + b) for a, b in ch.windows)
+        return bounds, (np.concatenate(raws) if raws else np.zeros(0)), asm.n_samples
 
-        with torch_threads(self.threads):
-            for block in (replay if replay is not None else resampled_blocks(reopen(), sr_in, self.sr)):
-                run(asm.push(block))
-            run(asm.finish())
-        if asm.n_samples != n16:
-            raise AudioReadError(f"{stream.name}: the file changed while it was being scored")
-        raw = np.concatenate(raws) if raws else np.zeros(0)
-        if raw.size == 0 or np.all(np.isnan(raw)):
+    def _block_pass(self, pieces: Any, n16: int, batch: int = 8) -> tuple[list[tuple[int, int]], np.ndarray, int]:
+        """Block geometry: blocks encoded ``batch`` at a time over the workers, windows scored
+        as their blocks are encoded; returns (windows, raw scores, samples)."""
+        model = self.block_model
+        assert model is not None
+        session = model.session()
+        plan = plan_threads(self.threads, pieces=-(-len(model.geometry.bounds(n16)) // batch))
+
+        def batches() -> Any:
+            pending: list[Any] = []
+            for y in pieces:
+                pending += session.push(y)
+                while len(pending) >= batch:
+                    yield pending[:batch]
+                    pending = pending[batch:]
+            pending += session.finish()
+            if pending:
+                yield pending
+
+        def encode(blocks: list[Any]) -> None:
+            model.encode(blocks, batch=batch)
+
+        bounds: list[tuple[int, int]] = []
+        raws: list[float] = []
+        with torch_threads(plan.intra_op):
+            for _ in ordered_map(encode, batches(), plan.workers):
+                ready = session.take_windows()
+                for w, r in zip(ready, model.score_windows(ready)):
+                    bounds.append((w.start, w.stop))
+                    raws.append(float(r))
+                    w.frames = ()
+        return bounds, np.asarray(raws, np.float64), session.n_samples
+
+    def result_from_windows(self, bounds: Sequence[tuple[int, int]], raw: np.ndarray, activity: Any, n16: int,
+                            base: dict[str, Any]) -> ScoreResult:
+        """The recording's result from its windows' raw scores: what :meth:`score` returns,
+        and what a live stream's final result is built with (the recording-level rule:
+        :mod:`voiceguard.detect.aggregate`).
+
+        Parameters
+        ----------
+        bounds : sequence of (start, stop)
+            Windows, samples at the model rate.
+        raw : np.ndarray [shape=(n_windows,)]
+            Their raw scores.
+        activity : SpeechActivity
+            :func:`voiceguard.audio.vad.decide_speech` of the whole recording.
+        n16 : int
+            Samples of the recording at the model rate.
+        base : dict
+            The result's other fields (``file``, ``duration_s``, ``speech_s``, ...).
+        """
+        raw = np.asarray(raw, np.float64)
+        if raw.size == 0 or np.all(np.isnan(raw)) or activity.speech_s < self.min_speech_s:
             return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
-        fracs = window_speech_fractions(act.mask, bounds, self.sr, act.hop_s)
-        used = used_segments(fracs, self.min_speech_fraction)
+        duration = float(base["duration_s"])
+        fracs = window_speech_fractions(activity.mask, bounds, self.sr, activity.hop_s)
         seg_llr = np.asarray(self.calibration.llr(raw))
         seg_p = np.asarray(spoof_probability(seg_llr, self.prior))
-        llr = aggregate_llr(seg_llr, used)
+        llr, used = recording_llr(seg_llr, fracs, self.min_speech_fraction)
         if not math.isfinite(llr):
             raise ModelError(f"{self.name} produced a non-finite score; the model file may be corrupt")
         p = float(spoof_probability(llr, self.prior))

@@ -46,87 +46,19 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from voiceguard.detect.live import PENDING, StreamState  # defined beside the live stream
 from voiceguard.errors import InvalidAudioError, InvalidParameterError
 
 __all__ = ["PENDING", "StreamScorer", "StreamState"]
 
-#: Verdict of a running result before enough speech has arrived.
-PENDING = "pending"
 
 #: Left context (seconds) given to each rolling window so its first frames do not see the
 #: excerpt's edge (resampler transient, delta features).
 _CONTEXT_S = 0.3
-
-
-@dataclass
-class StreamState:
-    """A running or final result of a stream.
-
-    Attributes
-    ----------
-    final : bool
-        ``True`` once :meth:`StreamScorer.finish` produced it.
-    verdict : str
-        ``'pending'``, ``'bonafide'``, ``'spoof'`` or (final only) ``'no_speech'``.
-    spoof_probability, llr : float or None
-        Of the audio so far (running) or of the whole recording (final).
-    duration_s : float
-        Audio covered: up to the update's end (running), or all audio received
-        including any beyond ``max_duration_s`` (final).
-    speech_s : float
-        Speech detected so far.
-    window : dict or None
-        The rolling window: ``start_s``, ``end_s``, ``spoof_probability``, ``llr``,
-        ``speech_fraction``.
-    segments : list of dict
-        The segments on the whole-recording grid scored so far (final: the whole
-        recording's segments).
-    truncated : bool
-        Audio beyond ``max_duration_s`` arrived and was not scored.
-    speaker : str or None
-        The bound speaker, if any; then also ``speaker_llr``, ``speaker_similarity`` and the
-        fused ``decision`` (``'pending'`` until both halves have enough speech).
-    result : ScoreResult or VerifyResult or None
-        The final result object (final states only).
-    """
-
-    final: bool
-    verdict: str
-    spoof_probability: float | None
-    llr: float | None
-    duration_s: float
-    speech_s: float
-    window: dict[str, Any] | None = None
-    segments: list[dict[str, Any]] = field(default_factory=list)
-    truncated: bool = False
-    speaker: str | None = None
-    speaker_llr: float | None = None
-    speaker_similarity: float | None = None
-    decision: str | None = None
-    result: Any = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the final result object under ``result``)."""
-
-        def r(x: float | None, n: int) -> float | None:
-            return None if x is None else round(float(x), n)
-
-        d: dict[str, Any] = {
-            "final": self.final, "verdict": self.verdict, "spoof_probability": r(self.spoof_probability, 6),
-            "llr": r(self.llr, 4), "duration_s": round(self.duration_s, 3), "speech_s": round(self.speech_s, 2),
-            "truncated": self.truncated, "window": self.window, "segments": self.segments,
-        }
-        if self.speaker is not None:
-            d.update(speaker=self.speaker, speaker_llr=r(self.speaker_llr, 4),
-                     speaker_similarity=r(self.speaker_similarity, 5), decision=self.decision)
-        if self.result is not None:
-            d["result"] = self.result.to_dict()
-        return d
 
 
 class StreamScorer:
@@ -217,6 +149,16 @@ class StreamScorer:
         self._next_speaker = 0
         self._final: StreamState | None = None
         self._lock = threading.Lock()  # feed/finish may come from worker threads
+        # Whisper models: the call is encoded once, in the model's own units (live.py); the
+        # live stream keeps the audio
+        self._live: Any = None
+        self._last_live: StreamState | None = None
+        if hasattr(getattr(detector, "backend", None), "encoder"):
+            from voiceguard.detect.live import LiveStream
+
+            self._live = LiveStream(detector, sr=self.sr, running_min_speech_s=self.running_min_speech_s,
+                                    max_duration_s=self.max_duration_s)
+            self._buf = np.zeros(0, np.int16)
         if speaker is not None:
             self.attach_speaker(speaker, verifier)
 
@@ -245,12 +187,12 @@ class StreamScorer:
     @property
     def duration_s(self) -> float:
         """float : seconds of audio received."""
-        return self._received / self.sr
+        return self._live.received_s if self._live is not None else self._received / self.sr
 
     @property
     def buffer_bytes(self) -> int:
         """int : memory held by the retained audio (allocated, grows by doubling)."""
-        return int(self._buf.nbytes)
+        return int((self._live._buf if self._live is not None else self._buf).nbytes)
 
     @property
     def finished(self) -> bool:
@@ -266,6 +208,10 @@ class StreamScorer:
             16-bit little-endian PCM bytes, or mono samples (int16/int32 PCM or float in
             [-1, 1]).
         """
+        if self._live is not None:
+            if self._final is not None:
+                raise InvalidParameterError("the stream is finished; start a new StreamScorer")
+            return self._live.push(chunk) and self._final is None
         if isinstance(chunk, (bytes, bytearray, memoryview)):
             if len(chunk) % 2:
                 raise InvalidAudioError(f"16-bit PCM needs an even number of bytes, got {len(chunk)}")
@@ -304,6 +250,8 @@ class StreamScorer:
     @property
     def update_due(self) -> bool:
         """bool : enough new audio has arrived for :meth:`step` to compute an update."""
+        if self._live is not None:
+            return self._final is None and self._live.due
         return self._final is None and min(self._n, self._capacity) >= self._next_update
 
     def feed(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[StreamState]:
@@ -321,6 +269,8 @@ class StreamScorer:
 
     def step(self) -> list[StreamState]:
         """Compute the updates that are due; returns their running states."""
+        if self._live is not None:
+            return self._live_step()
         out = []
         with self._lock:
             while self.update_due:
@@ -332,6 +282,8 @@ class StreamScorer:
 
     def _samples(self, lo: int, hi: int) -> np.ndarray:
         """Retained samples ``lo:hi`` as float64 in [-1, 1)."""
+        if self._live is not None:
+            return self._live._samples(lo, hi)
         x = self._buf[lo:hi]
         return x.astype(np.float64) / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
 
@@ -423,10 +375,18 @@ class StreamScorer:
     def state(self) -> StreamState:
         """StreamState : the latest running state (or the final one after :meth:`finish`)."""
         with self._lock:
-            return self._final if self._final is not None else self._state()
+            if self._final is not None:
+                return self._final
+            if self._live is not None:
+                return self._last_live or self._with_speaker(StreamState(
+                    final=False, verdict=PENDING, spoof_probability=None, llr=None,
+                    duration_s=0.0, speech_s=0.0, truncated=self._live.truncated))
+            return self._state()
 
     def audio(self) -> np.ndarray:
         """The retained audio, ``[n]`` float32 at ``sr`` (a copy)."""
+        if self._live is not None:
+            return self._live.audio().astype(np.float32)
         with self._lock:
             return self._samples(0, self._n).astype(np.float32)
 
@@ -440,6 +400,8 @@ class StreamScorer:
             the retained audio (a :class:`~voiceguard.verify.VerifyResult` when a speaker is
             bound), identical to scoring it whole.
         """
+        if self._live is not None:
+            return self._live_finish()
         with self._lock:
             if self._final is not None:
                 return self._final
@@ -464,4 +426,75 @@ class StreamScorer:
                 state.speaker_similarity, state.decision, state.result = v.speaker_similarity, v.decision, v
             self._final = state
             self._buf = np.zeros(0, np.float32)  # the audio is no longer needed
+            return state
+
+    # -- Whisper models: the live stream ------------------------------------------------
+
+    @property
+    def live(self) -> Any:
+        """The :class:`voiceguard.detect.live.LiveStream` of a Whisper model (None otherwise):
+        the service's scheduler ingests and encodes it, then calls :meth:`live_update`."""
+        return self._live
+
+    def _live_step(self) -> list[StreamState]:
+        """Encode the units now complete; running states with the speaker match added."""
+        live = self._live
+        blocks = live.ingest()
+        live.model.encode(blocks)
+        return self.live_update(every=True)
+
+    def live_update(self, *, every: bool = False) -> Any:
+        """Score the windows the live stream has ready; the newest running state (or, with
+        ``every``, one per window), with the speaker match. ``None``/``[]`` when none."""
+        live = self._live
+        with self._lock:
+            if self._final is not None:
+                return [] if every else None
+            out = []
+            for st in live.update(every=True):
+                end = int(round(st.duration_s * self.sr))
+                if self._verifier is not None and end >= self._next_speaker:
+                    self._next_speaker = end + int(round(self.speaker_update_s * self.sr))
+                    ctx = live._samples(max(0, end - int(round(self.speaker_context_s * self.sr))), end)
+                    ev = self._verifier.speaker_evidence(self._speaker, ctx, self.sr)
+                    self._speaker_llr, self._speaker_sim = ev.speaker_llr, ev.similarity
+                self._window = st.window
+                self._last_live = self._with_speaker(st)
+                out.append(self._last_live)
+            return out if every else (out[-1] if out else None)
+
+    def _with_speaker(self, st: StreamState) -> StreamState:
+        if self._speaker is not None:
+            st.speaker, st.speaker_llr, st.speaker_similarity = self._speaker, self._speaker_llr, self._speaker_sim
+            st.decision = PENDING
+            if st.verdict != PENDING and self._speaker_llr is not None:
+                st.decision = self._verifier.running_decision(self._speaker_llr, st.llr, st.verdict)
+        return st
+
+    def _live_finish(self) -> StreamState:
+        live = self._live
+        with self._lock:
+            if self._final is not None:
+                return self._final
+        live.model.encode(live.close_input())
+        return self.live_final()
+
+    def live_final(self) -> StreamState:
+        """The final state once the live stream's input is closed and every unit encoded."""
+        from voiceguard.detect.result import NO_SPEECH
+
+        live = self._live
+        with self._lock:
+            if self._final is not None:
+                return self._final
+            y = live._samples(0, live._n) if self._speaker is not None else None
+            state = live.final()
+            if self._speaker is not None:
+                if state.result is None:
+                    state.speaker, state.decision = self._speaker, NO_SPEECH
+                else:
+                    v = self._verifier.verify_mono(self._speaker, y, self.sr, spoof=state.result)
+                    state.speaker, state.speaker_llr = self._speaker, v.speaker_llr
+                    state.speaker_similarity, state.decision, state.result = v.speaker_similarity, v.decision, v
+            self._final = state
             return state

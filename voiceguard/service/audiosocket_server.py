@@ -7,7 +7,10 @@ silence is the scorer's business (speech activity detection). Running verdicts a
 reported (event log, webhook) when the verdict first leaves ``pending``, whenever it
 changes, and at least every ``running_report_s`` of audio; the latest state is always
 readable at ``GET /v1/calls/{uuid}``. At hangup (``0x00`` frame or a clean socket close,
-both legal ends of a call) the whole call is scored once more for the final verdict.
+both legal ends of a call) the call's final verdict is computed: for Whisper models by the encoder scheduler
+(:mod:`voiceguard.service.scheduler`: blocks of all calls batched through one encoder pass,
+finals first; block models reuse the windows scored live), otherwise by scoring the whole
+call once more.
 
 Faults end only the call they affect, with an ``error`` event: a protocol violation
 (malformed, oversized, unknown or misplaced frame, a rate change mid-call), a timeout
@@ -153,7 +156,11 @@ async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **
                 await _open_scorer(service, call, rate)
             elif rate != call.sample_rate:
                 raise ProtocolError(f"audio rate changed mid-call from {call.sample_rate} to {rate} Hz")
-            if call.scorer.push(frame.payload):
+            if call.sched is not None:  # Whisper models: the encoder scheduler, never awaited
+                service.scheduler.push(call.sched, frame.payload)
+                if call.sched.final is not None and call.sched.final.done():  # scoring failed
+                    raise CallError(f"scoring failed: {call.sched.final.exception()}")
+            elif call.scorer.push(frame.payload):
                 try:
                     states = await service.run_scoring(call.scorer.step)
                 except VoiceguardError as exc:
@@ -186,6 +193,13 @@ async def _open_scorer(service: Service, call: Call, rate: int) -> None:
     call.scorer = StreamScorer(service.detector, sr=rate, update_s=cfg.update_s,
                                running_min_speech_s=cfg.running_min_speech_s,
                                max_duration_s=cfg.max_call_duration_s, speaker=call.speaker, verifier=ver)
+    if service.scheduler is not None and call.scorer.live is not None:
+        loop = asyncio.get_running_loop()
+
+        def on_running(state: Any) -> None:  # a scheduler thread
+            loop.call_soon_threadsafe(_report_running, service, call, state)
+
+        call.sched = service.scheduler.add(call.scorer, call.uuid, on_running)
 
 
 def _report_running(service: Service, call: Call, state: Any) -> None:
@@ -211,7 +225,17 @@ def _public(call: Call) -> dict[str, Any]:
 async def _finish(service: Service, call: Call) -> None:
     """Final verdict over whatever audio arrived, reported once; then the call is ended."""
     try:
-        if call.scorer is not None:
+        if call.sched is not None:
+            try:
+                st = await asyncio.wrap_future(service.scheduler.finish(call.sched))
+            except Exception as exc:  # the scheduler failed this call: score what arrived once more
+                log.exception("scheduled scoring failed in call %s", call.uuid)
+                if call.error is None:
+                    call.error, call.ended_by = f"scoring failed: {exc}", "error"
+                    service.events.emit("error", call.uuid, error=call.error)
+                st = await service.run_final(call.scorer.finish)
+            call.state = st.to_dict()
+        elif call.scorer is not None:
             st = await service.run_final(call.scorer.finish)
             call.state = st.to_dict()
         else:

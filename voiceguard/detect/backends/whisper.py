@@ -1,5 +1,16 @@
-"""The ``whisper`` kind: one Whisper encoder pass per chunk, every window pooled from its
-frames, a small head on top."""
+"""The ``whisper`` kind: the Whisper encoder, every window pooled from its frames, a small
+head on top.
+
+Two geometries, chosen by the config's front end:
+
+* **chunks** (no ``block_s``; the model shipped until issue 24): one encoder pass per chunk
+  of up to ``scoring.chunk_s`` (10 s), every 4 s window pooled from the chunk's frames
+  (:class:`WhisperBackend`);
+* **blocks** (``"block_s": 2.0``): non-overlapping blocks encoded alone, a window is
+  ``scoring.blocks_per_window`` consecutive blocks (:class:`BlockWhisperBackend`,
+  :mod:`voiceguard.detect.blocks`); the head is ``"head": {"kind": "pooled"}`` (mean and
+  standard deviation of each layer over the window) or ``"frames"`` (the frame sequence).
+"""
 
 from __future__ import annotations
 
@@ -91,9 +102,52 @@ def pool_windows(states: Sequence[Any], windows: Windows) -> np.ndarray:
     return out
 
 
-def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> WhisperBackend:
-    """The Whisper encoder and pooled head of a ``whisper`` config, head weights from ``weights_path``."""
-    from voiceguard.detect.nets import PooledHead
+class BlockWhisperBackend:
+    """A block-geometry Whisper model: :attr:`block_model` encodes blocks and scores windows.
 
-    head = load_torch_module(lambda: PooledHead(**cfg["head"]), weights_path, "the Whisper head")
-    return WhisperBackend(dict(cfg["frontend"]), head)
+    Scoring goes through :meth:`voiceguard.detect.Detector.score` (offline), a
+    :class:`voiceguard.detect.live.LiveStream` (live) or the service's scheduler, never
+    through chunks: :meth:`score_chunk` says so.
+    """
+
+    def __init__(self, frontend: dict, head: Any, head_kind: str, blocks_per_window: int) -> None:
+        from voiceguard.detect.blocks import BlockEncoder, BlockGeometry, BlockModel
+        from voiceguard.detect.frontends.whisper import load_encoder
+
+        self.frontend = frontend
+        self.layers = [int(k) for k in frontend["layers"]]
+        self.encoder = load_encoder(str(frontend.get("model", "base")), n_layers=max(1, max(self.layers)))
+        self.sr = 16000
+        self.head = head
+        geometry = BlockGeometry.from_seconds(float(frontend["block_s"]), int(blocks_per_window), self.sr)
+        self.block_model = BlockModel(BlockEncoder(self.encoder, self.layers), head, geometry, head_kind)
+
+    def score_chunk(self, y: np.ndarray, windows: Windows) -> np.ndarray:
+        from voiceguard.errors import InvalidParameterError
+
+        raise InvalidParameterError("a block-geometry model scores recordings block by block, not chunks; "
+                                    "use Detector.score or a LiveStream")
+
+
+def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> WhisperBackend | BlockWhisperBackend:
+    """The Whisper encoder and head of a ``whisper`` config, head weights from ``weights_path``."""
+    from voiceguard.detect import nets
+    from voiceguard.errors import ModelError
+
+    head_cfg = dict(cfg["head"])
+    head_kind = str(head_cfg.pop("kind", "pooled"))
+    frontend = dict(cfg["frontend"])
+    if head_kind == "pooled":
+        make: Any = lambda: nets.PooledHead(**head_cfg)
+    elif head_kind == "frames" and hasattr(nets, "FrameHead"):
+        make = lambda: nets.FrameHead(**head_cfg)
+    else:
+        raise ModelError(f"{cfg.get('name')}: head kind {head_kind!r} is not known to this voiceguard "
+                         "(expected 'pooled' or 'frames'); update voiceguard")
+    if head_kind != "pooled" and not frontend.get("block_s"):
+        raise ModelError(f"{cfg.get('name')}: a {head_kind!r} head needs the block geometry (frontend.block_s)")
+    head = load_torch_module(make, weights_path, "the Whisper head")
+    if frontend.get("block_s"):
+        per = int(cfg.get("scoring", {}).get("blocks_per_window", 2))
+        return BlockWhisperBackend(frontend, head, head_kind, per)
+    return WhisperBackend(frontend, head)
