@@ -44,7 +44,7 @@ import numpy as np
 from voiceguard.detect.aggregate import recording_llr, window_speech_fractions
 from voiceguard.detect.calibration import DEFAULT_PRIOR, DEFAULT_THRESHOLD, spoof_probability
 from voiceguard.detect.model import DEFAULT_CHUNK_S, load_model
-from voiceguard.detect.result import BONAFIDE, NO_SPEECH, SPOOF, ScoreResult, Segment
+from voiceguard.detect.result import BONAFIDE, NO_SPEECH, SPOOF, ScoreResult, Segment, content_of
 from voiceguard.detect.windows import WindowGrid
 from voiceguard.errors import InvalidParameterError, ModelError
 from voiceguard.threads import check_threads, ordered_map, plan_threads, torch_threads
@@ -250,7 +250,7 @@ class Detector:
         act = decide_speech(energies.finish())
         base = dict(file=stream.name, duration_s=duration, speech_s=act.speech_s, sample_rate=sr_in,
                     channels=stream.channels, threshold=self.threshold, prior=self.prior, model=self.name,
-                    model_version=self.version, content=_content(act, self.min_speech_s))
+                    model_version=self.version, content=content_of(act, self.min_speech_s))
         if act.speech_s < self.min_speech_s:
             return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
         pieces = replay if replay is not None else resampled_blocks(reopen(), sr_in, self.sr)
@@ -357,13 +357,6 @@ class Detector:
         ]
         verdict = SPOOF if p >= self.threshold else BONAFIDE
         return ScoreResult(verdict=verdict, spoof_probability=p, llr=llr, segments=segments, **base)
-
-
-def _content(act: Any, min_speech_s: float) -> str:
-    """``ScoreResult.content`` from the recording's speech activity."""
-    from voiceguard.detect.result import NON_SPEECH, SILENCE, SPEECH
-
-    return SPEECH if act.speech_s >= min_speech_s else (NON_SPEECH if act.audible else SILENCE)
 
 
 #: ``progress(stage, done_s, total_s)`` of :meth:`Detector.score`.

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["BONAFIDE", "SPOOF", "NO_SPEECH", "SPEECH", "NON_SPEECH", "SILENCE", "Segment", "ScoreResult",
-           "output_schema"]
+           "content_of", "output_schema"]
 
 BONAFIDE = "bonafide"
 
@@ -150,6 +150,14 @@ class ScoreResult:
             "model_version": self.model_version,
             "segments": [s.to_dict() for s in self.segments],
         }
+
+
+def content_of(activity: Any, min_speech_s: float) -> str:
+    """:attr:`ScoreResult.content` of a recording from its speech activity
+    (:class:`voiceguard.audio.vad.SpeechActivity`) and the detector's ``min_speech_s``."""
+    if activity.speech_s >= min_speech_s:
+        return SPEECH
+    return NON_SPEECH if getattr(activity, "audible", False) else SILENCE
 
 
 def output_schema(kind: str = "score") -> dict[str, Any]:
