@@ -91,3 +91,11 @@ def test_nothing_scrolls_sideways_on_a_phone(evidence, tmp_path: Path) -> None:
     assert r.errors == [] and len(r.info) == 3
     for scroll, client in r.info:
         assert scroll <= client + 1  # the summary and each figure fit the phone's width
+
+
+def test_a_recording_with_sound_but_no_speech_is_said_not_screened(tmp_path: Path) -> None:
+    tone = tmp_path / "tone.wav"
+    sf.write(tone, 0.3 * np.sin(np.arange(3 * 16000) * 0.2), 16000, subtype="PCM_16")
+    ev = analyse(tone, Detector("fast"))
+    assert ev.result.content == "non_speech"
+    assert "not screened" in render_html([ev])

@@ -148,9 +148,12 @@ def _meaning(ev: RecordingEvidence) -> str:
     res = ev.result
     prior, thr = res.prior, res.threshold
     if res.verdict == "no_speech":
+        unscreened = ("" if getattr(res, "content", "") != "non_speech" else
+                      " The recording does hold sound (noise, music, a tone, or speech the detector could not "
+                      "find), so it was <b>not screened</b>: this is not a pass (exit code 3); listen to it.")
         return (f'<p class="meaning">Only {res.speech_s:.1f} s of speech was found in {ev.duration_s:.1f} s, too '
                 "little to judge: voiceguard gives no score rather than guess. Send a recording with more "
-                "speech.</p>")
+                f"speech.{unscreened}</p>")
     p, llr = res.spoof_probability, res.llr
     side = "at or above" if p >= thr else "below"
     verdict = "spoof" if p >= thr else "bona fide"
