@@ -63,6 +63,9 @@ def test_every_judging_command_prints_the_exit_codes(command: str, capsys) -> No
         assert name in exit_codes.HELP
     if command in ("score", "report", "verify", "enroll", "provenance", "batch", "stream"):
         assert "0.6941" in out and "default 0.5)" not in out  # the shipped model's threshold, read from it
+    if command == "verify":  # every decision verify can give, reject_clone included
+        for decision in ("accept", "reject_spoof", "reject_clone", "reject_speaker", "no_speech"):
+            assert decision in out, decision
 
 
 def test_enroll_help_quotes_the_shipped_threshold(capsys) -> None:

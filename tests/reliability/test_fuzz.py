@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,9 @@ def test_fuzz_briefly(target, tmp_path):
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-6000:]
     log = (tmp_path / "logs" / f"{target}.log").read_text(errors="replace")
     assert "stat::number_of_executed_units" in log  # it really fuzzed
+    # the summary names the seed the run used (issue 23: long runs draw a new one, a finding's
+    # search is repeated with --seed N)
+    assert re.search(rf"^{target}\s+\S+\s+\d+s\s+\S+ execs\s+seed 1\s", p.stdout, re.M), p.stdout[-2000:]
 
 
 # -- one test per finding ---------------------------------------------------------------
