@@ -91,7 +91,8 @@ class RecordingRule:
         """The local term for window minimum(s) ``wmin`` over ``n`` used windows."""
         if self.alpha is None:
             return np.full(np.shape(wmin), np.inf)
-        return self.alpha * np.asarray(wmin, float) + self.beta + self.gamma * np.log(np.maximum(np.asarray(n, float), 1))
+        n_windows = np.maximum(np.asarray(n, float), 1)
+        return self.alpha * np.asarray(wmin, float) + self.beta + self.gamma * np.log(n_windows)
 
     def llr(self, mean: Any, wmin: Any, n: Any) -> Any:
         return np.minimum(np.asarray(mean, float), self.local(wmin, n))

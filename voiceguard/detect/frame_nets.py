@@ -101,6 +101,9 @@ class FrameHead(nn.Module):
     dropout : float
     """
 
+    mean: torch.Tensor  # buffers, typed for the checker
+    scale: torch.Tensor
+
     def __init__(self, d_model: int, n_layers: int, *, hidden: int = 128, temporal: str = "conv", depth: int = 2,
                  dropout: float = 0.1) -> None:
         super().__init__()

@@ -418,7 +418,8 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
 
 def _config_from_args(args: argparse.Namespace) -> FrameConfig:
     return FrameConfig(layers=tuple(int(x) for x in args.layers.split(",")), tune=args.tune, hidden=args.hidden,
-                       temporal=args.temporal, head=args.head, depth=args.depth, dropout=args.dropout, epochs=args.epochs,
+                       temporal=args.temporal, head=args.head, depth=args.depth, dropout=args.dropout,
+                       epochs=args.epochs,
                        epoch_windows=args.epoch_windows, batch_size=args.batch_size, lr=args.lr,
                        tune_lr=args.tune_lr, weight_decay=args.weight_decay, seed=args.seed, balance=args.balance,
                        threads=args.threads)
@@ -462,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ex.add_argument("--name", required=True, help="model name (file stem)")
     ex.add_argument("--false-alarm-rate", type=float, default=0.05)
     args = p.parse_args(argv)
-    log = lambda s: print(s, flush=True)  # noqa: E731
+    log = lambda s: print(s, flush=True)
     try:
         if args.cmd == "export":
             export_model(args.frames, json.loads(Path(args.source).read_text(encoding="utf-8")), args.out,

@@ -27,7 +27,6 @@ Work is split into resumable parts run in ``jobs`` processes (one torch thread e
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from voiceguard.errors import InvalidParameterError, VoiceguardError
+from voiceguard.training.embeddings import run_parts, write_index
 
 __all__ = ["block_bounds", "window_blocks", "encode_blocks", "extract", "FrameTable"]
 
@@ -104,9 +104,9 @@ def _part_worker(args: tuple[str, list[str], dict[str, Any]]) -> str:
     import torch
 
     from voiceguard.audio import load_mono
-    from voiceguard.detect.frontends import whisper
-    from voiceguard.detect.aggregate import window_speech_fractions
     from voiceguard.audio.vad import speech_activity
+    from voiceguard.detect.aggregate import window_speech_fractions
+    from voiceguard.detect.frontends import whisper
 
     part_path, paths, opts = args
     if os.path.exists(part_path):
@@ -199,18 +199,7 @@ def extract(
     tasks = [(str(out / "parts" / f"{i // part_size:05d}.npz"), paths[i: i + part_size], opts)
              for i in range(0, len(paths), part_size)]
     t0 = time.time()
-    todo = [t for t in tasks if not os.path.exists(t[0])]
-    log(f"frames: {len(paths)} clips in {len(tasks)} parts, {len(todo)} to compute, {jobs} jobs")
-    if jobs <= 1:
-        for i, t in enumerate(todo):
-            _part_worker(t)
-            log(f"  part {i + 1}/{len(todo)} {time.time() - t0:.0f} s")
-    else:
-        import multiprocessing as mp
-
-        with mp.get_context("spawn").Pool(jobs) as pool:
-            for i, _ in enumerate(pool.imap_unordered(_part_worker, todo)):
-                log(f"  part {i + 1}/{len(todo)} {time.time() - t0:.0f} s")
+    run_parts(tasks, _part_worker, jobs, log, f"frames: {len(paths)} clips")
     _assemble(out, tasks, part_size, list(store_layers))
     m.write(out / "clips.tsv")
     (out / "meta.json").write_text(json.dumps({
@@ -247,12 +236,7 @@ def _assemble(out: Path, tasks: list, part_size: int, store: list[int]) -> None:
     for a in (*arrays.values(), pooled):
         a.flush()
     np.save(out / "clip_frames.npy", np.asarray(offsets, np.int64))
-    idx = np.concatenate(rows) if rows else np.zeros((0, 5))
-    with open(out / "index.tsv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(["clip", "window", "start", "stop", "speech_fraction"])
-        for c, k, a, b, fr in idx:
-            w.writerow([int(c), int(k), int(a), int(b), f"{fr:.4f}"])
+    write_index(out / "index.tsv", np.concatenate(rows) if rows else np.zeros((0, 5)))
 
 
 class FrameTable:

@@ -15,7 +15,8 @@ model that never saw the passage's system. The verdict threshold is then set on 
 bona fide recordings of every length, so that real recordings are flagged no more often
 than the threshold's stated rate.
 
-``python -m voiceguard.training.partial score SPLICE_FRAMES --frames F --models FOLD_MODELS --evaluation R.json --model CFG -o S.json``
+``python -m voiceguard.training.partial score SPLICE_FRAMES --frames F --models FOLD_MODELS --evaluation R.json \
+--model CFG -o S.json``
 ``python -m voiceguard.training.partial fit S.json --model CFG -o P.json`` (writes the rule into CFG)
 """
 

@@ -130,7 +130,8 @@ def make_splices(corpus: str | Path, demos: str | Path, out: str | Path, *, pair
     if not carriers:
         raise VoiceguardError("no held-out real recordings long enough for carriers")
     with (demos / "MANIFEST.tsv").open(encoding="utf-8") as f:
-        spoofs = [r for r in csv.DictReader(f, delimiter="\t") if r["label"] == "spoof" and float(r["duration_s"]) >= 3.0]
+        spoofs = [r for r in csv.DictReader(f, delimiter="\t")
+                  if r["label"] == "spoof" and float(r["duration_s"]) >= 3.0]
     sc = SystemClusters(sorted({r["system"] for r in spoofs}))
     by_cluster: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in spoofs:
@@ -157,7 +158,8 @@ def make_splices(corpus: str | Path, demos: str | Path, out: str | Path, *, pair
             sf.write(str(out / rel), z, SR, subtype="PCM_16")
             rows.append({
                 "path": rel, "label": kind, "speaker": car["speaker"], "source": car["speaker"].split(":")[0],
-                "system": src["system"] if kind == "spoof" else "-", "family": src["family"] if kind == "spoof" else "bonafide",
+                "system": src["system"] if kind == "spoof" else "-",
+                "family": src["family"] if kind == "spoof" else "bonafide",
                 "condition": info.condition, "split": "splice", "group": f"pair{i:04d}",
                 "duration_s": f"{len(z) / SR:.3f}", "cluster": cl if kind == "spoof" else "-",
                 "repo": src["repo"] if kind == "spoof" else "-",
