@@ -592,6 +592,138 @@ def check_verify(args, feats: Features, groups: list, det, cal, n_groups: int = 
     return 1 if bad else 0
 
 
+# --------------------------------------------------------------------------------------
+# the enrollment-relative clone evidence, fitted and measured held out
+# --------------------------------------------------------------------------------------
+
+
+def page_folds(trials: list[dict], n_folds: int, seed: int = 0) -> np.ndarray:
+    """Fold of each trial: pages and LibriSpeech speakers spread over ``n_folds`` folds."""
+    keys = [t["page"] if t["kind"] != "corpus" else "libri/" + t["group"].split("/")[0] for t in trials]
+    uniq = sorted(set(keys))
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    f = {k: int(order[i] % n_folds) for i, k in enumerate(uniq)}
+    return np.array([f[k] for k in keys])
+
+
+def load_scored(args, det_name: str, cond: str) -> list[dict]:
+    with open(args.trials_out.with_name(f"{args.trials_out.stem}_{det_name}_{cond}.jsonl")) as f:
+        ts = [json.loads(line) for line in f]
+    for t in ts:
+        t["enroll_abs"] = t["enroll"] if t["enroll"].startswith("/") else abspath(args, t["enroll"])
+    return ts
+
+
+def evidence_heldout(args, feats: Features, by_cond: dict[str, list[dict]]) -> None:
+    """Add ``evidence_llr`` (held out) to every trial of every condition, in place.
+
+    Per fold (pages and LibriSpeech speakers, :func:`page_folds`): an
+    :class:`~voiceguard.voiceprint.clone_evidence.EvidenceModel` is fitted on the genuine and
+    clone trials of the other folds (both conditions pooled; enrollments with at least
+    ``--fit-min-speech`` seconds of speech), leaving out the clones of every system cluster
+    that occurs among the held-out fold's clones, and scores the held-out fold."""
+    from voiceguard.voiceprint.clone_evidence import fit_evidence_model
+
+    conds = list(by_cond)
+    ref = by_cond[conds[0]]
+    fold = page_folds(ref, args.folds)
+    D, ok = {}, {}
+    for c in conds:
+        rows = []
+        for t in by_cond[c]:
+            a, b = feats.stats(t["path"], c), feats.stats(t["enroll_abs"], c)
+            rows.append(None if a is None or b is None else a.astype(np.float64) - b.astype(np.float64))
+        ok[c] = np.array([r is not None for r in rows])
+        D[c] = np.stack([r if r is not None else np.zeros(2048) for r in rows])
+    lab = np.array([t["label"] for t in ref])
+    cl = np.array([t.get("cluster", "-") for t in ref])
+    sp = np.array([t["enroll_speech_s"] for t in ref])
+    for c in conds:
+        for t in by_cond[c]:
+            t["evidence_llr"] = None
+    for k in range(args.folds):
+        te = fold == k
+        held = set(cl[te & (lab == "clone")])
+        tr = (~te) & (lab != "nontarget") & (sp >= args.fit_min_speech) & ~((lab == "clone") & np.isin(cl, list(held)))
+        X = np.concatenate([D[c][tr & ok[c]] for c in conds])
+        y = np.concatenate([lab[tr & ok[c]] == "genuine" for c in conds])
+        m = fit_evidence_model(X, y, k=args.evidence_pca, l2=args.evidence_l2)
+        for c in conds:
+            for i in np.flatnonzero(te & ok[c]):
+                by_cond[c][i]["evidence_llr"] = m.llr(D[c][i], np.zeros(D[c].shape[1]))
+        print(f"  evidence fold {k}: fitted on {int(y.sum())} genuine / {int((~y).sum())} clone trials, "
+              f"{len(held)} clusters held out", flush=True)
+
+
+def new_decision(t: dict, *, t_spk: float, t_ev: float, use_detector: bool = True) -> str:
+    """no_speech -> reject_spoof (detector verdict) -> reject_clone (evidence) -> reject_speaker."""
+    if t["speaker_llr"] is None or t["spoof_llr"] is None or t["spoof_verdict"] == "no_speech":
+        return "no_speech"
+    if use_detector and t["spoof_verdict"] == "spoof":
+        return "reject_spoof"
+    if t.get("evidence_llr") is not None and t["evidence_llr"] < t_ev:
+        return "reject_clone"
+    if t["speaker_llr"] < t_spk:
+        return "reject_speaker"
+    return "accept"
+
+
+def operating_point(ts: list[dict], t_spk: float, target: float) -> float:
+    """The evidence threshold at which ``target`` of the genuine trials that pass the other
+    tests are accepted (pooled held-out scores; the convention of the detector's threshold)."""
+    g = [t["evidence_llr"] for t in ts if t["label"] == "genuine" and t.get("evidence_llr") is not None
+         and new_decision(t, t_spk=t_spk, t_ev=-np.inf) == "accept"]
+    return float(np.quantile(g, 1 - target)) if g else 0.0
+
+
+def run_evidence(args, feats: Features) -> int:
+    from voiceguard.metrics import eer as _eer
+
+    out = {}
+    for m in args.model or ["fast"]:
+        name = {"fast": "lfcc-resnet", "default": "whisper-base"}.get(m, m)
+        by_cond = {c: load_scored(args, name, c) for c in args.conditions}
+        evidence_heldout(args, feats, by_cond)
+        res = out[name] = {}
+        for c, trials in by_cond.items():
+            with open(args.trials_out.with_name(f"{args.trials_out.stem}_{name}_{c}_evidence.jsonl"), "w") as f:
+                for t in trials:
+                    f.write(json.dumps(t) + "\n")
+            for min_sp in (3.0, 2.0):
+                ts = [t for t in trials if t["enroll_speech_s"] >= min_sp]
+                gen = [t for t in ts if t["label"] == "genuine"]
+                cln = [t for t in ts if t["label"] == "clone"]
+                ev = lambda xs: [x["evidence_llr"] for x in xs if x.get("evidence_llr") is not None]  # noqa: E731
+                r = res[f"{c}/enroll>={min_sp:g}s"] = {"spf_eer_evidence": float(_eer(np.array(ev(gen)), np.array(ev(cln)))),
+                                                       "n_clone": len(cln), "n_genuine": len(gen), "points": {}}
+                for t_spk in args.speaker_threshold or [0.0, -2.0]:
+                    t_ev = operating_point(ts, t_spk, args.genuine_target)
+                    dec = {id(t): new_decision(t, t_spk=t_spk, t_ev=t_ev) for t in ts}
+                    acc = lambda xs: float(np.mean([dec[id(x)] == "accept" for x in xs])) if xs else None  # noqa: E731
+                    pt = r["points"][f"speaker>={t_spk:g}"] = {
+                        "evidence_threshold": t_ev, "clones_accepted": acc(cln), "genuine_accepted": acc(gen),
+                        "genuine_page_accepted": acc([t for t in gen if t["kind"] != "corpus"]),
+                        "genuine_corpus_accepted": acc([t for t in gen if t["kind"] == "corpus"]),
+                        "nontarget_accepted": acc([t for t in ts if t["label"] == "nontarget"]),
+                        "by_cluster": {}}
+                    for k in sorted({t["cluster"] for t in cln}):
+                        xs = [t for t in cln if t["cluster"] == k]
+                        pt["by_cluster"][k] = [len(xs), acc(xs)]
+                    pt["by_page"] = {}
+                    for k in sorted({t["page"] for t in cln}):
+                        xs = [t for t in cln if t["page"] == k]
+                        pt["by_page"][k] = [len(xs), acc(xs), len([t for t in gen if t["page"] == k]),
+                                            acc([t for t in gen if t["page"] == k])]
+                print(f"{name} {c} enroll>={min_sp:g}s: SPF-EER evidence {100 * r['spf_eer_evidence']:.1f} %  " + "  ".join(
+                    f"[spk>={k[9:]}: t_ev {v['evidence_threshold']:.2f} clones {100 * v['clones_accepted']:.1f} % "
+                    f"genuine {100 * v['genuine_accepted']:.1f} % (page {100 * v['genuine_page_accepted']:.1f}, corpus "
+                    f"{100 * v['genuine_corpus_accepted']:.1f}) nontarget {100 * v['nontarget_accepted']:.2f} %]"
+                    for k, v in r["points"].items()), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--demos", type=Path, default=sasv_pages.DEFAULT_DEMOS)
@@ -604,6 +736,14 @@ def main(argv=None) -> int:
     ap.add_argument("--check-pairing", action="store_true")
     ap.add_argument("--extract-only", action="store_true")
     ap.add_argument("--extract-stats", action="store_true", help="compute the clone-evidence speech statistics")
+    ap.add_argument("--evidence", action="store_true",
+                    help="measure the enrollment-relative clone evidence held out, on the scored trials of --model")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--fit-min-speech", type=float, default=2.0)
+    ap.add_argument("--evidence-pca", type=int, default=64)
+    ap.add_argument("--evidence-l2", type=float, default=10.0)
+    ap.add_argument("--speaker-threshold", type=float, action="append", default=None)
+    ap.add_argument("--genuine-target", type=float, default=0.97)
     ap.add_argument("--copies", action="store_true", help="only the DSP-copy trials of LibriSpeech speakers")
     ap.add_argument("--check-verify", action="store_true",
                     help="compare the harness's decisions with Verifier's on a few page groups")
@@ -632,6 +772,8 @@ def main(argv=None) -> int:
     if args.extract_stats:
         extract_stats(args, feats, groups)
         return 0
+    if args.evidence:
+        return run_evidence(args, feats)
     from voiceguard.scoring import Detector
 
     dets = [Detector(m, threads=args.threads) for m in (args.model or ["fast"])]
