@@ -8,7 +8,7 @@ Usage::
 What it does
 ------------
 1. Writes ``--recordings`` FLAC files of ``--seconds`` each (16 kHz mono) into a temp
-   folder: the 3 bona fide and 3 synthetic example clips (``tests/data``, ``examples/``),
+   folder: the 3 bona fide and 3 synthetic example clips (``tests/assets``, ``examples/``),
    each tiled to the length, taken in turn (the same six encodings repeated under
    different names: every file is a distinct key and is scored).
 2. Starts one local Ray (``ray_session(local=2)``; its workers run at this process's
@@ -53,8 +53,8 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIPS = [ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac",
-         ROOT / "tests" / "data" / "librispeech_1034-121119-0000_2.5s.flac",
+CLIPS = [ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac",
+         ROOT / "tests" / "assets" / "librispeech_1034-121119-0000_2.5s.flac",
          ROOT / "examples" / "bonafide_librispeech_1898.flac",
          ROOT / "examples" / "spoof_espeak.flac",
          ROOT / "examples" / "spoof_griffinlim_copy.flac",
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from voiceguard.batch import ray_session
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     torch.set_num_threads(1)
     det = Detector(args.model, threads=1)

@@ -31,7 +31,7 @@ import pytest
 
 SR = 16000
 SECONDS = 60
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "assets"
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def audio() -> np.ndarray:
     import soundfile as sf
 
     clips = [sf.read(str(p), dtype="float64")[0] for p in sorted(DATA.glob("librispeech_*.flac"))]
-    assert clips, "tests/data/librispeech_*.flac not found"
+    assert clips, "tests/assets/librispeech_*.flac not found"
     one = np.concatenate(clips)
     reps = -(-SECONDS * SR // len(one))
     return np.ascontiguousarray(np.tile(one, reps)[: SECONDS * SR])

@@ -5,7 +5,7 @@ Run::
     python benchmarks/bench_long_audio.py [--minutes 10 60] [--model fast] [--out benchmarks/results/long_audio.json]
 
 For each length a recording of one reader is generated (the LibriSpeech test clip of
-``tests/data`` with pauses and a little noise, written to FLAC in pieces); then, each in a
+``tests/assets`` with pauses and a little noise, written to FLAC in pieces); then, each in a
 fresh interpreter (so peak RSS is that command's own): ``voiceguard enroll`` of the file
 (clone check included), ``voiceguard verify`` of it against that voiceprint, and
 ``voiceguard score`` of it. Reports peak RSS (``ru_maxrss`` of the child) and wall time,
@@ -18,17 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH = ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def make_file(path: Path, minutes: float) -> None:

@@ -47,8 +47,8 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = [ROOT / "examples" / "bonafide_librispeech_1898.flac",
-         ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac",
-         ROOT / "tests" / "data" / "librispeech_1034-121119-0000_2.5s.flac"]
+         ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac",
+         ROOT / "tests" / "assets" / "librispeech_1034-121119-0000_2.5s.flac"]
 SR = 16000
 
 
@@ -93,7 +93,7 @@ def _decode(data: bytes) -> tuple[np.ndarray, int]:
 def channel(name: str, y: np.ndarray) -> tuple[np.ndarray, int]:
     """``y`` (16 kHz) through a channel, decoded."""
     from voiceguard.audio import resample
-    from voiceguard.data.channel import g711_roundtrip
+    from voiceguard.audio.g711 import g711_roundtrip
 
     if name == "mp3":
         return _decode(_encode(y, "MP3", "MPEG_LAYER_III", 0.84))  # 32 kbps CBR

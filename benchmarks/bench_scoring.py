@@ -17,14 +17,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import soundfile as sf  # noqa: E402
+import numpy as np
+import pytest
+import soundfile as sf
 
-from voiceguard import audio  # noqa: E402
-from voiceguard.scoring import Detector  # noqa: E402
+from voiceguard import audio
+from voiceguard.detect.detector import Detector
 
-SPEECH = Path(__file__).resolve().parents[1] / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = Path(__file__).resolve().parents[1] / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def _clip(tmp: Path, seconds: float, sr: int, name: str) -> Path:

@@ -4,7 +4,7 @@ Run (single-threaded, prints a table and writes JSON if asked)::
 
     python benchmarks/bench_speaker.py [--out benchmarks/results/bench_speaker.json]
 
-* **load**: a fresh interpreter importing ``voiceguard.speaker`` and loading the GE2E
+* **load**: a fresh interpreter importing ``voiceguard.voiceprint.encoder`` and loading the GE2E
   weights (includes importing torch), and loading the speaker calibration + detector;
 * **embed**: :meth:`GE2EEncoder.embed` of 10 s and 60 s of speech at 16 kHz and of 10 s at
   8 kHz (realtime factor = audio seconds per wall second);
@@ -35,7 +35,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH = ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -59,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     from voiceguard import audio
-    from voiceguard.speaker import GE2EEncoder
     from voiceguard.verify import Verifier, enroll
+    from voiceguard.voiceprint.encoder import GE2EEncoder
 
     res: dict = {"threads": 1, "cpu": os.cpu_count()}
-    code = ("import time; t=time.perf_counter(); import voiceguard.speaker as s; "
+    code = ("import time; t=time.perf_counter(); import voiceguard.voiceprint.encoder as s; "
             "e=s.GE2EEncoder(threads=1); print(time.perf_counter()-t)")
     loads = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                   check=True).stdout) for _ in range(args.repeat)]

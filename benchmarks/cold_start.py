@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-SPEECH = Path(__file__).resolve().parents[1] / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = Path(__file__).resolve().parents[1] / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def _time(cmd: list[str], runs: int, warmup: int) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """The default detector's speed on one core beside its physical bound.
 
 The bound: the encoder's floating-point operations per second of audio (what
-:meth:`voiceguard.frontends.whisper.WhisperEncoder.flops_per_second` counts: the two stem
+:meth:`voiceguard.detect.frontends.whisper.WhisperEncoder.flops_per_second` counts: the two stem
 convolutions, the projections, the feed-forward layers and the attention products of the
 blocks the model reads, for its chunk length) against the core's peak, taken two ways:
 the *theoretical* peak (clock x FLOPs per cycle of the widest FMA units the CPU reports:
@@ -28,10 +28,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
+import numpy as np
+import soundfile as sf
 
-SPEECH = Path(__file__).resolve().parents[1] / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = Path(__file__).resolve().parents[1] / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def theoretical_peak() -> tuple[float, str]:
@@ -67,7 +67,7 @@ def main() -> int:
     import torch
 
     from voiceguard import audio
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     torch.set_num_threads(1)
     det = Detector(args.model, threads=1)
@@ -86,10 +86,20 @@ def main() -> int:
     out = {"model": det.version, "seconds": args.seconds, "rtf_end_to_end": round(rtf, 1),
            "rtf_runs": [round(args.seconds / t, 1) for t in times]}
     backend = det.backend
-    if hasattr(backend, "encoder"):
+    block_model = getattr(backend, "block_model", None)
+    encoder = None
+    if block_model is not None:  # block geometry: every block encoded once, alone
+        encoder = block_model.encoder.encoder
+        n_layers = max(block_model.encoder.layers)
+        chunk_s = step_s = block_model.geometry.block / det.sr
+        out["geometry"] = f"blocks of {chunk_s:g} s, encoded once each"
+    elif hasattr(backend, "encoder"):
+        encoder, n_layers = backend.encoder, max(backend.layers)
         chunk_s = det.grid.max_chunk / det.sr - det.hop_s
         step_s = det.grid.windows_per_chunk * det.hop_s  # audio advanced per chunk
-        flops = backend.encoder.flops_per_second(max(backend.layers), chunk_s=chunk_s) * chunk_s / step_s
+        out["geometry"] = f"chunks of {chunk_s:g} s every {step_s:g} s"
+    if encoder is not None:
+        flops = encoder.flops_per_second(n_layers, chunk_s=chunk_s) * chunk_s / step_s
         peak_t, desc = theoretical_peak()
         peak_m = measured_peak()
         out.update({
@@ -99,6 +109,7 @@ def main() -> int:
             "rtf_bound_theoretical": round(peak_t / flops, 1), "rtf_bound_measured_gemm": round(peak_m / flops, 1),
             "share_of_gemm_bound": round(rtf / (peak_m / flops), 3),
         })
+    out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1) + "\n")

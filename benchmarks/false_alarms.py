@@ -57,7 +57,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("-o", "--out")
     args = p.parse_args()
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     items = clips()
     split = {}

@@ -23,12 +23,12 @@ What it does
 2. Runs the webhook receiver in this process (a minimal HTTP/1.1 server on
    ``asyncio.start_server``, keep-alive, answers 200): each event is recorded with its
    arrival time (``time.monotonic()``, the same clock the callers use).
-3. Places ``--calls`` concurrent calls with :class:`voiceguard.audiosocket.AudioSocketClient`,
+3. Places ``--calls`` concurrent calls with :class:`voiceguard.service.audiosocket.AudioSocketClient`,
    exactly as Asterisk's AudioSocket would: UUID frame, 20 ms frames of 8 kHz int16 audio
    paced in real time for ``--call-s`` seconds, then a hangup frame. Starts are staggered
    evenly over the first 2 s. **Call audio**: even-numbered calls are made only of the 3
    bona fide LibriSpeech clips (``examples/bonafide_librispeech_1898.flac`` and the 2 clips
-   of ``tests/data/``), odd-numbered calls only of the 3 synthetic ones
+   of ``tests/assets/``), odd-numbered calls only of the 3 synthetic ones
    (``examples/spoof_*.flac``: espeak TTS, Griffin-Lim and WORLD copies); within a call the
    clips are concatenated in a rotated order (call ``i`` starts with clip ``(i // 2) % 3``
    of its class), separated by 0.25 s of silence, and repeated until ``--call-s`` seconds.
@@ -130,8 +130,8 @@ import numpy as np
 # order 1898, 1034, 118 makes the calls that start with the 2.5 s clip wait until 5 s).
 BONAFIDE_CLIPS = [
     ROOT / "examples" / "bonafide_librispeech_1898.flac",
-    ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac",
-    ROOT / "tests" / "data" / "librispeech_1034-121119-0000_2.5s.flac",
+    ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac",
+    ROOT / "tests" / "assets" / "librispeech_1034-121119-0000_2.5s.flac",
 ]
 SPOOF_CLIPS = [
     ROOT / "examples" / "spoof_espeak.flac",
@@ -150,6 +150,16 @@ class HarnessError(RuntimeError):
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def model_version(model: str | None) -> str | None:
+    """``name@digest`` of the model the server loads (read here, without torch work)."""
+    try:
+        from voiceguard.detect import Detector
+
+        return Detector(model).version
+    except Exception as exc:  # noqa: BLE001 - informative only
+        return f"unknown ({type(exc).__name__}: {exc})"
 
 
 def free_port() -> int:
@@ -223,7 +233,7 @@ def machine_info() -> dict[str, Any]:
 
         info["voiceguard"] = voiceguard.__version__
         info["torch"] = torch.__version__
-    except Exception as exc:  # noqa: BLE001 - informative only
+    except Exception as exc:  # informative only
         info["versions_error"] = f"{type(exc).__name__}: {exc}"
     return info
 
@@ -370,7 +380,8 @@ class WebhookReceiver:
 class ServerProcess:
     """``python -m voiceguard serve`` as a subprocess."""
 
-    def __init__(self, tmp: Path, token: str, webhook_port: int) -> None:
+    def __init__(self, tmp: Path, token: str, webhook_port: int, model: str | None = None,
+                 extra: list[str] | None = None) -> None:
         self.as_port, self.http_port = free_port(), free_port()
         while self.http_port == self.as_port:
             self.http_port = free_port()
@@ -379,6 +390,9 @@ class ServerProcess:
         self.cmd = [sys.executable, "-m", "voiceguard", "serve",
                     "--audiosocket", f"127.0.0.1:{self.as_port}", "--http", f"127.0.0.1:{self.http_port}",
                     "--webhook", f"http://127.0.0.1:{webhook_port}/hook", "--log", str(self.log_path)]
+        if model is not None:
+            self.cmd += ["--model", model]
+        self.cmd += list(extra or [])
         self.token = token
         self.proc: subprocess.Popen | None = None
         self.exit_code: int | None = None
@@ -396,7 +410,7 @@ class ServerProcess:
     def start(self) -> None:
         env = dict(os.environ, VOICEGUARD_TOKEN=self.token)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-        self._err = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._err = open(self.stderr_path, "wb")  # closed in stop()
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                      stdout=self._err, stderr=subprocess.STDOUT)
 
@@ -470,7 +484,7 @@ class CallRecord:
 
 
 async def place_call(rec: CallRecord, port: int, pcm: np.ndarray) -> None:
-    from voiceguard.audiosocket import AudioSocketClient
+    from voiceguard.service.audiosocket import AudioSocketClient
 
     await asyncio.sleep(rec.start_delay_s)
     client = AudioSocketClient("127.0.0.1", port)
@@ -492,7 +506,7 @@ async def place_call(rec: CallRecord, port: int, pcm: np.ndarray) -> None:
         rec.t_stream_end = time.monotonic()
         await client.hangup()
         rec.t_hangup = rec.t_stream_end
-    except Exception as exc:  # noqa: BLE001 - recorded, reported as a harness error
+    except Exception as exc:  # recorded, reported as a harness error
         rec.error = f"{type(exc).__name__}: {exc}"
         await client.close()
 
@@ -763,7 +777,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     hook = WebhookReceiver()
     await hook.start()
     tmp = Path(tempfile.mkdtemp(prefix="vg-load-"))
-    server = ServerProcess(tmp, token, hook.port)
+    server = ServerProcess(tmp, token, hook.port, args.model, args.server_arg)
     results["server_cmd"] = " ".join(server.cmd)
     results["tmp_dir"] = str(tmp)
     sampler = None
@@ -773,6 +787,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         server.start()
         ready_s = await server.wait_ready(args.ready_timeout)
         mem_ready = proc_mem_mb(server.pid)
+        async with httpx.AsyncClient(timeout=5.0) as c:
+            results["model"] = (await c.get(server.base_url + "/healthz")).json().get("model")
+        results["model_requested"] = args.model or "default (the shipped model)"
+        results["model_version"] = model_version(args.model)
+        results["server_env"] = {k: v for k, v in os.environ.items() if k.startswith(("VG_", "OMP_", "MKL_"))}
         results["server"] = {"pid": server.pid, "ready_s": round(ready_s, 2),
                              "rss_ready_mb": round(mem_ready["VmRSS"], 1), "hwm_ready_mb": round(mem_ready["VmHWM"], 1)}
         print(f"server ready in {ready_s:.1f} s (pid {server.pid}, RSS {mem_ready['VmRSS']:.0f} MiB); "
@@ -886,6 +905,7 @@ def summary(res: dict[str, Any]) -> str:
         f"{mach['cpu_count']} CPUs, Python {mach['python']}, {mach['platform']}"),
         (f"args: --calls {a['calls']} --call-s {a['call_s']:g} --http-clients {a['http_clients']} "
         f"--http-s {a['http_s']:g}"),
+        f"model: {res.get('model')} ({res.get('model_version')}; requested {res.get('model_requested')})",
         "",
         "CALLS (AudioSocket, 8 kHz, real time)",
         (f"  calls with running verdicts : {c['with_running']}/{c['n']}   with final verdict: {c['with_final']}/{c['n']}"
@@ -966,6 +986,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="JSON results file (default benchmarks/results/load_service.json)")
     ap.add_argument("--drain-s", type=float, default=300.0,
                     help="longest wait for the final verdicts after the hangups (default 300)")
+    ap.add_argument("--model", default=None,
+                    help="detector the server loads (voiceguard serve --model; default: the shipped model)")
+    ap.add_argument("--server-arg", action="append", default=[],
+                    help="extra argument for voiceguard serve (repeatable), e.g. --server-arg=--workers=2")
     ap.add_argument("--ready-timeout", type=float, default=180.0, help="longest wait for /healthz (default 180)")
     ap.add_argument("--keep-tmp", action="store_true",
                     help="keep the temporary folder (the server's calls.jsonl and stderr) instead of deleting it")

@@ -16,7 +16,7 @@ process or of earlier runs is counted. The test audio is generated once into
 itself stays small):
 
 * ``silence``: seeded white noise at -80 dBFS (a line with nothing on it);
-* ``speech``: the 3 s LibriSpeech clip of ``tests/data`` (one speaker) followed by 1 s of
+* ``speech``: the 3 s LibriSpeech clip of ``tests/assets`` (one speaker) followed by 1 s of
   that noise, looped, with the gain varied per repetition (-6 to 0 dB).
 
 ``upload`` is what ``POST /v1/score`` does with a request body (the file's bytes through
@@ -45,7 +45,7 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH = ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 SR = 16000
 BLOCK_S = 10
 NOISE = 10 ** (-80 / 20)
@@ -139,7 +139,7 @@ def _commands(command: str, path: Path, db: Path) -> list[str]:
 
 _UPLOAD = """
 import sys
-from voiceguard.scoring import Detector
+from voiceguard.detect import Detector
 from voiceguard.service.http_api import decode_upload
 data = open(sys.argv[1], "rb").read()
 y, sr, ch = decode_upload(data, "audio/flac", max_duration_s=1e6)

@@ -6,7 +6,7 @@ Usage::
 
 Each trial starts a fresh database holding a baseline (speaker ``keep``, speaker ``a`` at
 version 0), then a child process that performs one kind of write in a tight loop, each
-write being one :class:`voiceguard.voiceprints.VoiceprintStore` call:
+write being one :class:`voiceguard.store.VoiceprintStore` call:
 
 * ``enroll``: a new speaker ``e<k>`` (3 clips) per iteration;
 * ``replace``: speaker ``a`` re-enrolled at version ``k`` (``replace=True``; the clip count
@@ -51,7 +51,7 @@ _CHILD = r"""
 import sys
 sys.path.insert(0, sys.argv[4])
 from store_crash import clips_for
-from voiceguard.voiceprints import VoiceprintStore
+from voiceguard.store import VoiceprintStore
 db, op, start = sys.argv[1], sys.argv[2], int(sys.argv[3])
 st = VoiceprintStore(db, key=b"")
 print("ready", flush=True)
@@ -73,7 +73,7 @@ while True:
 
 def clips_for(name: str, version: int):
     """The clips of ``name`` at ``version``: deterministic, 1 + version % 3 of them (3 for e<k>)."""
-    from voiceguard.voiceprints import ClipRecord
+    from voiceguard.store import ClipRecord
 
     n = 3 if name[0] in "ed" or name == "keep" else 1 + version % 3
     seed = int.from_bytes(f"{name}/{version}".encode(), "little") % (2 ** 63)
@@ -109,7 +109,7 @@ def _traces(blob: bytes, name: str) -> bool:
 
 def trial(tmp: Path, op: str, rng: random.Random, max_delay_s: float) -> dict:
     """One kill: returns {'op', 'killed_in_call', 'returned', 'error'}."""
-    from voiceguard.voiceprints import VoiceprintStore
+    from voiceguard.store import VoiceprintStore
 
     db = tmp / f"t{rng.randrange(10 ** 9)}.db"
     start = rng.randrange(1, 1000)
@@ -178,7 +178,7 @@ def trial(tmp: Path, op: str, rng: random.Random, max_delay_s: float) -> dict:
             for k in [*returned, last + 1]:
                 if f"d{k}" not in present and _traces(raw_after, f"d{k}"):
                     raise AssertionError(f"deleted d{k}: embedding bytes left after reopening")
-    except Exception as exc:  # noqa: BLE001 - every failure is reported
+    except Exception as exc:  # every failure is reported
         error = f"{type(exc).__name__}: {exc}"
     for suffix in ("", "-wal", "-shm"):
         p = db.with_name(db.name + suffix)

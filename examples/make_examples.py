@@ -5,7 +5,7 @@
 - bonafide_librispeech_1898.flac: 6 s of LibriSpeech 1898-145702-0000 (speaker 1898, a
   held-out test speaker of the shipped model), CC BY 4.0.
 - spoof_world_copy.flac, spoof_griffinlim_copy.flac: copy-synthesis of that clip with the
-  project's WORLD and Griffin-Lim (mel) vocoders (voiceguard.data.vocoders), fixed seeds.
+  project's WORLD and Griffin-Lim (mel) vocoders (voiceguard.synthesis.vocoders), fixed seeds.
 - spoof_espeak.flac: a sentence spoken by eSpeak NG (voiceguard.data.tts).
 """
 

@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None)
     args = ap.parse_args(argv)
 
+    from voiceguard.detect.detector import Detector
     from voiceguard.errors import VoiceguardError
-    from voiceguard.scoring import Detector
 
     try:
         det = Detector(args.model, prior=args.prior, threshold=args.threshold)

@@ -60,7 +60,7 @@ def phone_chain(y: np.ndarray, sr: int, bandpass: bool = False) -> tuple[np.ndar
     from scipy.signal import butter, sosfiltfilt
 
     from voiceguard.audio import resample
-    from voiceguard.data.channel import g711_roundtrip
+    from voiceguard.audio.g711 import g711_roundtrip
 
     z = np.asarray(y, np.float64)
     if bandpass:
@@ -104,7 +104,7 @@ class Cache:
 
 
 def eer(pos, neg) -> float:
-    from voiceguard.metrics import eer as _eer
+    from voiceguard.evaluation.metrics import eer as _eer
 
     return float(_eer(np.asarray(pos), np.asarray(neg)))
 
@@ -118,8 +118,9 @@ def libri_files(data: Path, spk: str) -> list[Path]:
 
 def fit_calibration(args, cache: Cache) -> None:
     from voiceguard.audio import load_mono
-    from voiceguard.calibration import cllr, fit_calibration as fit
-    from voiceguard.speaker import GE2EEncoder
+    from voiceguard.detect.calibration import cllr
+    from voiceguard.detect.calibration import fit_calibration as fit
+    from voiceguard.voiceprint.encoder import GE2EEncoder
 
     folders = sorted(p for p in (args.data / "resemblyzer_librispeech").iterdir()
                      if p.is_dir() and p.name[len("libri_"):] not in TEST_SPEAKERS)
@@ -165,7 +166,7 @@ def fit_calibration(args, cache: Cache) -> None:
     lines = ["speaker\tfile\trole"] + [f"{it[0]}\t{it[1]}\tcalibration" for it in items] + [
         f"{it[0]}\t{it[1]}\tcohort" for it in coh]
     (args.trials / "calibration_clips.tsv").write_text("\n".join(lines) + "\n")
-    from voiceguard.voiceprint.fusion import SpeakerCalibration
+    from voiceguard.voiceprint.decision import SpeakerCalibration
 
     for cond, E, T in (("clean-clean", A, B), ("clean-phone", AT, BP)):
         S = E.astype(np.float64) @ T.astype(np.float64).T
@@ -196,7 +197,7 @@ def fit_calibration(args, cache: Cache) -> None:
 def copy_of(args, f: Path, voc: str, seed: int, y=None, sr=None) -> np.ndarray:
     """A vocoder copy of a file (or of the given samples), cached as 16 kHz float32."""
     from voiceguard.audio import load_mono, resample
-    from voiceguard.data import vocoders
+    from voiceguard.synthesis import vocoders
 
     d = args.cache / "copies"
     d.mkdir(parents=True, exist_ok=True)
@@ -231,7 +232,8 @@ def fit_clone_calibration(args, speakers: list[str]) -> tuple[dict, dict]:
     of the four vocoders (the fourth rotates); B is the bona fide trial, B copied by the fourth
     vocoder the clone trial."""
     from voiceguard.audio import load_mono
-    from voiceguard.calibration import cllr, fit_calibration as fit
+    from voiceguard.detect.calibration import cllr
+    from voiceguard.detect.calibration import fit_calibration as fit
     from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
 
     vocs = list(COPY_VOCODERS)
@@ -310,7 +312,7 @@ def sv_eval(args, cache: Cache, cal) -> dict:
                 (tar if lab else non).append(cal.normalise(s, ref, v, c))
                 (ltar if lab else lnon).append(llr)
             ltar, lnon = np.array(ltar), np.array(lnon)
-            from voiceguard.calibration import cllr
+            from voiceguard.detect.calibration import cllr
 
             results[f"{n_enroll}clip/{cond}"] = {
                 "eer": eer(tar, non), "n_target": len(tar), "n_nontarget": len(non),
@@ -359,9 +361,9 @@ def mixed_voice_eval(args, cache: Cache) -> dict:
 
 def sasv_eval(args, cache: Cache, cal, emb) -> dict:
     from voiceguard.audio import load_mono
-    from voiceguard.calibration import cllr
-    from voiceguard.data import vocoders
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.calibration import cllr
+    from voiceguard.detect.detector import Detector
+    from voiceguard.synthesis import vocoders
     from voiceguard.verify import fuse, spoof_llr_threshold
 
     SPKS = TEST_SPEAKERS[: args.speakers]
@@ -596,9 +598,9 @@ def demo_groups(root: Path) -> list[dict]:
 def vc_eval(args, cache: Cache, cal) -> dict:
     """Voice-conversion clones against their own target speakers (see :func:`demo_groups`)."""
     from voiceguard.audio import load_mono
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
     from voiceguard.voiceprint.clone_check import COPY_VOCODERS, fit_clone_model
-    from voiceguard.voiceprint.fusion import fuse, spoof_llr_threshold
+    from voiceguard.voiceprint.decision import fuse, spoof_llr_threshold
 
     root = args.demos if (args.demos / "MANIFEST.tsv").is_file() else ROOT.parent / "shared" / "data" / "spoof-demos"
     groups = demo_groups(root)
@@ -617,7 +619,7 @@ def vc_eval(args, cache: Cache, cal) -> dict:
             g = [frames_of(args, f"{grp['enroll']}|whole", y, sr)]
             c = [frames_of(args, f"{grp['enroll']}|{v}|enroll", copy_of(args, grp["enroll"], v, gi), 16000) for v in vocs]
             model = fit_clone_model(g, c, seed=gi, vocoders=vocs)
-        except Exception as exc:  # noqa: BLE001 - too short an enrollment clip
+        except Exception as exc:  # too short an enrollment clip
             print(f"  no clone model for {grp['speaker']}: {exc}")
             model = None
         tests = [(f, "target", "-") for f in grp["genuine"]] + [(f, "clone", sysname) for f, sysname in grp["clones"]]
@@ -668,7 +670,7 @@ def gate_eval(args) -> dict:
 
     Clips: the ten test speakers' clips, the first clip of every other LibriSpeech speaker,
     and the voice-conversion groups' enrollment clips (all real recordings)."""
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     det = Detector(args.model, threads=args.threads)
     root = args.demos if (args.demos / "MANIFEST.tsv").is_file() else ROOT.parent / "shared" / "data" / "spoof-demos"
@@ -718,7 +720,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from voiceguard.speaker import GE2EEncoder
+    from voiceguard.voiceprint.encoder import GE2EEncoder
 
     args.trials.mkdir(parents=True, exist_ok=True)
     enc = GE2EEncoder(threads=args.threads)

@@ -1,7 +1,7 @@
 """Shared fixtures of the voiceguard test-suite.
 
 * ``rng``: a seeded ``numpy.random.Generator`` (seed 1234), fresh for each test.
-* ``speech``, ``speech_b``: real LibriSpeech speech (CC BY 4.0, see tests/data/ATTRIBUTION.md)
+* ``speech``, ``speech_b``: real LibriSpeech speech (CC BY 4.0, see tests/assets/ATTRIBUTION.md)
   as float64 in [-1, 1) at 16 kHz; ``speech_int16`` is the first clip's raw 16-bit samples.
 * ``noise``: 3 s of seeded white Gaussian noise at 16 kHz (float64, std 0.1).
 * ``features``: the ``voiceguard.features`` module, imported lazily so that the suite still
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
-DATA_DIR = TESTS_DIR / "data"
+DATA_DIR = TESTS_DIR / "assets"
 REFERENCE_DIR = TESTS_DIR / "reference"
 
 # The reference is a plain module, not part of the package: make it importable as
@@ -115,3 +115,115 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------------------
+# A tiny labelled corpus (training and the train / evaluate commands)
+# --------------------------------------------------------------------------------------
+
+
+def _speechlike(rng: np.random.Generator, sr: int, dur: float, f0: float) -> np.ndarray:
+    """A speech-like utterance: voiced syllables with pauses (synthetic.py when present)."""
+    try:
+        from voiceguard.data.synthetic import synth_utterance
+
+        return np.asarray(synth_utterance(sr, rng, f0_mean=f0, duration_s=dur), np.float64)
+    except ImportError:  # pragma: no cover - the data package is part of the tree
+        t = np.arange(int(dur * sr)) / sr
+        env = np.clip(np.sin(2 * np.pi * 3.0 * t), 0, None) ** 2
+        y = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 20))
+        return 0.3 * env * y / np.abs(y).max()
+
+
+def _random_phase(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A crude 'vocoder': keep the STFT magnitude, draw a random phase, overlap-add."""
+    from scipy.signal import istft, stft
+
+    _, _, z = stft(y, nperseg=512, noverlap=384)
+    z = np.abs(z) * np.exp(2j * np.pi * rng.random(z.shape))
+    _, out = istft(z, nperseg=512, noverlap=384)
+    out = out[: len(y)]
+    return np.pad(out, (0, len(y) - len(out)))
+
+
+def _telephone(y: np.ndarray, sr: int) -> np.ndarray:
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    z = sosfilt(butter(4, [300, 3400], "bandpass", fs=sr, output="sos"), y)
+    return resample_poly(resample_poly(z, 1, 2), 2, 1)[: len(y)]
+
+
+def _make_toy_corpus(
+    out: Path, *, n_speakers: int = 8, utts: int = 4, seed: int = 0, dur: tuple[float, float] = (2.0, 4.5)
+) -> Path:
+    """Write FLAC files and a manifest.tsv: bona fide speech-like clips and two spoof systems.
+
+    Both classes get the same channel (noise floor, random level, half of them telephone
+    band), speakers are split train/val/test (speaker-disjoint). Returns the manifest path.
+    """
+    import soundfile as sf
+
+    from voiceguard.data.manifest import ClipRow, Manifest, write_manifest
+
+    sr = 16000
+    rng = np.random.default_rng(seed)
+    rows = []
+    splits = ["train"] * (n_speakers - 4) + ["val", "val", "test", "test"]
+    for s in range(n_speakers):
+        spk = f"spk{s:02d}"
+        f0 = rng.uniform(90, 220)
+        for u in range(utts):
+            y = _speechlike(rng, sr, rng.uniform(*dur), f0)
+            variants = [("bonafide", "-", "bonafide", y), ("spoof", "rand-phase", "dsp-vocoder", _random_phase(y, rng))]
+            # a second "system" so per-system tables have more than one row
+            smooth = np.convolve(_random_phase(y, rng), np.ones(3) / 3, mode="same")
+            variants.append(("spoof", "rand-phase-lp", "dsp-vocoder", smooth))
+            for label, system, family, x in variants:
+                tel = rng.random() < 0.5
+                x = _telephone(x, sr) if tel else x
+                x = x + 10 ** (-60 / 20) * rng.standard_normal(len(x))
+                x = x / (np.abs(x).max() + 1e-9) * 10 ** (rng.uniform(-12, -3) / 20)
+                rel = f"{label}/{spk}_{u}_{system}.flac"
+                (out / label).mkdir(parents=True, exist_ok=True)
+                sf.write(out / rel, x.astype(np.float32), sr, subtype="PCM_16")
+                rows.append(ClipRow(path=str(out / rel), label=label, speaker=spk, source="toy",
+                                    system=system, family=family,
+                                    condition="tel-8k-pcm" if tel else "wideband",
+                                    split=splits[s], duration_s=len(x) / sr))
+    path = out / "manifest.tsv"
+    write_manifest(Manifest(rows, out), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_toy_corpus():
+    """``make_toy_corpus(out, n_speakers=8, utts=4, seed=0)`` -> manifest path (see the function)."""
+    return _make_toy_corpus
+
+
+def write_block_test_model(folder: Path) -> Path:
+    """A block-geometry config reading the shipped default head's weights (2 s blocks,
+    windows of 2): TEST ONLY, its scores differ from the shipped model's and are not
+    validated. Returns the config's path (``benchmarks/block_test_model.py`` writes the same)."""
+    import json
+    import shutil
+    from importlib import resources
+
+    models = resources.files("voiceguard.models")
+    cfg = json.loads((models / "detector.json").read_text(encoding="utf-8"))
+    cfg["name"] = "whisper-base-blocks-test"
+    cfg["frontend"] = {**cfg["frontend"], "block_s": 2.0}
+    cfg["head"] = {"kind": "pooled", **cfg["head"]}
+    cfg["scoring"] = {k: v for k, v in cfg["scoring"].items() if k != "chunk_s"} | {"blocks_per_window": 2}
+    cfg.pop("training", None)
+    folder.mkdir(parents=True, exist_ok=True)
+    with resources.as_file(models / cfg["weights"]) as w:
+        shutil.copy(w, folder / cfg["weights"])
+    (folder / "detector.json").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
+    return folder / "detector.json"
+
+
+@pytest.fixture(scope="session")
+def block_test_model(tmp_path_factory) -> Path:
+    """Path of :func:`write_block_test_model`'s config (one per test session)."""
+    return write_block_test_model(tmp_path_factory.mktemp("block_model"))

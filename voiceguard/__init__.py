@@ -1,7 +1,7 @@
 """voiceguard: offline detection of cloned and synthetic speech.
 
 Fast LFCC/CQCC features (:mod:`voiceguard.features`), a calibrated spoof detector
-(:func:`score`, :class:`voiceguard.scoring.Detector`) and speaker voiceprints. The
+(:func:`score`, :class:`voiceguard.detect.Detector`) and speaker voiceprints. The
 command-line tool is ``voiceguard`` (see ``voiceguard --help``).
 
 ``import voiceguard`` stays light: the detector (and torch) load on first use of
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from voiceguard._version import __version__
 from voiceguard.errors import VoiceguardError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from voiceguard.scoring import ScoreResult
+    from voiceguard.detect.result import ScoreResult
 
-__version__ = "0.1.0"
 
 __all__ = ["VoiceguardError", "__version__", "score", "ScoreResult"]
 
@@ -33,23 +33,23 @@ def score(audio: Any, sr: int | None = None, **kwargs: Any) -> ScoreResult:
     sr : int, optional
         Sample rate of an array (required for arrays).
     **kwargs
-        ``model``, ``prior``, ``threshold``: see :func:`voiceguard.scoring.score`.
+        ``model``, ``prior``, ``threshold``: see :func:`voiceguard.detect.score`.
 
     Returns
     -------
-    voiceguard.scoring.ScoreResult
+    voiceguard.detect.ScoreResult
         ``verdict`` ('bonafide', 'spoof' or 'no_speech'), calibrated ``spoof_probability``
         and ``llr`` (natural log, bona fide over spoof), ``duration_s`` and per-window
         ``segments``.
     """
-    from voiceguard.scoring import score as _score
+    from voiceguard.detect.detector import score as _score
 
     return _score(audio, sr, **kwargs)
 
 
 def __getattr__(name: str) -> Any:
     if name == "ScoreResult":
-        from voiceguard.scoring import ScoreResult
+        from voiceguard.detect.result import ScoreResult
 
         return ScoreResult
     raise AttributeError(f"module 'voiceguard' has no attribute {name!r}")

@@ -9,7 +9,7 @@ spoof.
 
 from __future__ import annotations
 
-__all__ = ["OK", "FOUND", "ERROR", "INTERRUPTED", "HELP", "status"]
+__all__ = ["OK", "FOUND", "ERROR", "INTERRUPTED", "BROKEN_PIPE", "HELP", "status"]
 
 #: Every recording is bona fide or holds no speech (``verify``: every one accepted).
 OK = 0
@@ -20,6 +20,10 @@ FOUND = 1
 ERROR = 2
 #: Stopped with Ctrl-C.
 INTERRUPTED = 130
+#: The output was closed early (``voiceguard score ... | head``): the run stopped, its
+#: results are incomplete, so it claims neither a finding nor a clean batch (128 + SIGPIPE,
+#: what a shell reports for a process the closed pipe killed).
+BROKEN_PIPE = 141
 
 HELP = """\
 exit codes:
@@ -30,6 +34,7 @@ exit codes:
   2    no recording was judged spoof, but at least one could not be scored;
        or a usage error (wrong option, unknown speaker, missing extra)
   130  interrupted (Ctrl-C)
+  141  the output was closed early (e.g. piped into head): results incomplete
   Commands that judge nothing (train, evaluate, enroll, speakers, serve,
   features) exit 0 on success and 2 on an error."""
 

@@ -7,7 +7,7 @@ satisfies the harness's invariants or raises a :class:`voiceguard.errors.Voicegu
 (``AssertionError``), a crash, a hang or runaway memory is a finding.
 
 ``one_input`` never needs atheris: the test-suite replays the committed seed corpus and
-regression inputs through it directly (tests/test_fuzz.py); ``tests/fuzz/run.py`` drives
+regression inputs through it directly (tests/reliability/test_fuzz.py); ``tests/fuzz/run.py`` drives
 it with atheris (coverage-guided, libFuzzer underneath).
 """
 

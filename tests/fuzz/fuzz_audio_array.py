@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 import scipy.signal  # noqa: F401 - imported lazily by resample(); here so the first input is not slow
+from _harness import Reader, check_audio, expected_errors
 
 from voiceguard import audio
-from _harness import Reader, check_audio, expected_errors
 
 DTYPES = ("<i2", "<f4", "<f8", "<i4", "u1", "i1", "<i8", "<f2", "<u2", "<c8", "?", "<u4")
 RATES = (8000, 16000, 44100, 48000, 11025, 22050, 12000, 96000, 192000, 8000.5, 0, -16000, 7999,

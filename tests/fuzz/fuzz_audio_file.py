@@ -15,11 +15,11 @@ formats are chosen by name), the rest is the file.
 from __future__ import annotations
 
 import numpy as np
-import soundfile  # noqa: F401 - imported lazily by voiceguard; here so that run.py instruments it
-
-from voiceguard import audio
+import soundfile  # imported lazily by voiceguard; here so that run.py instruments it
 from _harness import check_audio, expected_errors, scratch_file
 from fuzz_audio_array import _check_resampled
+
+from voiceguard import audio
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".au", ".opus", ".caf", ".w64", ".bin")
 

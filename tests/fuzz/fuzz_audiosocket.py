@@ -3,7 +3,7 @@ the listener's per-call logic.
 
 Two checks on the same bytes:
 
-1. :func:`voiceguard.audiosocket.read_frame` in a loop over a stream that holds the bytes
+1. :func:`voiceguard.service.audiosocket.read_frame` in a loop over a stream that holds the bytes
    and then ends: every frame it returns re-encodes (:func:`encode_frame`) to exactly the
    bytes it consumed, it never returns a payload above ``max_payload``, and it stops with
    ``None`` (clean end between frames) or a :class:`ProtocolError` (anything else).
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 
-import voiceguard.stream as stream_mod
-from voiceguard import audiosocket as asock
+from _harness import expected_errors
+
+import voiceguard.detect.stream as stream_mod
+from voiceguard.service import audiosocket as asock
 from voiceguard.service import audiosocket_server as server
 from voiceguard.service.config import ServiceConfig
 from voiceguard.service.core import Service
-from _harness import expected_errors
 
 MAX_PAYLOADS = (8192, 320, 16, 1, 65535, 0)
 
@@ -127,7 +128,7 @@ async def _serve(data: bytes, max_payload: int) -> None:
         await server.handle_connection(svc, _reader(data), _Writer())
     finally:
         svc.events.emit = emit
-    for event, call, fields in events:
+    for event, _call, fields in events:
         for v in fields.values():
             assert "internal error" not in str(v), (event, fields)
     finals = [f for e, _, f in events if e == "final"]

@@ -24,13 +24,13 @@ import json
 import numpy as np
 import soundfile  # noqa: F401 - imported lazily by voiceguard; here so that run.py instruments them
 import starlette.formparsers  # noqa: F401
+from _harness import Reader, check_audio, expected_errors
 
-import voiceguard.audio  # noqa: F401
+import voiceguard.audio
 import voiceguard.data.channel  # noqa: F401
-from voiceguard.service import http_api
+from voiceguard.service import http_api, uploads
 from voiceguard.service.config import ServiceConfig
 from voiceguard.service.core import Service
-from _harness import Reader, check_audio, expected_errors
 
 MEDIA_TYPES = (
     "audio/wav", "audio/flac", "audio/ogg", "audio/mpeg", "application/octet-stream", "audio/basic",
@@ -112,7 +112,7 @@ def one_input(data: bytes) -> None:
             check_audio(y)
             assert isinstance(sr, int) and sr > 0 and channels >= 1
             mtype = ctype.split(";")[0].strip().lower()
-            if mtype in http_api._MULAW_TYPES | http_api._ALAW_TYPES:
+            if mtype in uploads._MULAW_TYPES | uploads._ALAW_TYPES:
                 assert np.abs(y).max() <= 1.0, "G.711 decoded outside [-1, 1]"
         return
     headers = [(b"host", b"test")]

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 
-from voiceguard.data import manifest as mf
 from _harness import _SCRATCH, expected_errors, scratch_file
+
+from voiceguard.data import manifest as mf
 
 NAMES = ("manifest.tsv", "list.csv", "protocol.txt", "MANIFEST.tsv")
 

@@ -3,7 +3,7 @@
 Byte 0 picks the mode:
 
 * **export** (even): the bytes as an export file (``voiceguard speakers export``) through
-  :func:`voiceguard.voiceprints.read_export`; what it accepts is imported into a fresh
+  :func:`voiceguard.store.read_export`; what it accepts is imported into a fresh
   store and exported again: same speakers, same clips, embeddings within float32
   rounding of the export's 7 digits.
 * **database** (odd): the bytes as the database file itself (``--db`` pointing at
@@ -15,9 +15,9 @@ Byte 0 picks the mode:
 from __future__ import annotations
 
 import numpy as np
-
-from voiceguard import voiceprints as vps
 from _harness import _SCRATCH, expected_errors
+
+from voiceguard import store as vps
 
 
 def _fresh(name: str):

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 CORPUS = HERE / "corpus"
 ROOT = HERE.parents[1]
-SPEECH = ROOT / "tests" / "data" / "librispeech_118-121721-0000_3s.flac"
+SPEECH = ROOT / "tests" / "assets" / "librispeech_118-121721-0000_3s.flac"
 
 
 def _tone(n: int, sr: int, channels: int = 1, seed: int = 0) -> np.ndarray:
@@ -114,7 +114,7 @@ def http_uploads() -> dict[str, bytes]:
 
     wav = _sound(_tone(800, 8000), 8000, "WAV", "PCM_16")
     flac = _sound(_tone(1600, 16000), 16000, "FLAC", "PCM_16")
-    from voiceguard.data.channel import mulaw_encode, alaw_encode
+    from voiceguard.audio.g711 import alaw_encode, mulaw_encode
 
     mu = mulaw_encode(_tone(800, 8000)).astype(np.uint8).tobytes()
     al = alaw_encode(_tone(800, 8000)).astype(np.uint8).tobytes()
@@ -167,7 +167,7 @@ def manifests() -> dict[str, bytes]:
 
 
 def voiceprint_seeds() -> dict[str, bytes]:
-    from voiceguard.voiceprints import ClipRecord, VoiceprintStore
+    from voiceguard.store import ClipRecord, VoiceprintStore
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:

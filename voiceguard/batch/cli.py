@@ -1,4 +1,4 @@
-"""``voiceguard batch``: the subcommand, registered by :func:`voiceguard.cli.build_parser`."""
+"""``voiceguard batch``: the subcommand, assembled by :func:`voiceguard.cli.build_parser`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from voiceguard.detect.cli import add_detector_options
 from voiceguard.errors import InvalidParameterError
 
 __all__ = ["add_parser", "batch_command"]
@@ -46,15 +47,14 @@ def add_parser(sub: Any, *, positive_int: Any = int, epilog: str | None = None,
                        help="Ray cluster: ray://head:10001 (Ray Client), auto, or host:6379 "
                             "(default: $RAY_ADDRESS if set, else a local Ray)")
     where.add_argument("--local", type=positive_int, default=None, metavar="N",
-                       help="start a local Ray with N CPUs (default: all of this machine's)")
+                       help="start a local Ray with N CPUs (default: the CPUs this process may use: "
+                            "affinity and cgroup quota)")
     ba.add_argument("--workers", type=positive_int, default=None, metavar="N",
                     help="actors, one model each (default: the cluster's CPUs / --threads)")
     ba.add_argument("--threads", type=positive_int, default=1,
                     help="torch threads and Ray CPUs per actor (default 1); rows equal "
                          "'score --threads THREADS' bit for bit")
-    ba.add_argument("--model", default=None, help="detector model (passed to Detector; default: the shipped one)")
-    ba.add_argument("--threshold", type=float, default=None, help="verdict threshold on spoof_probability")
-    ba.add_argument("--prior", type=float, default=None, help="prior probability of bona fide speech")
+    add_detector_options(ba, threads=False)
     ba.add_argument("--format", choices=["parquet", "jsonl"], default="parquet", help="part format (default parquet)")
     ba.add_argument("--part-size", type=positive_int, default=None, metavar="N",
                     help="recordings per part (default 64): at most this much work is redone after a crash")
@@ -79,7 +79,7 @@ def batch_command(args: argparse.Namespace) -> int:
         try:
             runtime_env = json.loads(args.runtime_env)
         except ValueError as exc:
-            raise InvalidParameterError(f"--runtime-env is not valid JSON ({exc})") from None
+            raise InvalidParameterError(f"--runtime-env is not valid JSON ({exc})") from exc
     # every usage error (inputs, settings, output folder) is reported before Ray starts
     todo = plan(args.inputs, args.out, fmt=args.format, model=args.model, prior=args.prior,
                 threshold=args.threshold, threads=args.threads, workers=args.workers,

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from voiceguard.errors import InvalidParameterError, VoiceguardError
+from voiceguard.threads import available_cpus
 
 __all__ = ["ray_session", "require_ray", "DEFAULT_OBJECT_STORE_BYTES"]
 
@@ -24,11 +25,11 @@ def require_ray():
     """Import ``ray`` and ``ray.data`` or say how to install them."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise VoiceguardError(
             f"batch scoring needs Ray Data ({exc.name} is missing): pip install 'voiceguard[batch]'"
-        ) from None
+        ) from exc
     return ray
 
 
@@ -49,7 +50,8 @@ def ray_session(
         or ``host:6379``. Default: ``$RAY_ADDRESS`` when set (as in a KubeRay ``RayJob``),
         else a local cluster.
     local : int, optional
-        CPUs of a local single-machine cluster (default: all of this machine's). Its
+        CPUs of a local single-machine cluster (default: the CPUs this process may use,
+        :func:`voiceguard.threads.available_cpus`: affinity and cgroup quota). Its
         workers keep this process's niceness (Ray would renice them by 15).
     object_store_memory : int, optional
         Bytes of the local cluster's object store (default
@@ -79,7 +81,7 @@ def ray_session(
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise VoiceguardError(f"cannot connect to the Ray cluster at {address} ({exc})") from None
+            raise VoiceguardError(f"cannot connect to the Ray cluster at {address} ({exc})") from exc
     else:
         # a private session folder: several runs (or users) on one machine do not meet
         tmp = tempfile.mkdtemp(prefix="vg-ray-")
@@ -89,7 +91,7 @@ def ray_session(
         if nice_set:
             os.environ[_NICENESS] = "0"
         try:
-            ray.init(num_cpus=local or os.cpu_count() or 1, include_dashboard=False,
+            ray.init(num_cpus=local or available_cpus(), include_dashboard=False,
                      object_store_memory=object_store_memory or DEFAULT_OBJECT_STORE_BYTES,
                      _temp_dir=tmp, **kwargs)
         finally:

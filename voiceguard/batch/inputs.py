@@ -79,7 +79,7 @@ def filesystem(path: str, storage_options: Mapping[str, Any] | None = None):
         raise InvalidParameterError(
             f"{path}: cannot open {proto}:// storage ({exc}); install its fsspec package "
             "(s3fs for s3://, gcsfs for gs://)"
-        ) from None
+        ) from exc
 
 
 def _is_audio(name: str) -> bool:
@@ -112,7 +112,7 @@ def _read_manifest(path: str, path_column: str | None, storage_options: Mapping[
         with fs.open(inner, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        raise InvalidParameterError(f"{path}: cannot read the manifest ({exc})") from None
+        raise InvalidParameterError(f"{path}: cannot read the manifest ({exc})") from exc
     ext = os.path.splitext(inner)[1].lower()
     try:
         if ext == ".parquet":
@@ -123,8 +123,8 @@ def _read_manifest(path: str, path_column: str | None, storage_options: Mapping[
                 parse_options=pacsv.ParseOptions(delimiter="\t" if ext == ".tsv" else ","),
                 convert_options=pacsv.ConvertOptions(strings_can_be_null=False),
             )
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid and friends
-        raise InvalidParameterError(f"{path}: not a readable {ext[1:].upper()} manifest ({exc})") from None
+    except Exception as exc:  # pyarrow raises ArrowInvalid and friends
+        raise InvalidParameterError(f"{path}: not a readable {ext[1:].upper()} manifest ({exc})") from exc
     wanted = [path_column] if path_column else list(PATH_COLUMNS)
     column = next((c for c in wanted if c in table.column_names), None)
     if column is None:
@@ -156,7 +156,7 @@ def _expand_one(item: str, path_column: str | None, storage_options: Mapping[str
         if fs.isdir(inner):
             return [fs.unstrip_protocol(p) for p in sorted(fs.find(inner)) if _is_audio(p)]
     except OSError as exc:
-        raise InvalidParameterError(f"{item}: cannot list it ({exc})") from None
+        raise InvalidParameterError(f"{item}: cannot list it ({exc})") from exc
     return [item]
 
 

@@ -6,7 +6,7 @@ Layout of ``OUT`` (a local folder or any fsspec URL)::
     OUT/part-<20 hex>.parquet       one part per batch of recordings (or .jsonl)
 
 A row holds the fields of ``voiceguard score --format jsonl`` for the recording
-(:meth:`voiceguard.scoring.ScoreResult.to_dict`, segments as a nested list) followed by
+(:meth:`voiceguard.detect.ScoreResult.to_dict`, segments as a nested list) followed by
 ``sha256``, the hash of the file's bytes; a recording that could not be scored has
 ``file``, ``error`` and, when its bytes could be read, ``sha256``.
 

@@ -236,7 +236,7 @@ def run(
     fmt : {'parquet', 'jsonl'}
         Part format.
     model, prior, threshold : optional
-        Passed to :class:`voiceguard.scoring.Detector` (default: the shipped detector).
+        Passed to :class:`voiceguard.detect.Detector` (default: the shipped detector).
     threads : int
         Torch threads and Ray CPUs per actor. Rows equal ``voiceguard score --threads
         THREADS`` bit for bit.

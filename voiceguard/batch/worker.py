@@ -1,7 +1,7 @@
 """What one Ray worker does: fetch, hash and score recordings, and commit a part.
 
 :class:`Scorer` is the callable class of the actor pool: each actor holds one
-:class:`voiceguard.scoring.Detector`, loaded on the first recording it has to score (a
+:class:`voiceguard.detect.Detector`, loaded on the first recording it has to score (a
 rerun that finds everything done never loads a model). For every recording of a batch it
 
 1. reads the file through fsspec in 1 MiB blocks, hashing them (SHA-256); a file on
@@ -81,7 +81,7 @@ class Scorer:
         self.out_fs, self.out = filesystem(out, self.storage_options)
         self.done: frozenset[bytes] = ray.get(done[0]) if done else frozenset()
         self.versions = set(versions)
-        self._detector = None
+        self._detector: Any = None
         self._scratch = tempfile.mkdtemp(prefix="vg-batch-")  # copies of remote recordings
 
     def __del__(self) -> None:
@@ -90,12 +90,12 @@ class Scorer:
     def detector(self):
         """The actor's Detector, loaded on first use."""
         if self._detector is None:
-            from voiceguard.scoring import Detector
+            from voiceguard.detect.detector import Detector
 
             try:
                 det = Detector(**self.detector_kwargs)
             except VoiceguardError as exc:
-                raise _Fatal(str(exc)) from None
+                raise _Fatal(str(exc)) from exc
             version = getattr(det, "version", det.name)
             if self.versions and self.versions != {version}:
                 raise _Fatal(

@@ -16,12 +16,8 @@
    2 s are kept whole when at least 0.8 s long). Segments are the unit of everything
    below; ``group`` names the segment.
 4. **Copy-synthesis spoofs.** Each segment is re-synthesised by ``--vocoders-per-segment``
-   (default 2) of the DSP vocoders in :mod:`voiceguard.data.vocoders`, chosen in rotation
-   so every vocoder gets the same share, and by ``--neural-per-segment`` (default 1) of
-   the trained neural vocoders named by ``--neural-vocoders`` (folders written by
-   :func:`voiceguard.data.neural_vocoders.train_vocoder`), also in rotation. A neural
-   vocoder of family ``F`` gives system ``nvoc-F`` in spoof family ``neural-F``, so
-   leave-one-family-out holds each generator architecture out whole.
+   (default 2) of the DSP vocoders in :mod:`voiceguard.synthesis.vocoders`, chosen in rotation
+   so every vocoder gets the same share.
 5. **TTS spoofs.** Sentences from :mod:`voiceguard.data.tts` spoken by random voices of
    every available engine (equal minutes per TTS system), joined and cut with the same
    segmenter. Their total is ``--tts-fraction`` (default 0.2, at most 0.5) of all spoof
@@ -73,7 +69,7 @@ from voiceguard.data.manifest import (
 from voiceguard.data.splits import SPLITS, assign_speaker_splits, check_speaker_disjoint, choose_holdout_sources
 from voiceguard.errors import InvalidParameterError, VoiceguardError
 
-__all__ = ["BuildConfig", "build_corpus", "segment", "summarise", "main", "default_corpora", "neural_vocoder_systems"]
+__all__ = ["BuildConfig", "build_corpus", "segment", "summarise", "main", "default_corpora"]
 
 log = logging.getLogger("voiceguard.data.build")
 
@@ -102,10 +98,6 @@ class BuildConfig:
         Vocoder system ids (None: every available one).
     vocoders_per_segment : int
         DSP copy-synthesis spoofs per bona fide segment.
-    neural_vocoders : list of Path
-        Trained neural vocoder folders (each with ``vocoder.json``); empty: none.
-    neural_per_segment : int
-        Neural copy-synthesis spoofs per bona fide segment (when neural vocoders are given).
     tts : bool
         Make TTS spoofs when engines are available.
     tts_engines : list of str or None
@@ -139,8 +131,6 @@ class BuildConfig:
     segment_s: tuple[float, float] = (2.0, 8.0)
     vocoders: list[str] | None = None
     vocoders_per_segment: int = 2
-    neural_vocoders: list[Path] = field(default_factory=list)
-    neural_per_segment: int = 1
     tts: bool = True
     tts_engines: list[str] | None = None
     tts_fraction: float = 0.2
@@ -158,7 +148,6 @@ class BuildConfig:
         for k in ("out", "jobs"):
             d.pop(k)
         d["inputs"] = [str(Path(p).absolute()) for p in self.inputs]
-        d["neural_vocoders"] = [str(Path(p).absolute()) for p in self.neural_vocoders]
         d["real_outputs"] = [str(Path(p).absolute()) for p in self.real_outputs]
         return d
 
@@ -268,7 +257,7 @@ def _load(path: Path, max_s: float | None = None) -> np.ndarray:
         info = sf.info(str(path))
         frames = -1 if max_s is None else int(max_s * info.samplerate)
         y, sr = sf.read(str(path), dtype="float64", always_2d=True, frames=frames)
-    except Exception as exc:  # noqa: BLE001 - report any decoder error the same way
+    except Exception as exc:  # report any decoder error the same way
         from voiceguard.errors import AudioReadError
 
         raise AudioReadError(f"cannot read {path}: {exc}") from exc
@@ -360,13 +349,12 @@ def warnings_off() -> None:
 
 
 def _record_task(task: dict[str, Any], rng: np.random.Generator, babble: list[np.ndarray], out: Path) -> list[ClipRow]:
-    from voiceguard.data.vocoders import VOCODERS
+    from voiceguard.synthesis.vocoders import VOCODERS
 
     row = ClipRow(**task["row"])
     y = _load(Path(task["path"]))
     rows: list[ClipRow] = []
     vocs: list[str] = task["vocoders"]
-    neural: dict[str, str] = task.get("neural", {})
     for k, (a, b) in enumerate(segment(y, SR, rng, tuple(task["segment_s"]))):
         seg = y[a:b]
         if np.max(np.abs(seg)) < 1e-4:  # digital silence: nothing to learn from
@@ -378,26 +366,20 @@ def _record_task(task: dict[str, Any], rng: np.random.Generator, babble: list[np
             continue
         bona = dataclasses.replace(base, label=BONAFIDE, system="-", family=BONAFIDE)
         rows += _render(seg, bona, f"{group}-bona", out, task["profiles"], rng, babble)
-        chosen: list[str] = []
-        for pool, per in ((vocs, task["per_segment"]), (sorted(neural), task.get("neural_per_segment", 0))):
-            n_voc = min(per, len(pool))
-            start = (task["rotation"] + k * n_voc) % max(1, len(pool))
-            chosen += [pool[(start + j) % len(pool)] for j in range(n_voc)]
+        n_voc = min(task["per_segment"], len(vocs))
+        start = (task["rotation"] + k * n_voc) % max(1, len(vocs))
+        chosen = [vocs[(start + j) % len(vocs)] for j in range(n_voc)]
         for system in chosen:
             z = None
             for attempt in range(3):  # another draw of settings if one is unstable
                 try:
-                    if system in neural:
-                        z = _neural_copy(seg.astype(np.float32), rng, neural[system])
-                    else:
-                        z = VOCODERS[system](seg.astype(np.float32), SR, rng)
+                    z = VOCODERS[system](seg.astype(np.float32), SR, rng)
                     break
                 except VoiceguardError as exc:
                     log.warning("%s failed on %s (try %d): %s", system, group, attempt + 1, exc)
             if z is None:
                 continue
-            family = f"neural-{system[5:]}" if system in neural else "dsp-vocoder"
-            sp = dataclasses.replace(base, label=SPOOF, system=system, family=family)
+            sp = dataclasses.replace(base, label=SPOOF, system=system, family="dsp-vocoder")
             rows += _render(z, sp, f"{group}-{system.split('-', 1)[1]}", out, task["profiles"], rng, babble)
     return rows
 
@@ -420,52 +402,6 @@ def _real_task(task: dict[str, Any], rng: np.random.Generator, babble: list[np.n
         base = dataclasses.replace(row, group=group, duration_s=(b - a) / SR)
         rows += _render(seg, base, group, out, task["profiles"], rng, babble)
     return rows
-
-
-def _neural_copy(seg: np.ndarray, rng: np.random.Generator, folder: str) -> np.ndarray:
-    """Copy-synthesis through a trained neural vocoder, one torch thread per worker process."""
-    import torch
-
-    from voiceguard.data.neural_vocoders import neural_copy_synthesis
-
-    # the build already runs --jobs processes: more threads each would oversubscribe
-    torch.set_num_threads(1)
-    return neural_copy_synthesis(seg, SR, rng, vocoder=folder)
-
-
-def neural_vocoder_systems(folders: Sequence[str | os.PathLike]) -> dict[str, str]:
-    """System ids of trained neural vocoder folders.
-
-    Parameters
-    ----------
-    folders : sequence of path
-        Folders written by :func:`voiceguard.data.neural_vocoders.train_vocoder`.
-
-    Returns
-    -------
-    dict
-        ``{'nvoc-<family>': absolute folder}``.
-
-    Raises
-    ------
-    InvalidParameterError
-        A folder has no readable ``vocoder.json``, or two folders share a family.
-    """
-    out: dict[str, str] = {}
-    for f in folders:
-        cfg = Path(f) / "vocoder.json"
-        try:
-            family = str(json.loads(cfg.read_text())["family"])
-        except (OSError, ValueError, KeyError) as exc:
-            raise InvalidParameterError(
-                f"{f} is not a trained neural vocoder folder ({exc}); train one with "
-                "python -m voiceguard.data.neural_vocoders train"
-            ) from None
-        system = f"nvoc-{family}"
-        if system in out:
-            raise InvalidParameterError(f"two neural vocoders of family {family!r}: {out[system]} and {f}")
-        out[system] = str(Path(f).absolute())
-    return out
 
 
 def _tts_task(task: dict[str, Any], rng: np.random.Generator, babble: list[np.ndarray], out: Path) -> list[ClipRow]:
@@ -604,7 +540,7 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         Split assignment, held-out sources, vocoders and TTS voices used.
     """
     from voiceguard.data import tts as tts_mod
-    from voiceguard.data.vocoders import VOCODERS, available_vocoders
+    from voiceguard.synthesis.vocoders import VOCODERS, available_vocoders
 
     if not cfg.inputs:
         raise InvalidParameterError(
@@ -612,10 +548,9 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         )
     if not 0 <= cfg.tts_fraction <= 0.5:
         raise InvalidParameterError(f"tts_fraction must be in [0, 0.5] (TTS stays a minority), got {cfg.tts_fraction}")
-    if cfg.vocoders_per_segment < 0 or cfg.neural_per_segment < 0:
-        raise InvalidParameterError("vocoders_per_segment and neural_per_segment must be >= 0")
-    neural = neural_vocoder_systems(cfg.neural_vocoders)
-    n_copies = cfg.vocoders_per_segment + (cfg.neural_per_segment if neural else 0)
+    if cfg.vocoders_per_segment < 0:
+        raise InvalidParameterError("vocoders_per_segment must be >= 0")
+    n_copies = cfg.vocoders_per_segment
     from voiceguard.data.channel import PROFILES
 
     bad = [p for p in cfg.profiles if p not in PROFILES]
@@ -689,8 +624,6 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 "out": out,
                 "vocoders": vocs,
                 "per_segment": cfg.vocoders_per_segment,
-                "neural": neural,
-                "neural_per_segment": cfg.neural_per_segment,
                 "rotation": idx,
                 "segment_s": list(cfg.segment_s),
                 "profiles": list(cfg.profiles),
@@ -719,8 +652,9 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             for v in e.voices():
                 by_system[_tts_system(v)].append(v)
         if not by_system:
-            log.warning("no TTS engine available: building without TTS spoofs (install with scripts/install-data-deps.sh)")
-        voc_s = bona_s * (min(cfg.vocoders_per_segment, len(vocs)) + min(cfg.neural_per_segment, len(neural)))
+            log.warning("no TTS engine available: building without TTS spoofs (install with "
+                        "scripts/install-data-deps.sh)")
+        voc_s = bona_s * min(cfg.vocoders_per_segment, len(vocs))
         tts_s = cfg.tts_fraction / (1 - cfg.tts_fraction) * voc_s if voc_s > 0 else cfg.tts_fraction * bona_s
         rng = np.random.default_rng(cfg.seed + 31337)
         en = list(tts_mod.SENTENCES)
@@ -737,7 +671,8 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         n_sentences = int(round(tts_s / sec_per_sentence)) if systems else 0
         # Sentences per system, equal shares (the first systems in seeded order get the
         # remainder), then batches of at most per_batch sentences with one voice each.
-        counts = {sy: n_sentences // len(systems) + (i < n_sentences % len(systems)) for i, sy in enumerate(systems)} if systems else {}
+        counts = ({sy: n_sentences // len(systems) + (i < n_sentences % len(systems)) for i, sy in enumerate(systems)}
+                  if systems else {})
         for system in sorted(counts):
             voices = by_system[system]
             left, b = counts[system], 0
@@ -778,7 +713,8 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                         "segment_s": list(cfg.segment_s),
                         "profiles": list(cfg.profiles),
                         "babble": babble_for(split, "", np.random.default_rng(seed)),
-                        "cost": n_here * sec_per_sentence * (3 if v.engine in ("piper", "festival", "kokoro-ja") else 1),
+                        "cost": n_here * sec_per_sentence
+                        * (3 if v.engine in ("piper", "festival", "kokoro-ja") else 1),
                     }
                 )
                 voices_used[v.speaker] = voices_used.get(v.speaker, 0) + 1
@@ -787,7 +723,6 @@ def plan(cfg: BuildConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         "held_out_sources": held,
         "speaker_splits": {s: spk_split[s] for s in sorted(spk_split)},
         "vocoders": vocs,
-        "neural_vocoders": neural,
         "tts_voices_used": voices_used,
         "input_recordings": len(items),
         "input_minutes": round(sum(it[3] for it in items) / 60, 2),
@@ -989,28 +924,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m voiceguard.data", description="voiceguard training-data tools")
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build a training corpus (bona fide + vocoded + TTS spoofs, randomised channel)")
-    b.add_argument("--out", required=True, type=Path, help="output folder (resumes if it holds a build with the same settings)")
-    b.add_argument("--speech", type=Path, help="bona fide corpus folder with MANIFEST.tsv (default ../shared/data/speech)")
+    b.add_argument("--out", required=True, type=Path, help="output folder (resumes if it holds a build with the same "
+                                                           "settings)")
+    b.add_argument("--speech", type=Path, help="bona fide corpus folder with MANIFEST.tsv (default "
+                                               "../shared/data/speech)")
     b.add_argument("--domains", type=Path, help="second corpus folder (default ../shared/data/speech-domains)")
-    b.add_argument("--input", type=Path, action="append", default=[], help="extra corpus folder or manifest (repeatable)")
-    b.add_argument("--max-minutes", type=float, help="use about this many minutes of input recordings (source-stratified)")
+    b.add_argument("--input", type=Path, action="append", default=[], help="extra corpus folder or manifest "
+                                                                           "(repeatable)")
+    b.add_argument("--max-minutes", type=float, help="use about this many minutes of input recordings "
+                                                     "(source-stratified)")
     b.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--vocoders", help="comma-separated vocoder ids (default: all available: voc-world,voc-gl-mel,...)")
     b.add_argument("--vocoders-per-segment", type=int, default=2, help="DSP copies per segment (default 2)")
-    b.add_argument("--neural-vocoders", type=Path, action="append", default=[], metavar="DIR",
-                   help="trained neural vocoder folder (repeatable; python -m voiceguard.data.neural_vocoders train)")
-    b.add_argument("--neural-per-segment", type=int, default=1, help="neural copies per segment (default 1)")
     b.add_argument("--no-tts", action="store_true", help="make no TTS spoofs")
-    b.add_argument("--tts-engines", help="comma-separated TTS engines (espeak-ng,flite,festival,piper; default all installed)")
-    b.add_argument("--tts-fraction", type=float, default=0.2, help="share of spoof minutes from TTS (default 0.2, max 0.5)")
+    b.add_argument("--tts-engines", help="comma-separated TTS engines (espeak-ng,flite,festival,piper; default all "
+                                         "installed)")
+    b.add_argument("--tts-fraction", type=float, default=0.2, help="share of spoof minutes from TTS (default 0.2, max "
+                                                                   "0.5)")
     b.add_argument("--profiles", default="wideband,telephone", help="channel profiles each clip is rendered in")
     b.add_argument("--segment-s", default="2,8", help="segment length range in seconds (default 2,8)")
     b.add_argument("--split", default="0.8,0.1,0.1", help="train,val,test minute shares (speaker-disjoint)")
     b.add_argument("--xdomain-fraction", type=float, default=0.1, help="share of minutes in held-out sources")
-    b.add_argument("--holdout-sources", help="comma-separated sources to hold out ('none' for none; default chosen by seed)")
+    b.add_argument("--holdout-sources", help="comma-separated sources to hold out ('none' for none; default chosen by "
+                                             "seed)")
     b.add_argument("--real-outputs", type=Path, action="append", default=[], metavar="DIR",
-                   help="folder of real synthesizer outputs with MANIFEST.tsv (repeatable; python -m voiceguard.data import-demos)")
+                   help="folder of real synthesizer outputs with MANIFEST.tsv (repeatable; python -m voiceguard.data "
+                        "import-demos)")
     b.add_argument("--real-max-segments", type=int, default=3, help="segments kept per real-output file (default 3)")
     b.add_argument("-q", "--quiet", action="store_true")
 
@@ -1021,8 +961,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--seed", type=int, default=0)
 
     d = sub.add_parser("import-demos", help="convert the allowed files of demo-page repositories into a corpus folder")
-    d.add_argument("--allowed", required=True, type=Path, help="ALLOWED.tsv (repo commit path label system family seconds orig_sr)")
-    d.add_argument("--repos", required=True, type=Path, help="folder of the repositories (owner+name/repo git mirrors or checkouts)")
+    d.add_argument("--allowed", required=True, type=Path, help="ALLOWED.tsv (repo commit path label system family "
+                                                               "seconds orig_sr)")
+    d.add_argument("--repos", required=True, type=Path, help="folder of the repositories (owner+name/repo git mirrors "
+                                                             "or checkouts)")
     d.add_argument("--out", required=True, type=Path, help="output folder (16 kHz FLAC + MANIFEST.tsv)")
     d.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
 
@@ -1052,8 +994,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 segment_s=seg,  # type: ignore[arg-type]
                 vocoders=_csv(args.vocoders),
                 vocoders_per_segment=args.vocoders_per_segment,
-                neural_vocoders=list(args.neural_vocoders),
-                neural_per_segment=args.neural_per_segment,
                 tts=not args.no_tts,
                 tts_engines=_csv(args.tts_engines),
                 tts_fraction=args.tts_fraction,
@@ -1072,12 +1012,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.cmd == "synth":
             from voiceguard.data.synthetic import make_synthetic_corpus
 
-            path = make_synthetic_corpus(args.out, n_speakers=args.speakers, utterances_per_speaker=args.utterances, seed=args.seed)
+            path = make_synthetic_corpus(args.out, n_speakers=args.speakers, utterances_per_speaker=args.utterances,
+                                         seed=args.seed)
             print(path)
         elif args.cmd == "voices":
             from voiceguard.data import tts
             from voiceguard.data.channel import codec_available
-            from voiceguard.data.vocoders import VOCODERS, available_vocoders
+            from voiceguard.synthesis.vocoders import VOCODERS, available_vocoders
 
             have = available_vocoders()
             for v in VOCODERS:

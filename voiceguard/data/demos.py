@@ -106,7 +106,7 @@ def read_allowed(path: str | os.PathLike) -> list[AllowedFile]:
                                        rec["system"], normalise_family(rec["family"], label),
                                        float(rec["seconds"])))
             except (KeyError, ValueError) as exc:
-                raise DemoImportError(f"{path}:{i + 2}: malformed row ({exc})") from None
+                raise DemoImportError(f"{path}:{i + 2}: malformed row ({exc})") from exc
     return out
 
 

@@ -205,10 +205,10 @@ class ClipRow:
             self.system = "-"
         try:
             self.duration_s = float(self.duration_s)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as exc:
             raise ManifestError(
                 f"{self.path}: duration_s {self.duration_s!r} is not a number"
-            ) from None
+            ) from exc
         for name in _STR_FIELDS:
             value = getattr(self, name)
             value = "-" if value is None or str(value).strip() == "" else str(value).strip()
@@ -395,9 +395,9 @@ def _reading(path: Path) -> Iterator[None]:
         yield
     except UnicodeDecodeError as exc:
         raise ManifestError(f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-                            f"{exc.start}); save the manifest as UTF-8") from None
+                            f"{exc.start}); save the manifest as UTF-8") from exc
     except csv.Error as exc:
-        raise ManifestError(f"{path}: malformed table ({exc})") from None
+        raise ManifestError(f"{path}: malformed table ({exc})") from exc
 
 
 def _row_from_mapping(rec: dict[str, str], where: str) -> ClipRow:
@@ -423,7 +423,7 @@ def _row_from_mapping(rec: dict[str, str], where: str) -> ClipRow:
     try:
         return ClipRow(**kwargs, extra=extra)  # type: ignore[arg-type]
     except ManifestError as exc:
-        raise ManifestError(f"{where}: {exc}") from None
+        raise ManifestError(f"{where}: {exc}") from exc
 
 
 def read_table(

@@ -577,8 +577,8 @@ def synthesize(
 
     try:
         engine = ENGINES[voice.engine]()
-    except KeyError:
-        raise TTSUnavailableError(f"unknown TTS engine {voice.engine!r}; known: {sorted(ENGINES)}") from None
+    except KeyError as exc:
+        raise TTSUnavailableError(f"unknown TTS engine {voice.engine!r}; known: {sorted(ENGINES)}") from exc
     y, native_sr, settings = engine.synthesize(text, voice, rng)
     return resample(y, native_sr, sr).astype(np.float32), settings
 

@@ -1,0 +1,9 @@
+"""Deprecated: moved to :mod:`voiceguard.detect.frontends`. Importing it from here works but warns."""
+
+import warnings
+
+from voiceguard.detect.frontends import *  # noqa: F403
+
+_NEW = "voiceguard.detect.frontends"
+warnings.warn(f"{__name__} moved to {_NEW}; import it from there (this path will be removed)",
+              DeprecationWarning, stacklevel=2)

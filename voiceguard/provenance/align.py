@@ -346,8 +346,9 @@ def classify(runs: list[Run], query: Fingerprint, original: Fingerprint, *,
             off = r.offset * HOP_S
             out.append({"kind": "match", "start_s": s, "end_s": e, "original_start_s": t_o(s + off),
                         "original_end_s": t_o(e + off), "offset_s": off, "bit_error_rate": r.bit_error_rate})
-            if i + 1 < len(runs) and runs[i + 1].offset is not None:  # two offsets side by side
-                jump = (runs[i + 1].offset - r.offset) * HOP_S
+            next_offset = runs[i + 1].offset if i + 1 < len(runs) else None
+            if next_offset is not None:  # two offsets side by side
+                jump = (next_offset - r.offset) * HOP_S
                 if abs(jump) > tolerance_s:
                     a, b = sorted((t_o(e + off), t_o(e + off + jump)))
                     out.append({"kind": "removed" if jump > 0 else "reordered", "start_s": e, "end_s": e,

@@ -58,7 +58,7 @@ def _context(trust_anchors: PathLike | str | None) -> Any:
                 text = Path(trust_anchors).read_text(encoding="ascii")
             except (OSError, UnicodeDecodeError) as exc:
                 raise InvalidParameterError(f"cannot read the C2PA trust anchors {trust_anchors} ({exc}); pass "
-                                            "a PEM file of CA certificates") from None
+                                            "a PEM file of CA certificates") from exc
         settings["trust"] = {"trust_anchors": text}
     return c2pa.Context.from_dict(settings)
 
@@ -113,7 +113,7 @@ def read(source: PathLike | bytes, *, trust_anchors: PathLike | str | None = Non
     except OSError as exc:
         from voiceguard.errors import AudioReadError
 
-        raise AudioReadError(f"{source}: cannot read ({exc.strerror})") from None
+        raise AudioReadError(f"{source!s}: cannot read ({exc.strerror})") from exc
     if found is None:
         return None
     active, state, results, n_manifests = found
@@ -149,7 +149,7 @@ def _algorithm(key_pem: bytes) -> str:
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError) as exc:
-        raise InvalidParameterError(f"the C2PA private key is not an unencrypted PEM key ({exc})") from None
+        raise InvalidParameterError(f"the C2PA private key is not an unencrypted PEM key ({exc})") from exc
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return "ed25519"
     if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -202,9 +202,9 @@ def sign(src: PathLike, dest: PathLike, *, cert_chain: PathLike, private_key: Pa
     """
     try:
         import c2pa
-    except ImportError:
-        raise C2paUnavailableError(f"signing with C2PA needs c2pa-python: {_INSTALL}") from None
-    from voiceguard import __version__
+    except ImportError as exc:
+        raise C2paUnavailableError(f"signing with C2PA needs c2pa-python: {_INSTALL}") from exc
+    from voiceguard._version import __version__
 
     src, dest = Path(src), Path(dest)
     mime = SIGNABLE.get(src.suffix.lower())
@@ -218,7 +218,7 @@ def sign(src: PathLike, dest: PathLike, *, cert_chain: PathLike, private_key: Pa
         key = Path(private_key).read_bytes()
     except OSError as exc:
         raise InvalidParameterError(f"cannot read the C2PA certificate or key ({exc.filename}: "
-                                    f"{exc.strerror})") from None
+                                    f"{exc.strerror})") from exc
     alg = _algorithm(key)
     if not source_type.replace("_", "").isalnum():
         raise InvalidParameterError(f"{source_type!r} is not an IPTC digital source type name (e.g. digitalCapture)")
@@ -238,13 +238,13 @@ def sign(src: PathLike, dest: PathLike, *, cert_chain: PathLike, private_key: Pa
     except c2pa.C2paError as exc:
         raise C2paUnavailableError(f"C2PA signing of {src} failed ({exc}); check that the certificate chain "
                                    "and key belong together and that the certificate may sign content "
-                                   "(digitalSignature, an extended key usage such as emailProtection)") from None
+                                   "(digitalSignature, an extended key usage such as emailProtection)") from exc
     except OSError as exc:
-        raise InvalidParameterError(f"cannot read {src} ({exc.strerror})") from None
+        raise InvalidParameterError(f"cannot read {src} ({exc.strerror})") from exc
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(buf.getvalue())
     except OSError as exc:
-        raise InvalidParameterError(f"cannot write the signed copy {dest} ({exc.strerror})") from None
+        raise InvalidParameterError(f"cannot write the signed copy {dest} ({exc.strerror})") from exc
     info = read(dest) or {}
     return {"file": str(dest), "label": info.get("label"), "signer": info.get("signer")}

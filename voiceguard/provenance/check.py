@@ -5,7 +5,7 @@
 registered original is this, and what was changed?": exact hashes first, then the
 fingerprint look-up, the frame-by-frame alignment of each candidate original
 (:mod:`voiceguard.provenance.align`), and the detector's score of every stretch of the
-copy that does not come from the original (public :class:`voiceguard.scoring.Detector`
+copy that does not come from the original (public :class:`voiceguard.detect.Detector`
 API only).
 """
 
@@ -82,7 +82,7 @@ class _Audio:
         try:
             y, _ = sf.read(str(self.source), start=a, stop=b, dtype="float64", always_2d=False)
         except Exception as exc:  # libsndfile raises several types
-            raise AudioReadError(f"{self.source}: cannot decode audio ({exc})") from None
+            raise AudioReadError(f"{self.source}: cannot decode audio ({exc})") from exc
         return to_mono(y)
 
 
@@ -109,7 +109,7 @@ def _read(audio: PathLike | np.ndarray, sr: int | None, data: bytes | None, *, q
     try:
         digest = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(audio)
     except OSError as exc:
-        raise AudioReadError(f"{audio}: cannot read ({exc.strerror})") from None
+        raise AudioReadError(f"{audio}: cannot read ({exc.strerror})") from exc
     return _Audio(audio, fp, h.hexdigest(), n, stream.sr, stream.channels, os.fspath(audio), digest)
 
 

@@ -1,8 +1,9 @@
 """The ``register``, ``provenance`` and ``registry`` subcommands.
 
-Exit codes of ``voiceguard provenance``: 0 when every input is a registered original or
-an unaltered copy of one, 1 when any input is altered or matches nothing, 2 when any
-input could not be checked (errors win). ``voiceguard registry verify``: 0 when the
+Exit codes of ``voiceguard provenance`` follow :mod:`voiceguard.exit_codes`: 0 when every
+input is a registered original or an unaltered copy of one, 1 when any input is altered or
+matches nothing (a finding wins over errors: other inputs may have failed), 2 when nothing
+was found but an input could not be checked. ``voiceguard registry verify``: 0 when the
 export verifies, 1 when it does not.
 """
 
@@ -14,24 +15,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from voiceguard import exit_codes
+from voiceguard.audio.files import expand_inputs
+from voiceguard.console import Commands, add_report_option, judging, no_files, open_reports, positive_int
+from voiceguard.detect.cli import add_detector_options, detector_from_args
 from voiceguard.errors import VoiceguardError
 
 __all__ = ["add_parsers"]
 
 _DB_HELP = ("database of voiceprints and registered originals (default: $VOICEGUARD_HOME/voiceprints.db, else the "
             "user data folder); the signing key lives beside it")
-
-
-def _files(inputs: list[str]) -> list[str]:
-    from voiceguard.cli import _expand_inputs
-
-    return _expand_inputs(inputs)
-
-
-def _no_files() -> int:
-    print("voiceguard: error: no audio files found in the given folders "
-          "(looked for .wav .flac .ogg .opus .mp3 .aiff .au)", file=sys.stderr)
-    return 2
 
 
 def _signed_copy_path(src: str, out_dir: str | None) -> Path:
@@ -43,9 +36,9 @@ def _register_command(args: argparse.Namespace) -> int:
     from voiceguard.provenance.check import register
     from voiceguard.provenance.registry import Registry
 
-    files = _files(args.inputs)
+    files = expand_inputs(args.inputs)
     if not files:
-        return _no_files()
+        return no_files()
     c2pa_args = (args.c2pa_cert, args.c2pa_key)
     if any(c2pa_args) and not all(c2pa_args):
         print("voiceguard: error: C2PA signing needs both --c2pa-cert and --c2pa-key", file=sys.stderr)
@@ -102,23 +95,17 @@ def _provenance_command(args: argparse.Namespace) -> int:
     from voiceguard.provenance.check import check
     from voiceguard.provenance.registry import Registry
 
-    files = _files(args.inputs)
+    files = expand_inputs(args.inputs)
     if not files:
-        return _no_files()
+        return no_files()
     made: list[Any] = []
 
     def detector() -> Any:  # one detector for all files, loaded when first needed
         if not made:
-            from voiceguard.scoring import Detector
-
-            made.append(Detector(args.model, threads=args.threads))
+            made.append(detector_from_args(args))
         return made[0]
 
-    folder = None
-    if args.report:
-        from voiceguard.report.cli import ReportFolder
-
-        folder = ReportFolder(args.report)
+    folder = open_reports(args)
     c2pa_opts: Any = False if args.no_c2pa else ({"trust_anchors": args.c2pa_trust} if args.c2pa_trust else True)
     n_err = n_bad = 0
     out = sys.stdout
@@ -133,11 +120,7 @@ def _provenance_command(args: argparse.Namespace) -> int:
                 continue
             n_bad += not res.unaltered
             if folder is not None:
-                from voiceguard.report.evidence import analyse
-
-                ev = analyse(f, detector())
-                ev.provenance = res.to_dict()
-                print(f"report: {folder.add(ev)}", file=sys.stderr)
+                print(f"report: {folder.add_provenance(f, detector(), res.to_dict())}", file=sys.stderr)
             if args.format == "jsonl":
                 out.write(json.dumps(res.to_dict()) + "\n")
             else:
@@ -158,7 +141,7 @@ def _provenance_command(args: argparse.Namespace) -> int:
                               + ("" if "error" in c else f", hard binding {c['hard_binding']}, signer "
                                  f"{(c.get('signer') or {}).get('common_name')}") + "\n")
             out.flush()
-    return 2 if n_err else (1 if n_bad else 0)
+    return exit_codes.status(n_bad, n_err)
 
 
 def _registry_command(args: argparse.Namespace) -> int:
@@ -221,14 +204,20 @@ def _read_export(path: str | None) -> Any:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     except OSError as exc:
-        raise InvalidParameterError(f"cannot read {path} ({exc.strerror})") from None
+        raise InvalidParameterError(f"cannot read {path} ({exc.strerror})") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidParameterError(f"{path} is not JSON ({exc}); pass a file written by 'voiceguard registry "
-                                    "export'") from None
+                                    "export'") from exc
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Any, commands: Commands) -> None:
     """Add ``register``, ``provenance`` and ``registry`` to the ``voiceguard`` subcommands."""
+    _add_register(sub)
+    _add_provenance(sub, commands)
+    _add_registry(sub)
+
+
+def _add_register(sub: Any) -> None:
     rg = sub.add_parser(
         "register", help="register original recordings (fingerprint + exact hash, signed)",
         description="Store a robust acoustic fingerprint and the exact SHA-256 of each recording (never the audio) "
@@ -247,25 +236,29 @@ def add_parsers(sub: Any) -> None:
                     help="IPTC digital source type of the C2PA 'created' action (default digitalCapture)")
     rg.set_defaults(func=_register_command)
 
-    pv = sub.add_parser(
-        "provenance", help="find the registered original of recordings and what was changed",
+
+def _add_provenance(sub: Any, commands: Commands) -> None:
+    pv = judging(
+        sub, "provenance", help="find the registered original of recordings and what was changed",
         description="Match each recording against the registered originals: which original, time offset, share "
                     "matching, and the inserted, replaced or removed segments (each non-matching segment scored "
                     "by the detector); reads and validates a C2PA manifest when the file has one. Exit code 0: "
-                    "every input is an unaltered original or copy; 1: any input altered or unmatched; 2: errors.")
+                    "every input is an unaltered original or copy; 1: any input altered or unmatched (even if "
+                    "others could not be checked); 2: nothing found but errors.")
     pv.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="audio files or folders (recursive)")
     pv.add_argument("--db", default=None, help=_DB_HELP)
     pv.add_argument("--format", choices=["table", "jsonl"], default="table")
-    pv.add_argument("--model", default=None, help="detector config for the non-matching segments (default: shipped)")
+    add_detector_options(pv, threads=False, model_help="detector of the non-matching segments")
     pv.add_argument("--no-score", action="store_true", help="do not run the detector on non-matching segments")
-    pv.add_argument("--threads", type=int, default=None, help="torch threads")
+    pv.add_argument("--threads", type=positive_int, default=None,
+                    help="torch threads while the detector runs, a positive integer (default: torch's choice)")
     pv.add_argument("--c2pa-trust", metavar="PEM", default=None, help="CA certificates trusted as C2PA signers")
     pv.add_argument("--no-c2pa", action="store_true", help="do not read C2PA manifests")
-    pv.add_argument("--report", metavar="DIR", default=None,
-                    help="also write a visual HTML report per recording into DIR (NAME.html): the detector's "
-                         "timeline and the provenance timeline (matching and non-matching spans)")
+    add_report_option(pv, commands)
     pv.set_defaults(func=_provenance_command)
 
+
+def _add_registry(sub: Any) -> None:
     rs = sub.add_parser(
         "registry", help="list, export, verify, import or delete registered originals",
         description="'export' writes every original with its fingerprint and signatures as JSON signed as a "

@@ -249,7 +249,7 @@ def fingerprint(y: np.ndarray, sr: int, *, query: bool = False) -> Fingerprint:
     InputTooShortError
         Less than 0.25 s of audio.
     """
-    from voiceguard.features import as_float_audio
+    from voiceguard.audio.convert import as_float_audio
 
     return fingerprint_blocks([as_float_audio(y)], int(sr), query=query)
 

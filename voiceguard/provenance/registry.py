@@ -1,7 +1,7 @@
 """The registry of originals: fingerprints and exact hashes in the voiceprint database.
 
 Registered originals live in their own tables of the same SQLite file as the voiceprints
-(:class:`voiceguard.voiceprints.VoiceprintStore` opens it, with its location rules, WAL
+(:class:`voiceguard.store.VoiceprintStore` opens it, with its location rules, WAL
 mode, locking and optional encryption check):
 
 * ``provenance_originals``: one row per original: name, note, time of registration, the
@@ -20,6 +20,7 @@ No audio is stored. The signing key is a PEM file beside the database
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime as _dt
 import functools
 import hashlib
@@ -27,10 +28,10 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar, Union
+from typing import Any, TypeVar, Union
 
 import numpy as np
 
@@ -106,7 +107,7 @@ def _db_errors(fn: Callable[..., T]) -> Callable[..., T]:
         except sqlite3.DatabaseError as exc:
             raise RegistryError(f"{self.path}: the provenance registry cannot be read or written ({exc}); "
                                 "if it is corrupt, restore the database from a backup, or import a "
-                                "registry export into a new one") from None
+                                "registry export into a new one") from exc
 
     return wrapper
 
@@ -214,17 +215,17 @@ class Registry:
     Raises
     ------
     VoiceprintStoreError
-        The database cannot be opened (see :class:`~voiceguard.voiceprints.VoiceprintStore`).
+        The database cannot be opened (see :class:`~voiceguard.store.VoiceprintStore`).
     """
 
     def __init__(self, db: Any = None, *, key_path: PathLike | None = None, create: bool = True) -> None:
-        from voiceguard.voiceprints import VoiceprintStore
+        from voiceguard.store import VoiceprintStore
 
         if isinstance(db, VoiceprintStore):
             self.store, self._own = db, False
         else:
             if not create:
-                from voiceguard.voiceprints import default_db_path
+                from voiceguard.store import default_db_path
 
                 p = Path(db).expanduser() if db is not None else default_db_path()
                 if not p.exists():
@@ -319,7 +320,7 @@ class Registry:
         self._insert([rec])
         return self.get(rec.uid), True
 
-    def _insert(self, recs: list[Original]) -> None:
+    def _insert(self, recs: builtins.list[Original]) -> None:
         with self.store.transaction() as conn:
             for rec in recs:
                 cur = conn.execute(
@@ -328,7 +329,7 @@ class Registry:
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (rec.uid, rec.name, rec.note, rec.registered, rec.file_sha256, rec.pcm_sha256, rec.n_samples,
                      rec.sample_rate, rec.channels, rec.fp_version, rec.fingerprint_bytes, rec.key_id, rec.signature))
-                oid = int(cur.lastrowid)
+                oid = int(cur.lastrowid or 0)  # set by every INSERT
                 frames = _index_frames(rec.fingerprint())
                 keys = rec.fingerprint().keys()[frames]
                 conn.executemany("INSERT OR IGNORE INTO provenance_index(key, original_id, frame) VALUES (?, ?, ?)",
@@ -388,12 +389,12 @@ class Registry:
         return (_row(r) for r in rows)
 
     @_db_errors
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         """Descriptions of every original, in registration order."""
         return [o.info() for o in self.originals()]
 
     @_db_errors
-    def find_exact(self, *, file_sha256: str | None = None, pcm_sha256: str | None = None) -> list[Original]:
+    def find_exact(self, *, file_sha256: str | None = None, pcm_sha256: str | None = None) -> builtins.list[Original]:
         """Originals with exactly these bytes, or else exactly these samples."""
         for col, val in (("file_sha256", file_sha256), ("pcm_sha256", pcm_sha256)):
             if val:
@@ -426,7 +427,7 @@ class Registry:
         order = np.argsort(keys, kind="stable")
         ks, fs = keys[order], frames[order]
         uniq = np.unique(ks)
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        parts: builtins.list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for i in range(0, uniq.size, _LOOKUP_BATCH):  # bounded Python-object memory for long queries
             rows = self._db.execute(
                 "SELECT key, original_id, frame FROM provenance_index WHERE key IN (SELECT value FROM json_each(?))",
@@ -514,7 +515,7 @@ def _index_frames(fp: Fingerprint) -> np.ndarray:
     return loud[loud % INDEX_STRIDE == 0]
 
 
-def verify_export(doc: Any, *, expect_key_id: str | None = None) -> list[Original]:
+def verify_export(doc: Any, *, expect_key_id: str | None = None) -> builtins.list[Original]:
     """Check a registry export: its own signature and every record's.
 
     Parameters
@@ -547,7 +548,7 @@ def verify_export(doc: Any, *, expect_key_id: str | None = None) -> list[Origina
         body = {k: v for k, v in doc.items() if k != "signature"}
         message = signing.DOMAIN_EXPORT + signing.canonical(body)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise err(f"the export is malformed ({type(exc).__name__}: {exc})") from None
+        raise err(f"the export is malformed ({type(exc).__name__}: {exc})") from exc
     if signing.key_id(pub) != doc.get("key_id"):
         raise err("the export's key id does not match its public key: it was altered")
     if expect_key_id and doc["key_id"] != expect_key_id.strip().lower():
@@ -563,7 +564,7 @@ def verify_export(doc: Any, *, expect_key_id: str | None = None) -> list[Origina
                            int(d["n_samples"]), int(d["sample_rate"]), int(d["channels"]), d["fp_version"],
                            d["key_id"], base64.b64decode(d["signature"], validate=True), fpb)
         except (KeyError, TypeError, ValueError) as exc:
-            raise err(f"original #{i + 1} of the export is malformed ({type(exc).__name__}: {exc})") from None
+            raise err(f"original #{i + 1} of the export is malformed ({type(exc).__name__}: {exc})") from exc
         kp = keys.get(rec.key_id)
         if kp is None or signing.key_id(kp) != rec.key_id or not signing.verify_signature(kp, rec.signature,
                                                                                          rec.message()):

@@ -91,14 +91,15 @@ class LocalKey:
                 pass  # another process made it first: use that one
             except OSError as exc:
                 raise ProvenanceSignatureError(f"cannot create the provenance signing key {self.path} "
-                                               f"({exc.strerror})") from None
+                                               f"({exc.strerror})") from exc
         try:
             data = self.path.read_bytes()
-            key = serialization.load_pem_private_key(data, password=None)
+            loaded: Any = serialization.load_pem_private_key(data, password=None)
+            key = loaded
         except (OSError, ValueError, TypeError) as exc:
             raise ProvenanceSignatureError(f"{self.path} is not a usable Ed25519 private key ({exc}); move it "
                                            "away to make a new key (records signed with it then no longer "
-                                           "verify)") from None
+                                           "verify)") from exc
         if not isinstance(key, Ed25519PrivateKey):
             raise ProvenanceSignatureError(f"{self.path} holds a {type(key).__name__}, not an Ed25519 key")
         self._key = key

@@ -7,7 +7,7 @@ speech regions, spectrogram, the probability of spoofing of every analysis windo
 model and its version, and with a speaker the voiceprint evidence.
 
 Modules, one job each: :mod:`.evidence` gathers the data through the public
-:class:`~voiceguard.scoring.Detector` / :class:`~voiceguard.verify.Verifier` API;
+:class:`~voiceguard.detect.Detector` / :class:`~voiceguard.verify.Verifier` API;
 :mod:`.raster` (colour map, PNG encoder) and :mod:`.svg` draw the figure without a
 plotting library; :mod:`.html` lays out the page; :mod:`.png` draws the figure as a PNG
 file with matplotlib (optional extra ``report``); :mod:`.cli` is the command-line glue;
@@ -22,7 +22,7 @@ from voiceguard.report.html import render_html, write_html
 __all__ = ["RecordingEvidence", "analyse", "failed", "render_html", "write_html", "write_png"]
 
 
-def write_png(path, ev):  # noqa: ANN001, ANN201 - re-exported lazily: matplotlib is optional
+def write_png(path, ev):  # re-exported lazily: matplotlib is optional
     """See :func:`voiceguard.report.png.write_png`."""
     from voiceguard.report.png import write_png as _write_png
 

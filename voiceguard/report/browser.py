@@ -252,7 +252,7 @@ def render(page: str | os.PathLike, *, width: int = 1000, height: int = 800, mob
     if "://" not in url:
         url = Path(page).resolve().as_uri()
     profile = Path(tempfile.mkdtemp(prefix="voiceguard-chromium-"))
-    log = open(profile / "chromium.log", "wb")  # noqa: SIM115 - closed below
+    log = open(profile / "chromium.log", "wb")  # closed below
     proc = subprocess.Popen([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
                              f"--window-size={width},{height}", "about:blank"],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)

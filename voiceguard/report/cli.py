@@ -1,5 +1,6 @@
-"""Command-line glue: ``voiceguard report`` and the ``--report DIR`` option of ``score``
-and ``verify``."""
+"""Command-line glue: ``voiceguard report``, and :class:`ReportFolder`, the writer behind the
+``--report DIR`` option of ``score``, ``verify`` and ``provenance`` (handed to those commands
+by :mod:`voiceguard.cli`, so the parts below the report never import it)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from voiceguard import exit_codes
+from voiceguard.audio.files import expand_inputs
+from voiceguard.console import Commands, judging, no_files, run_collecting_warnings
+from voiceguard.detect.cli import add_detector_options, detector_from_args
 from voiceguard.errors import VoiceguardError
 from voiceguard.report.evidence import RecordingEvidence, analyse, failed
 
-__all__ = ["add_report_parser", "report_command", "ReportFolder"]
+__all__ = ["add_parsers", "report_command", "ReportFolder"]
 
 
 def _safe_stem(path: str) -> str:
@@ -34,7 +39,7 @@ class ReportFolder:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise VoiceguardError(f"cannot create the report folder {self.folder} ({exc.strerror})") from None
+            raise VoiceguardError(f"cannot create the report folder {self.folder} ({exc.strerror})") from exc
         self._used: set[str] = set()
         self.written: list[str] = []
 
@@ -55,24 +60,44 @@ class ReportFolder:
         self.written.append(path)
         return path
 
+    def add_score(self, file: str, detector: Any, result: Any) -> str | None:
+        """The report of a scored recording (``score --report``); a failure is a warning on
+        stderr and None, never a lost score."""
+        try:
+            return self.add(analyse(file, detector, result=result))
+        except VoiceguardError as exc:
+            print(f"voiceguard: warning: no report for {file}: {exc}", file=sys.stderr)
+            return None
 
-def add_report_option(parser: argparse.ArgumentParser) -> None:
-    """``--report DIR`` on ``score`` / ``verify``."""
-    parser.add_argument("--report", metavar="DIR", default=None,
-                        help="also write a visual HTML report per recording into DIR (NAME.html: verdict, "
-                             "timeline of the per-window spoof probability, spectrogram, speech regions)")
+    def verify(self, file: str, verifier: Any, speaker: str) -> tuple[Any, list[str]]:
+        """Verify ``file`` as ``verify --report`` does (one decode for the decision and the
+        report) and write its report; returns (VerifyResult or the error, the file's warnings)."""
+        ev, notes = run_collecting_warnings(analyse, file, verifier.detector, verifier=verifier, speaker=speaker)
+        if isinstance(ev, Exception):
+            return ev, notes
+        res = ev.verification
+        notes = [w for w in ev.warnings if w not in res.warnings]  # the file's own (truncation)
+        for n in notes:
+            print(f"voiceguard: warning: {n}", file=sys.stderr)
+        self.add(ev)
+        return res, notes
+
+    def add_provenance(self, file: str, detector: Any, provenance: dict[str, Any]) -> str:
+        """The report of a provenance check: the detector's timeline and the provenance one."""
+        ev = analyse(file, detector)
+        ev.provenance = provenance
+        return self.add(ev)
 
 
-def add_report_parser(sub: Any, *, positive_int: Any, epilog: str, formatter_class: Any) -> None:
+def add_parsers(sub: Any, commands: Commands) -> None:
     """The ``report`` subcommand."""
-    rp = sub.add_parser(
-        "report", help="visual HTML report: where in each recording the detector heard synthetic speech",
+    rp = judging(
+        sub, "report", help="visual HTML report: where in each recording the detector heard synthetic speech",
         description="Score recordings and write one self-contained HTML report (no network, images embedded, "
                     "readable on a phone): per recording the verdict and calibrated probability with their "
                     "meaning in words, the waveform with speech regions, a spectrogram, the spoof probability "
                     "of every analysis window over time (a spliced synthetic passage stands out in red), the "
-                    "model and its version; with --speaker, the voiceprint evidence and fused decision.",
-        epilog=epilog, formatter_class=formatter_class)
+                    "model and its version; with --speaker, the voiceprint evidence and fused decision.")
     rp.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="audio files or folders (recursive)")
     rp.add_argument("-o", "--output", default="report.html", metavar="FILE",
                     help="the HTML file to write (default: report.html)")
@@ -85,12 +110,7 @@ def add_report_parser(sub: Any, *, positive_int: Any, epilog: str, formatter_cla
     rp.add_argument("--db", default=None, help="voiceprint database for --speaker (default: the default store)")
     rp.add_argument("--speaker-threshold", type=float, default=None, metavar="LLR",
                     help="with --speaker: accept when speaker_llr >= this (default 0)")
-    rp.add_argument("--threshold", type=float, default=None,
-                    help="verdict threshold on spoof_probability (default 0.5: spoof when >= 0.5)")
-    rp.add_argument("--prior", type=float, default=None,
-                    help="prior probability of bona fide speech used for spoof_probability (default 0.5)")
-    rp.add_argument("--model", default=None, help="detector config JSON (default: the shipped detector)")
-    rp.add_argument("--threads", type=positive_int, default=None, help="torch threads (a positive integer)")
+    add_detector_options(rp)
     rp.set_defaults(func=report_command)
 
 
@@ -101,16 +121,11 @@ def _png_path(output: str, i: int, file: str) -> str:
 
 def report_command(args: argparse.Namespace) -> int:
     """Run ``voiceguard report``; exit code as :mod:`voiceguard.exit_codes` says."""
-    from voiceguard import exit_codes
-    from voiceguard.cli import _expand_inputs
     from voiceguard.report.html import write_html
-    from voiceguard.scoring import Detector
 
-    files = _expand_inputs(args.inputs)
+    files = expand_inputs(args.inputs)
     if not files:
-        print("voiceguard: error: no audio files found in the given folders "
-              "(looked for .wav .flac .ogg .opus .mp3 .aiff .au)", file=sys.stderr)
-        return exit_codes.ERROR
+        return no_files()
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir):
         print(f"voiceguard: error: the folder of {args.output} does not exist", file=sys.stderr)
@@ -121,8 +136,8 @@ def report_command(args: argparse.Namespace) -> int:
         _matplotlib()  # fail before any scoring when the extra is missing
     verifier = store = None
     if args.speaker is not None:
-        from voiceguard.verify import Verifier
-        from voiceguard.voiceprints import VoiceprintStore
+        from voiceguard.store import VoiceprintStore
+        from voiceguard.voiceprint import Verifier
 
         store = VoiceprintStore(args.db, create=False)  # as verify: no database is an error, not a new one
         try:
@@ -133,7 +148,7 @@ def report_command(args: argparse.Namespace) -> int:
             raise
         detector = verifier.detector
     else:
-        detector = Detector(args.model, prior=args.prior, threshold=args.threshold, threads=args.threads)
+        detector = detector_from_args(args)
     try:
         if verifier is not None:
             verifier.voiceprint(args.speaker)  # an unknown speaker fails before any scoring

@@ -1,12 +1,12 @@
 """What a report shows about one recording, gathered through the public API only.
 
 :func:`analyse` decodes a recording once, scores it with a
-:class:`voiceguard.scoring.Detector` (``score_mono``), optionally verifies it against an
+:class:`voiceguard.detect.Detector` (``score_mono``), optionally verifies it against an
 enrolled speaker (:meth:`voiceguard.verify.Verifier.verify_mono`, reusing that score),
 and computes what the figures need: a min/max waveform envelope, a spectrogram image and
-the speech regions of :func:`voiceguard.vad.speech_activity`. Nothing here depends on the
+the speech regions of :func:`voiceguard.audio.vad.speech_activity`. Nothing here depends on the
 detector's features or network: a report only reads a
-:class:`~voiceguard.scoring.ScoreResult` (and its per-window ``segments``).
+:class:`~voiceguard.detect.ScoreResult` (and its per-window ``segments``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class RecordingEvidence:
         Caveats (a truncated file, several voices, little speech).
     duration_s : float
     speech : list of (start_s, end_s)
-        Speech regions found by :func:`voiceguard.vad.speech_activity`.
+        Speech regions found by :func:`voiceguard.audio.vad.speech_activity`.
     envelope : np.ndarray [shape=(2, n_columns)]
         Minimum and maximum sample per column, in [-1, 1].
     spectrogram : np.ndarray [shape=(SPEC_ROWS, n_columns)], uint8
@@ -109,7 +109,7 @@ def analyse(audio: str | os.PathLike, detector: Any, *, result: Any = None, veri
     ----------
     audio : str or os.PathLike
         The recording.
-    detector : voiceguard.scoring.Detector
+    detector : voiceguard.detect.Detector
     result : ScoreResult, optional
         The detector's result for this file when the caller already has it.
     verifier : voiceguard.verify.Verifier, optional
@@ -148,7 +148,7 @@ def analyse(audio: str | os.PathLike, detector: Any, *, result: Any = None, veri
     return RecordingEvidence(
         file=name, result=result, verification=verification, warnings=notes, duration_s=len(y) / float(sr),
         speech=speech_regions(y16, FIGURE_SR), envelope=envelope(y), spectrogram=spec, spec_fmax=fmax,
-        model=detector.name, model_version=model_version(detector), **_windowing(detector))
+        model=detector.name, model_version=model_version(detector), **_windowing(detector))  # type: ignore[arg-type]
 
 
 def _windowing(detector: Any) -> dict[str, float | None]:
@@ -218,8 +218,8 @@ def spectrogram_image(y: np.ndarray, sr: int, columns: int = COLUMNS, rows: int 
 
 
 def speech_regions(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
-    """Speech regions ``[(start_s, end_s)]`` of :func:`voiceguard.vad.speech_activity`."""
-    from voiceguard.vad import speech_activity
+    """Speech regions ``[(start_s, end_s)]`` of :func:`voiceguard.audio.vad.speech_activity`."""
+    from voiceguard.audio.vad import speech_activity
 
     act = speech_activity(y, sr)
     m = np.concatenate([[False], act.mask, [False]])

@@ -265,7 +265,7 @@ def render_html(evidence: Sequence[RecordingEvidence], *, title: str = "voicegua
     str
         A complete HTML document (UTF-8), with no external resource.
     """
-    from voiceguard import __version__
+    from voiceguard._version import __version__
 
     evs = list(evidence)
     n_flag = sum(ev.flagged for ev in evs)

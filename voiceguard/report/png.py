@@ -23,10 +23,10 @@ def _matplotlib():
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.colors import ListedColormap
         from matplotlib.figure import Figure
-    except ImportError:
+    except ImportError as exc:
         raise MissingExtraError(
             "--png needs matplotlib, which is not installed: pip install 'voiceguard[report]' "
-            "(the HTML report needs nothing more)") from None
+            "(the HTML report needs nothing more)") from exc
     return Figure, FigureCanvasAgg, ListedColormap
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from voiceguard.report.evidence import RecordingEvidence
 from voiceguard.report.raster import encode_png, palette, png_data_uri
@@ -125,10 +126,24 @@ def timeline_svg(ev: RecordingEvidence) -> str:
     out = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{html.escape(label)}" '
            'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" '
            'font-size="11">', f"<title>{html.escape(label)}</title>"]
+    out += _waveform_panel(ev, x)
+    out += _spectrogram_panel(ev)
+    out += _probability_panel(ev, x, thr)
+    # -- seconds covered by windows judged spoof, across all panels -----------------------
+    for a, b in flagged_ranges(segs, thr):
+        out.append(f'<rect class="flag" data-start="{a:.3f}" data-end="{b:.3f}" '
+                   f'x="{_n(x(a))}" y="{_WAVE[0]}" width="{_n(x(b) - x(a))}" '
+                   f'height="{_AXIS_Y - _WAVE[0]}" fill="{SPOOF_RED}" fill-opacity="0.12" '
+                   f'stroke="{SPOOF_RED}" stroke-opacity="0.6" pointer-events="none"/>')
+    out += _time_axis(dur, x)
+    out.append("</svg>")
+    return "".join(out)
 
-    # -- waveform with speech regions ---------------------------------------------------
+
+def _waveform_panel(ev: RecordingEvidence, x: Any) -> list[str]:
+    """The waveform envelope with the speech regions as a green strip."""
     top, h = _WAVE
-    out.append(f'<rect x="{_L}" y="{top}" width="{_PW}" height="{h}" fill="#f8fafc" stroke="#cbd5e1"/>')
+    out = [f'<rect x="{_L}" y="{top}" width="{_PW}" height="{h}" fill="#f8fafc" stroke="#cbd5e1"/>']
     sy = top + h - _SPEECH_H
     for s, e in ev.speech:
         out.append(f'<rect class="speech" data-start="{s:.2f}" data-end="{e:.2f}" x="{_n(x(s))}" y="{sy}" '
@@ -143,9 +158,13 @@ def timeline_svg(ev: RecordingEvidence) -> str:
         out.append(f'<path class="wave" d="M{upper} L{lower} Z" fill="#334155" stroke="#334155" '
                    'stroke-width="0.6"/>')
     out.append(_panel_label(top, "waveform \u00b7 green strip: speech"))
+    return out
 
-    # -- spectrogram ----------------------------------------------------------------------
+
+def _spectrogram_panel(ev: RecordingEvidence) -> list[str]:
+    """The spectrogram as an embedded PNG, with its kHz axis."""
     top, h = _SPEC
+    out = []
     if ev.spectrogram.size:
         uri = png_data_uri(encode_png(ev.spectrogram, palette()))
         out.append(f'<image class="spectrogram" x="{_L}" y="{top}" width="{_PW}" height="{h}" '
@@ -158,14 +177,18 @@ def timeline_svg(ev: RecordingEvidence) -> str:
     out.append(f'<text x="14" y="{top + h / 2}" transform="rotate(-90 14 {top + h / 2})" text-anchor="middle" '
                'fill="#475569">kHz</text>')
     out.append(_panel_label(top, f"spectrogram 0\u2013{fmax_k:g} kHz", dark=True))
+    return out
 
-    # -- probability per window -----------------------------------------------------------
+
+def _probability_panel(ev: RecordingEvidence, x: Any, thr: float) -> list[str]:
+    """The spoof probability of every window where it lies in time, and the threshold."""
+    segs = list(ev.result.segments)
     top, h = _PROB
 
     def yp(p: float) -> float:
         return top + h - _PROB_PAD[1] - (h - sum(_PROB_PAD)) * p
 
-    out.append(f'<rect x="{_L}" y="{top}" width="{_PW}" height="{h}" fill="#ffffff" stroke="#cbd5e1"/>')
+    out = [f'<rect x="{_L}" y="{top}" width="{_PW}" height="{h}" fill="#ffffff" stroke="#cbd5e1"/>']
     for p in (0.0, 0.5, 1.0):
         out.append(f'<line x1="{_L}" x2="{_L + _PW}" y1="{_n(yp(p))}" y2="{_n(yp(p))}" stroke="#e2e8f0"/>')
         out.append(f'<text x="{_L - 6}" y="{_n(yp(p) + 4)}" text-anchor="end" fill="#475569">{p:g}</text>')
@@ -175,39 +198,36 @@ def timeline_svg(ev: RecordingEvidence) -> str:
                f'stroke="{SPOOF_RED}" stroke-dasharray="5 4" stroke-width="1"/>')
     out.append(f'<text x="{_L + _PW - 4}" y="{_n(yp(thr) - 4)}" text-anchor="end" fill="{SPOOF_RED}">'
                f'threshold {thr:g}</text>')
-    if segs:
-        win, _ = window_layout(ev)
-        centres = [((s.start_s + s.end_s) / 2, s.spoof_probability) for s in segs if s.used]
-        if len(centres) > 1:
-            pts = " ".join(f"{_n(x(t))},{_n(yp(p))}" for t, p in centres)
-            out.append(f'<polyline points="{pts}" fill="none" stroke="#64748b" stroke-width="1"/>')
-        for s in segs:
-            p = s.spoof_probability
-            colour = SPOOF_RED if p >= thr else BONAFIDE_BLUE
-            tip = (f"{s.start_s:.1f}\u2013{s.end_s:.1f} s: P(spoof) {p:.3f}, LLR {s.llr:+.2f}, "
-                   f"{100 * s.speech_fraction:.0f} % speech" + ("" if s.used else " (not used: too little speech)"))
-            tc = (s.start_s + s.end_s) / 2
-            out.append(f'<g class="win" data-start="{s.start_s:.3f}" data-end="{s.end_s:.3f}" data-p="{p:.6f}" '
-                       f'data-used="{str(s.used).lower()}"><title>{html.escape(tip)}</title>'
-                       f'<line x1="{_n(x(s.start_s))}" x2="{_n(x(s.end_s))}" y1="{_n(yp(p))}" y2="{_n(yp(p))}" '
-                       f'stroke="{colour}" stroke-width="3" stroke-opacity="{0.55 if s.used else 0.25}"/>'
-                       f'<circle cx="{_n(x(tc))}" cy="{_n(yp(p))}" r="3.5" fill="{colour if s.used else "#fff"}" '
-                       f'stroke="{colour}"/></g>')
-        what = "the whole recording (one window)" if len(segs) == 1 else f"each {win:g} s window"
-        out.append(_panel_label(top, f"P(spoof) of {what} \u00b7 bar: the seconds it covers"))
-    else:
+    if not segs:
         out.append(f'<text x="{_L + _PW / 2}" y="{top + h / 2 + 4}" text-anchor="middle" fill="#475569">'
                    "not scored: too little speech</text>")
         out.append(_panel_label(top, "P(spoof) per window"))
+        return out
+    win, _ = window_layout(ev)
+    centres = [((s.start_s + s.end_s) / 2, s.spoof_probability) for s in segs if s.used]
+    if len(centres) > 1:
+        pts = " ".join(f"{_n(x(t))},{_n(yp(p))}" for t, p in centres)
+        out.append(f'<polyline points="{pts}" fill="none" stroke="#64748b" stroke-width="1"/>')
+    for s in segs:
+        p = s.spoof_probability
+        colour = SPOOF_RED if p >= thr else BONAFIDE_BLUE
+        tip = (f"{s.start_s:.1f}\u2013{s.end_s:.1f} s: P(spoof) {p:.3f}, LLR {s.llr:+.2f}, "
+               f"{100 * s.speech_fraction:.0f} % speech" + ("" if s.used else " (not used: too little speech)"))
+        tc = (s.start_s + s.end_s) / 2
+        out.append(f'<g class="win" data-start="{s.start_s:.3f}" data-end="{s.end_s:.3f}" data-p="{p:.6f}" '
+                   f'data-used="{str(s.used).lower()}"><title>{html.escape(tip)}</title>'
+                   f'<line x1="{_n(x(s.start_s))}" x2="{_n(x(s.end_s))}" y1="{_n(yp(p))}" y2="{_n(yp(p))}" '
+                   f'stroke="{colour}" stroke-width="3" stroke-opacity="{0.55 if s.used else 0.25}"/>'
+                   f'<circle cx="{_n(x(tc))}" cy="{_n(yp(p))}" r="3.5" fill="{colour if s.used else "#fff"}" '
+                   f'stroke="{colour}"/></g>')
+    what = "the whole recording (one window)" if len(segs) == 1 else f"each {win:g} s window"
+    out.append(_panel_label(top, f"P(spoof) of {what} \u00b7 bar: the seconds it covers"))
+    return out
 
-    # -- seconds covered by windows judged spoof, across all panels -----------------------
-    for a, b in flagged_ranges(segs, thr):
-        out.append(f'<rect class="flag" data-start="{a:.3f}" data-end="{b:.3f}" '
-                   f'x="{_n(x(a))}" y="{_WAVE[0]}" width="{_n(x(b) - x(a))}" '
-                   f'height="{_AXIS_Y - _WAVE[0]}" fill="{SPOOF_RED}" fill-opacity="0.12" '
-                   f'stroke="{SPOOF_RED}" stroke-opacity="0.6" pointer-events="none"/>')
 
-    # -- time axis ------------------------------------------------------------------------
+def _time_axis(dur: float, x: Any) -> list[str]:
+    """Ticks and the unit of the time axis under the panels."""
+    out = []
     ticks, style = time_ticks(dur)
     for t in ticks:
         xt = x(t)
@@ -216,8 +236,7 @@ def timeline_svg(ev: RecordingEvidence) -> str:
                    f"{_fmt_time(t, style)}</text>")
     unit = "time (m:ss)" if style == "m:ss" else "time (s)"
     out.append(f'<text x="{_L + _PW / 2}" y="{HEIGHT - 4}" text-anchor="middle" fill="#334155">{unit}</text>')
-    out.append("</svg>")
-    return "".join(out)
+    return out
 
 
 def _panel_label(top: float, text: str, dark: bool = False) -> str:

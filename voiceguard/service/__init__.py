@@ -81,7 +81,7 @@ class RunningService:
                 if self._http_task.done():
                     try:
                         self._http_task.result()
-                    except (Exception, SystemExit) as exc:  # uvicorn exits on a failed start
+                    except (Exception, SystemExit) as exc:  # noqa: BLE001 - uvicorn exits on a failed start
                         why = f" ({exc})" if not isinstance(exc, SystemExit) else ""
                     else:
                         why = ""
@@ -107,7 +107,8 @@ class RunningService:
         self._as_servers = []
         if self._http is not None:
             self._http.should_exit = True
-            await self._http_task
+            if self._http_task is not None:
+                await self._http_task
             self._http = self._http_task = None
         await self.service.close()
 
@@ -167,9 +168,9 @@ def run_service(config: ServiceConfig) -> int:
         if not cfg.token:
             log.warning("no token configured: the HTTP API is open to anyone who can reach this host's "
                         "loopback interface")
-        if rs.audiosocket_port is not None:
+        if rs.audiosocket_port is not None and cfg.audiosocket is not None:
             log.info("AudioSocket listening on %s:%d", cfg.audiosocket[0], rs.audiosocket_port)
-        if rs.http_port is not None:
+        if rs.http_port is not None and cfg.http is not None:
             log.info("HTTP API on http://%s:%d (docs at /docs)", cfg.http[0], rs.http_port)
         log.info("model %s, %d scoring workers", rs.service.detector.name, cfg.workers)
         await stop.wait()

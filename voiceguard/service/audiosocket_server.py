@@ -1,13 +1,16 @@
 """The AudioSocket listener: one connection is one call, scored while it lasts.
 
 Per call: the UUID frame first (within ``handshake_timeout_s``), then audio frames feed a
-:class:`voiceguard.stream.StreamScorer` created at the rate of the first audio frame;
+:class:`voiceguard.detect.stream.StreamScorer` created at the rate of the first audio frame;
 DTMF frames are counted and otherwise ignored (digits are never stored: they may be PINs);
 silence is the scorer's business (speech activity detection). Running verdicts are
 reported (event log, webhook) when the verdict first leaves ``pending``, whenever it
 changes, and at least every ``running_report_s`` of audio; the latest state is always
 readable at ``GET /v1/calls/{uuid}``. At hangup (``0x00`` frame or a clean socket close,
-both legal ends of a call) the whole call is scored once more for the final verdict.
+both legal ends of a call) the call's final verdict is computed: for Whisper models by the encoder scheduler
+(:mod:`voiceguard.service.scheduler`: blocks of all calls batched through one encoder pass,
+finals first; block models reuse the windows scored live), otherwise by scoring the whole
+call once more.
 
 Faults end only the call they affect, with an ``error`` event: a protocol violation
 (malformed, oversized, unknown or misplaced frame, a rate change mid-call), a timeout
@@ -24,7 +27,9 @@ import asyncio
 import logging
 from typing import Any
 
-from voiceguard.audiosocket import (
+from voiceguard.detect.result import NO_SPEECH
+from voiceguard.errors import VoiceguardError
+from voiceguard.service.audiosocket import (
     AUDIO_RATES,
     KIND_DTMF,
     KIND_ERROR,
@@ -36,8 +41,6 @@ from voiceguard.audiosocket import (
     encode_frame,
     read_frame,
 )
-from voiceguard.errors import VoiceguardError
-from voiceguard.scoring import NO_SPEECH
 from voiceguard.service.core import Call, Service
 
 __all__ = ["handle_connection", "start_audiosocket"]
@@ -57,6 +60,7 @@ async def start_audiosocket(service: Service, host: str | None = None, port: int
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None  # a connection handler always runs in a task
         service.handlers.add(task)
         try:
             await handle_connection(service, reader, writer)
@@ -89,7 +93,7 @@ async def handle_connection(service: Service, reader: asyncio.StreamReader, writ
 
 async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
     cfg = service.config
-    limits = dict(max_payload=cfg.max_frame_bytes, read_timeout=cfg.read_timeout_s)
+    limits: dict[str, Any] = dict(max_payload=cfg.max_frame_bytes, read_timeout=cfg.read_timeout_s)
     try:
         first = await read_frame(reader, idle_timeout=cfg.handshake_timeout_s, **limits)
         if first is None:
@@ -122,7 +126,7 @@ async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio
     except (ProtocolError, IdleTimeoutError, ReadTimeoutError, CallError, ConnectionError, VoiceguardError) as exc:
         call.error = _describe(exc)
         call.ended_by = "error"
-    except Exception as exc:  # noqa: BLE001 - a bug must end this call only, loudly
+    except Exception as exc:  # a bug must end this call only, loudly
         log.exception("call %s failed", key)
         call.error = f"internal error: {type(exc).__name__}: {exc}"
         call.ended_by = "error"
@@ -152,14 +156,18 @@ async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **
                 await _open_scorer(service, call, rate)
             elif rate != call.sample_rate:
                 raise ProtocolError(f"audio rate changed mid-call from {call.sample_rate} to {rate} Hz")
-            if call.scorer.push(frame.payload):
+            if call.sched is not None:  # Whisper models: the encoder scheduler, never awaited
+                service.scheduler.push(call.sched, frame.payload)
+                if call.sched.final is not None and call.sched.final.done():  # scoring failed
+                    raise CallError(f"scoring failed: {call.sched.final.exception()}")
+            elif call.scorer.push(frame.payload):
                 try:
                     states = await service.run_scoring(call.scorer.step)
                 except VoiceguardError as exc:
-                    raise CallError(f"scoring failed: {exc}") from None
-                except Exception as exc:  # noqa: BLE001
+                    raise CallError(f"scoring failed: {exc}") from exc
+                except Exception as exc:
                     log.exception("scoring failed in call %s", call.uuid)
-                    raise CallError(f"scoring failed: {type(exc).__name__}: {exc}") from None
+                    raise CallError(f"scoring failed: {type(exc).__name__}: {exc}") from exc
                 for st in states:
                     _report_running(service, call, st)
         elif kind == KIND_DTMF:
@@ -175,7 +183,7 @@ async def _stream(service: Service, call: Call, reader: asyncio.StreamReader, **
 
 
 async def _open_scorer(service: Service, call: Call, rate: int) -> None:
-    from voiceguard.stream import StreamScorer
+    from voiceguard.detect.stream import StreamScorer
 
     cfg = service.config
     ver = None
@@ -185,6 +193,13 @@ async def _open_scorer(service: Service, call: Call, rate: int) -> None:
     call.scorer = StreamScorer(service.detector, sr=rate, update_s=cfg.update_s,
                                running_min_speech_s=cfg.running_min_speech_s,
                                max_duration_s=cfg.max_call_duration_s, speaker=call.speaker, verifier=ver)
+    if service.scheduler is not None and call.scorer.live is not None:
+        loop = asyncio.get_running_loop()
+
+        def on_running(state: Any) -> None:  # a scheduler thread
+            loop.call_soon_threadsafe(_report_running, service, call, state)
+
+        call.sched = service.scheduler.add(call.scorer, call.uuid, on_running)
 
 
 def _report_running(service: Service, call: Call, state: Any) -> None:
@@ -210,12 +225,22 @@ def _public(call: Call) -> dict[str, Any]:
 async def _finish(service: Service, call: Call) -> None:
     """Final verdict over whatever audio arrived, reported once; then the call is ended."""
     try:
-        if call.scorer is not None:
+        if call.sched is not None:
+            try:
+                st = await asyncio.wrap_future(service.scheduler.finish(call.sched))
+            except Exception as exc:  # the scheduler failed this call: score what arrived once more
+                log.exception("scheduled scoring failed in call %s", call.uuid)
+                if call.error is None:
+                    call.error, call.ended_by = f"scoring failed: {exc}", "error"
+                    service.events.emit("error", call.uuid, error=call.error)
+                st = await service.run_final(call.scorer.finish)
+            call.state = st.to_dict()
+        elif call.scorer is not None:
             st = await service.run_final(call.scorer.finish)
             call.state = st.to_dict()
         else:
             call.state = {**(call.state or {}), "verdict": NO_SPEECH}
-    except Exception as exc:  # noqa: BLE001 - the final scoring failed; report, do not crash
+    except Exception as exc:  # the final scoring failed; report, do not crash
         log.exception("final scoring failed in call %s", call.uuid)
         msg = f"final scoring failed: {type(exc).__name__}: {exc}"
         call.error = f"{call.error}; {msg}" if call.error else msg

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguard.errors import InvalidParameterError
+from voiceguard.threads import available_cpus
 
 __all__ = ["ServiceConfig", "parse_address", "is_loopback", "load_config"]
 
@@ -80,7 +81,11 @@ class ServiceConfig:
     threads : int
         torch threads per scoring worker (1: workers run in parallel instead).
     workers : int
-        Scoring worker threads (default: CPU count).
+        Scoring worker threads (default: the CPUs this process may use, affinity and cgroup
+        quota: :func:`voiceguard.threads.available_cpus`). Live calls of Whisper models are
+        encoded by as many scheduler threads (:mod:`voiceguard.service.scheduler`).
+    encoder_batch_s : float
+        Most audio (of any calls, seconds) per encoder pass of the live-call scheduler.
     webhook_url : str or None
         Call events are POSTed here as JSON.
     webhook_timeout_s, webhook_retries, webhook_backoff_s
@@ -95,7 +100,7 @@ class ServiceConfig:
         Running verdicts go to the webhook/log when the verdict changes and at least every
         this many seconds of call audio.
     update_s, running_min_speech_s, max_call_duration_s
-        :class:`voiceguard.stream.StreamScorer` settings.
+        :class:`voiceguard.detect.stream.StreamScorer` settings.
     max_concurrent_calls : int
         Calls beyond it are refused (hangup frame, logged).
     max_frame_bytes : int
@@ -123,7 +128,8 @@ class ServiceConfig:
     model: str | None = None
     db: str | None = None
     threads: int = 1
-    workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    workers: int = field(default_factory=available_cpus)
+    encoder_batch_s: float = 16.0
     webhook_url: str | None = None
     webhook_timeout_s: float = 5.0
     webhook_retries: int = 3
@@ -166,14 +172,14 @@ class ServiceConfig:
                 raise InvalidParameterError(
                     f"refusing to listen on non-loopback address {', '.join(exposed)} without a token: set "
                     f"{TOKEN_ENV} (or token in the config file), or listen on 127.0.0.1")
-        for name in ("webhook_timeout_s", "running_report_s", "update_s", "max_call_duration_s",
+        for name in ("webhook_timeout_s", "running_report_s", "encoder_batch_s", "update_s", "max_call_duration_s",
                      "handshake_timeout_s", "idle_timeout_s", "read_timeout_s", "max_upload_duration_s",
                      "body_timeout_s", "speaker_ttl_s"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not v > 0:
                 raise InvalidParameterError(f"{name} must be a positive number, got {v!r}")
-        for name in ("threads", "workers", "max_concurrent_calls", "max_frame_bytes", "max_upload_bytes",
-                     "webhook_queue", "call_retention"):
+        for name in ("threads", "workers", "max_concurrent_calls", "max_frame_bytes",
+                     "max_upload_bytes", "webhook_queue", "call_retention"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise InvalidParameterError(f"{name} must be a positive integer, got {v!r}")
@@ -213,9 +219,9 @@ def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Serv
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise InvalidParameterError(f"cannot read the config file {p} ({exc.strerror})") from None
+            raise InvalidParameterError(f"cannot read the config file {p} ({exc.strerror})") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidParameterError(f"{p} is not valid TOML ({exc})") from None
+            raise InvalidParameterError(f"{p} is not valid TOML ({exc})") from exc
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidParameterError(f"{p}: unknown setting(s) {', '.join(unknown)}; known: "

@@ -14,9 +14,10 @@ import collections
 import logging
 import time
 import uuid as _uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from voiceguard.service.config import ServiceConfig
 from voiceguard.service.events import EventSink
@@ -46,6 +47,7 @@ class Call:
     frames: int = 0
     last_report_s: float = -1e9
     last_reported: tuple | None = None  # (verdict, decision) last reported
+    sched: Any = None  # its ScheduledCall (Whisper models: voiceguard.service.scheduler)
 
     def to_dict(self) -> dict[str, Any]:
         """What ``GET /v1/calls/{uuid}`` returns."""
@@ -84,7 +86,7 @@ class Service:
     """
 
     def __init__(self, config: ServiceConfig, *, detector: Any = None) -> None:
-        from voiceguard.scoring import Detector
+        from voiceguard.detect.detector import Detector
 
         self.config = config
         self.detector = detector if detector is not None else Detector(config.model, threads=config.threads)
@@ -93,6 +95,15 @@ class Service:
         # queue in front of the live calls' updates (measured: 0.9 s of extra lag otherwise)
         self.final_pool = ThreadPoolExecutor(max_workers=max(1, config.workers // 2), thread_name_prefix="vg-final")
         self.store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vg-store")
+        # live calls of Whisper models: one encoder queue, blocks of all calls batched
+        self.scheduler: Any = None
+        if hasattr(getattr(self.detector, "backend", None), "encoder"):
+            from voiceguard.detect.live import live_model
+            from voiceguard.service.scheduler import Scheduler
+
+            det = self.detector
+            self.scheduler = Scheduler(config.workers, max_batch_s=config.encoder_batch_s,
+                                       warmup=lambda: live_model(det)[0].warmup())
         self.events = EventSink(config.log_path, config.webhook_url, timeout_s=config.webhook_timeout_s,
                                 retries=config.webhook_retries, backoff_s=config.webhook_backoff_s,
                                 token=config.webhook_token, queue_size=config.webhook_queue)
@@ -123,7 +134,7 @@ class Service:
     def verifier(self) -> Any:
         """The shared :class:`~voiceguard.verify.Verifier` (store thread only; built on first use)."""
         if self._verifier is None:
-            from voiceguard.verify import Verifier
+            from voiceguard.voiceprint import Verifier
 
             self._verifier = Verifier(self.config.db, detector=self.detector, threads=self.config.threads)
         return self._verifier
@@ -198,7 +209,7 @@ class Service:
         """Move a call to the ended calls (bounded)."""
         self.calls.pop(call.uuid, None)
         self.ended[call.uuid] = call
-        call.scorer = None  # its audio buffer goes with it
+        call.scorer = call.sched = None  # its audio buffer goes with it
         while len(self.ended) > self.config.call_retention:
             self.ended.popitem(last=False)
 
@@ -211,6 +222,8 @@ class Service:
     async def close(self) -> None:
         """Flush events and stop the worker threads."""
         await self.events.close()
+        if self.scheduler is not None:
+            self.scheduler.close()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.final_pool.shutdown(wait=True, cancel_futures=True)
         if self._verifier is not None:
@@ -223,6 +236,7 @@ class Service:
 
     def health(self) -> dict[str, Any]:
         """Liveness and load, for ``/healthz``."""
-        return {"status": "ok", "model": self.detector.name, "active_calls": len(self.calls),
+        return {"status": "ok", "model": self.detector.name, "model_version": self.detector.version,
+                "active_calls": len(self.calls),
                 "max_concurrent_calls": self.config.max_concurrent_calls, "refused_calls": self.refused,
                 "uptime_s": round(time.time() - self.started, 1)}

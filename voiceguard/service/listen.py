@@ -58,8 +58,9 @@ def bind(host: str, port: int, what: str, backlog: int = 512) -> list[socket.soc
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise ListenError(f"cannot listen for {what} on {host}:{port}: unknown host ({exc.strerror})") from None
-    seen, socks = set(), []
+        raise ListenError(f"cannot listen for {what} on {host}:{port}: unknown host ({exc.strerror})") from exc
+    seen: set[Any] = set()
+    socks: list[socket.socket] = []
     for family, kind, proto, _, addr in infos[:1] if port == 0 else infos:
         if (family, addr) in seen:
             continue
@@ -76,7 +77,7 @@ def bind(host: str, port: int, what: str, backlog: int = 512) -> list[socket.soc
             sock.close()
             for s in socks:
                 s.close()
-            raise ListenError(f"cannot listen for {what} on {host}:{port}: {_why(exc, port)}") from None
+            raise ListenError(f"cannot listen for {what} on {host}:{port}: {_why(exc, port)}") from exc
         socks.append(sock)
     return socks
 
@@ -105,9 +106,11 @@ def bind_listeners(config: Any) -> Listeners:
     out = Listeners()
     try:
         if config.audiosocket is not None:
-            out.audiosocket = bind(*config.audiosocket, "AudioSocket")
+            host, port = config.audiosocket
+            out.audiosocket = bind(host, port, "AudioSocket")
         if config.http is not None:
-            out.http = bind(*config.http, "the HTTP API")
+            host, port = config.http
+            out.http = bind(host, port, "the HTTP API")
     except BaseException:
         out.close()
         raise

@@ -31,8 +31,8 @@ __all__ = ["resnet_folds", "fixed_model_folds", "fuse_folds"]
 
 
 def _score_clips(model: Any, manifest: Any, clips: np.ndarray, threads: int = 2) -> np.ndarray:
-    """Calibrated LLRs of clips, each scored as a recording by :class:`voiceguard.scoring.Detector`."""
-    from voiceguard.scoring import Detector
+    """Calibrated LLRs of clips, each scored as a recording by :class:`voiceguard.detect.Detector`."""
+    from voiceguard.detect.detector import Detector
 
     det = model if isinstance(model, Detector) else Detector(model, threads=1)
 
@@ -57,7 +57,7 @@ def resnet_folds(manifest_path: str | Path, scheme: str, work: str | Path, *, ti
     """
     from voiceguard.data import read_manifest
     from voiceguard.data.manifest import Manifest
-    from voiceguard.train import train
+    from voiceguard.training.resnet import train
 
     m = read_manifest(manifest_path)
     info = clip_info(m)
@@ -74,7 +74,7 @@ def resnet_folds(manifest_path: str | Path, scheme: str, work: str | Path, *, ti
             held_val = _tenth(files)
             rows = [dataclasses.replace(r, split="val" if held_val[i] else "train")
                     for i, r in enumerate(m) if tr[i]]
-            train(Manifest(rows, m.root), out, features="lfcc", model="resnet", time_budget_s=time_budget_s,
+            train(Manifest(rows, m.root), out, time_budget_s=time_budget_s,
                   threads=2, jobs=2, cache_dir=work / "cache", name=f"lfcc-resnet-{slug}", log=lambda s: None)
         clips = np.flatnonzero(te)
         res["folds"][name] = {"clips": clips.tolist(), "scores": _score_clips(cfg_path, m, clips).tolist()}
@@ -92,7 +92,7 @@ def _tenth(keys: np.ndarray) -> np.ndarray:
 def fixed_model_folds(manifest_path: str | Path, model: str, scheme: str, *, log: Any = print) -> dict[str, Any]:
     """Score every fold's held-out trials with one fixed model (no training: its "before" numbers)."""
     from voiceguard.data import read_manifest
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     m = read_manifest(manifest_path)
     info = clip_info(m)

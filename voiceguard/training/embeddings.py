@@ -3,7 +3,7 @@
 Training and choosing a head on a frozen encoder needs the encoder's output for every
 training window, many times over (heads, layers, held-out folds). This module computes
 them once, with exactly the windows and chunks that scoring uses
-(:class:`voiceguard.windows.WindowGrid`, :class:`voiceguard.backends.WhisperBackend`):
+(:class:`voiceguard.detect.windows.WindowGrid`, :class:`voiceguard.detect.backends.whisper.WhisperBackend`):
 for each clip of a manifest, each window's mean and standard deviation over its frames,
 for **every** layer ``0..L`` of the encoder (``0`` = stem output), stored as float16.
 
@@ -45,11 +45,11 @@ def _part_worker(args: tuple[str, list[str], str, str, dict]) -> str:
     import torch
 
     from voiceguard.audio import load_mono
-    from voiceguard.backends import encode_chunk, pool_windows
-    from voiceguard.frontends import whisper
-    from voiceguard.scoring import window_speech_fractions
-    from voiceguard.vad import speech_activity
-    from voiceguard.windows import WindowGrid
+    from voiceguard.audio.vad import speech_activity
+    from voiceguard.detect.aggregate import window_speech_fractions
+    from voiceguard.detect.backends.whisper import encode_chunk, pool_windows
+    from voiceguard.detect.frontends import whisper
+    from voiceguard.detect.windows import WindowGrid
 
     part_path, paths, model, max_layer, geom = args
     if os.path.exists(part_path):
@@ -117,7 +117,7 @@ def extract(
         The output folder.
     """
     from voiceguard.data import read_manifest
-    from voiceguard.frontends.whisper import WHISPER_MODELS
+    from voiceguard.detect.frontends.whisper import WHISPER_MODELS
 
     if model not in WHISPER_MODELS:
         raise InvalidParameterError(f"unknown Whisper model {model!r}; expected one of {sorted(WHISPER_MODELS)}")

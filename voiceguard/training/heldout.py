@@ -16,7 +16,7 @@ that validation from a corpus holding real system outputs (split ``demo``, with 
   so that the studio corpora the demo pages use are on both sides of the test.
 
 A trial is a clip; its score is the mean of its windows' scores over the windows with
-speech (as :mod:`voiceguard.scoring` aggregates). Results are reported per fold, per
+speech (as :mod:`voiceguard.detect` aggregates). Results are reported per fold, per
 band (``16k``: the wideband channel; ``tel``: the telephone channel), pooled over folds
 and for the worst fold.
 """
@@ -27,14 +27,14 @@ import dataclasses
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from voiceguard.errors import InvalidParameterError
-from voiceguard.metrics import eer
+from voiceguard.evaluation.metrics import eer
 
 __all__ = ["ClipInfo", "clip_info", "folds", "HeadConfig", "train_head", "clip_scores", "evaluate_folds",
            "summarise_folds"]
@@ -117,7 +117,7 @@ def folds(info: ClipInfo, scheme: str) -> list[tuple[str, np.ndarray, np.ndarray
 
 @dataclass
 class HeadConfig:
-    """How a head is trained (see :class:`voiceguard.nets.PooledHead`)."""
+    """How a head is trained (see :class:`voiceguard.detect.nets.PooledHead`)."""
 
     layers: tuple[int, ...] = (3,)
     mix: str = "concat"
@@ -169,7 +169,7 @@ def _window_weights(info: ClipInfo, clip_of_window: np.ndarray, train_clips: np.
 
 def train_head(X: np.ndarray, clip_of_window: np.ndarray, info: ClipInfo, train_clips: np.ndarray,
                cfg: HeadConfig, *, n_layer_inputs: int, log: Callable[[str], None] | None = None) -> Any:
-    """Fit a :class:`voiceguard.nets.PooledHead` on the windows of ``train_clips``.
+    """Fit a :class:`voiceguard.detect.nets.PooledHead` on the windows of ``train_clips``.
 
     Parameters
     ----------
@@ -189,7 +189,7 @@ def train_head(X: np.ndarray, clip_of_window: np.ndarray, info: ClipInfo, train_
     import torch
     from torch.nn import functional as F
 
-    from voiceguard.nets import PooledHead
+    from voiceguard.detect.nets import PooledHead
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -251,7 +251,7 @@ def clip_scores(head: Any, X: np.ndarray, clip_of_window: np.ndarray, speech_fra
     """Clip raw scores (mean over speech windows, as scoring aggregates) of ``clips`` (indices)."""
     import torch
 
-    from voiceguard.scoring import used_segments
+    from voiceguard.detect.aggregate import used_segments
 
     sel = np.flatnonzero(np.isin(clip_of_window, clips))
     with torch.inference_mode():

@@ -35,15 +35,15 @@ PROPERTIES = ("duration_s", "rms_db", "active_db", "lead_s", "trail_s", "peak_db
 def clip_properties(path: str) -> list[float]:
     """The :data:`PROPERTIES` of one clip (NaN where the file cannot be read)."""
     from voiceguard.audio import load_mono
+    from voiceguard.audio.vad import speech_activity
     from voiceguard.errors import VoiceguardError
-    from voiceguard.vad import speech_activity
 
     try:
         y, sr = load_mono(path, sr=16000)
     except VoiceguardError:
         return [float("nan")] * len(PROPERTIES)
     act = speech_activity(y, sr)
-    db = lambda x: 10 * np.log10(x + 1e-12)  # noqa: E731
+    db = lambda x: 10 * np.log10(x + 1e-12)
     rms = float(np.mean(y ** 2))
     on = np.flatnonzero(act.mask)
     hop = int(round(act.hop_s * sr))
@@ -81,7 +81,8 @@ def audit(manifest_path: str | Path, scheme: str, *, jobs: int = 2) -> dict[str,
         clips = np.flatnonzero(te)
         res["folds"][name] = {"clips": clips.tolist(), "scores": (((P[clips] - mu) / sd) @ w + b).tolist()}
     res["summary"] = summarise_folds(res, info)
-    by_label = {lab: np.nanmedian(P[info.label == k], 0).round(3).tolist() for k, lab in ((1, "bonafide"), (0, "spoof"))}
+    by_label = {lab: np.nanmedian(P[info.label == k], 0).round(3).tolist()
+                for k, lab in ((1, "bonafide"), (0, "spoof"))}
     res["medians"] = {"properties": list(PROPERTIES), **by_label}
     return res
 

@@ -40,8 +40,8 @@ __all__ = ["run_evaluation", "export_model", "main"]
 
 
 def _used_windows(table: Any) -> np.ndarray:
-    """Windows that scoring would aggregate (speech fraction rule of :mod:`voiceguard.scoring`)."""
-    from voiceguard.scoring import used_segments
+    """Windows that scoring would aggregate (speech fraction rule of :mod:`voiceguard.detect`)."""
+    from voiceguard.detect.aggregate import used_segments
 
     keep = np.zeros(len(table.clip), bool)
     order = np.argsort(table.clip, kind="stable")
@@ -87,7 +87,7 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
     """
     import torch
 
-    from voiceguard.calibration import fit_calibration, threshold_for_false_alarm_rate
+    from voiceguard.detect.calibration import fit_calibration, threshold_for_false_alarm_rate
     from voiceguard.training.embeddings import load
 
     table = load(emb)

@@ -7,9 +7,9 @@ for this one speaker, against copies of the same clips that it synthesises itsel
 
 1. **frames**: linear-frequency cepstra (20 coefficients + deltas + delta-deltas, 20 ms /
    10 ms; :func:`voiceguard.features.lfcc`, the ASVspoof 2019 front end) of the speech
-   frames of each clip (:func:`voiceguard.vad.speech_activity`), at 16 kHz;
+   frames of each clip (:func:`voiceguard.audio.vad.speech_activity`), at 16 kHz;
 2. **copies**: each enrollment clip is re-synthesised by voiceguard's own DSP vocoders
-   (:mod:`voiceguard.data.vocoders`: Griffin-Lim, LPC, and WORLD / MLSA when the optional
+   (:mod:`voiceguard.synthesis.vocoders`: Griffin-Lim, LPC, and WORLD / MLSA when the optional
    ``data`` extra is installed); the copies have the speaker's timbre and prosody but
    the vocoders' fine detail;
 3. **models**: one diagonal-covariance GMM is fitted (EM) on the pooled frames of the
@@ -32,14 +32,13 @@ the voiceprint. Like the embeddings it holds no audio.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from voiceguard.errors import InvalidParameterError, VoiceguardError
+from voiceguard.errors import VoiceguardError
 
 __all__ = [
     "CLONE_CHECK_VERSION",
@@ -84,8 +83,8 @@ def clone_frames(y: np.ndarray, sr: int, *, max_frames: int | None = None,
         Speech frames only; empty with no speech.
     """
     from voiceguard.audio import resample
+    from voiceguard.audio.vad import speech_activity
     from voiceguard.features import lfcc
-    from voiceguard.vad import speech_activity
 
     y = np.asarray(y, np.float64)
     y16 = resample(y, sr, _SR) if sr != _SR else y
@@ -105,7 +104,7 @@ def clone_frames(y: np.ndarray, sr: int, *, max_frames: int | None = None,
 
 def copy_vocoders() -> list[str]:
     """The copy vocoders usable in this install (see :data:`COPY_VOCODERS`)."""
-    from voiceguard.data.vocoders import available_vocoders
+    from voiceguard.synthesis.vocoders import available_vocoders
 
     have = set(available_vocoders())
     return [fn for fn, sid in COPY_VOCODERS.items() if sid in have]
@@ -119,7 +118,7 @@ def make_copies(y: np.ndarray, sr: int, *, seed: int = 0,
     -------
     list of (vocoder name, np.ndarray [shape=(n,)])
     """
-    from voiceguard.data import vocoders as _voc
+    from voiceguard.synthesis import vocoders as _voc
 
     names = list(vocoders) if vocoders is not None else copy_vocoders()
     out = []
@@ -265,7 +264,8 @@ def fit_clone_model(genuine: Sequence[np.ndarray], copies: Sequence[np.ndarray],
     gz, cz = (g - mu) / sd, (c - mu) / sd
     # balance the classes in the shared model
     m = min(gz.shape[0], cz.shape[0], _MAX_FIT_FRAMES // 2)
-    pool = np.concatenate([gz[rng.choice(gz.shape[0], m, replace=False)], cz[rng.choice(cz.shape[0], m, replace=False)]])
+    pool = np.concatenate([gz[rng.choice(gz.shape[0], m, replace=False)],
+                           cz[rng.choice(cz.shape[0], m, replace=False)]])
     w, means, var = _em(pool, n_components, _EM_ITER, rng)
 
     def adapt(x: np.ndarray) -> np.ndarray:
@@ -324,7 +324,7 @@ class CloneModelBuilder:
     Parameters
     ----------
     vocoders : sequence of str, optional
-        Vocoder functions of :mod:`voiceguard.data.vocoders` (default:
+        Vocoder functions of :mod:`voiceguard.synthesis.vocoders` (default:
         :func:`copy_vocoders`).
     seed : int
     """
@@ -380,7 +380,7 @@ class CloneModelBuilder:
                 for _, z in make_copies(y, sr, seed=self.seed + 1000 * k, vocoders=names):
                     copies.append(clone_frames(z, sr))
         except VoiceguardError as exc:
-            raise CloneCheckUnavailable(f"copy synthesis failed ({exc})") from None
+            raise CloneCheckUnavailable(f"copy synthesis failed ({exc})") from exc
         return fit_clone_model(self._genuine, copies, seed=self.seed, vocoders=names)
 
 

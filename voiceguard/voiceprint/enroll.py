@@ -8,12 +8,12 @@ any length):
 1. **speech**: at least ``min_speech_s`` (3 s) of speech after speech activity detection
    (not waived by ``force``);
 2. **spoof detector**: the clip is scored by the generic detector
-   (:class:`voiceguard.scoring.Detector`); a clip the detector calls spoof is **refused**
+   (:class:`voiceguard.detect.Detector`); a clip the detector calls spoof is **refused**
    (:class:`SpoofedEnrollmentError`, naming the clip and its score) unless
    ``allow_spoof`` is given, and then the override is recorded with the clip in the store.
    Every clip's record keeps the detector's name and version (``checked_by``), LLR and
    verdict;
-3. **one voice** per clip (:func:`voiceguard.speaker.voice_consistency`) and, with two or
+3. **one voice** per clip (:func:`voiceguard.voiceprint.embedding.voice_consistency`) and, with two or
    more clips, **agreement**: each clip's clean-clean speaker LLR against the mean of the
    others reaches the verification threshold (refused unless ``force``).
 
@@ -28,13 +28,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 import numpy as np
 
 from voiceguard.errors import InvalidParameterError, VoiceguardError
-from voiceguard.voiceprint.fusion import CLEAN_CLEAN, SpeakerCalibration
+from voiceguard.voiceprint.decision import CLEAN_CLEAN, SpeakerCalibration
 
 __all__ = [
     "MIN_ENROLL_SPEECH_S",
@@ -82,7 +82,7 @@ class EnrollmentReport:
 
     Attributes
     ----------
-    voiceprint : voiceguard.voiceprints.Voiceprint
+    voiceprint : voiceguard.store.Voiceprint
     clips : list of dict
         Per clip: ``source``, ``speech_s``, ``channel``, ``similarity`` (cosine with the
         stored voiceprint, the value ``speakers show`` reports), ``similarity_vs_others``
@@ -114,7 +114,7 @@ class EnrollmentReport:
 
 
 def _open_store(store: Any) -> tuple[Any, bool]:
-    from voiceguard.voiceprints import VoiceprintStore
+    from voiceguard.store import VoiceprintStore
 
     if isinstance(store, VoiceprintStore):
         return store, False
@@ -122,7 +122,7 @@ def _open_store(store: Any) -> tuple[Any, bool]:
 
 
 def _detector(detector: Any, threads: int | None) -> Any:
-    from voiceguard.scoring import Detector
+    from voiceguard.detect.detector import Detector
 
     if detector is None or isinstance(detector, (str, os.PathLike)):
         return Detector(detector, threads=threads)
@@ -156,9 +156,9 @@ def enroll(
         without one are recorded as ``array0``, ``array1``...
         Any length: files are read in blocks.
     store : VoiceprintStore or path, optional
-        Default: the default store (:func:`voiceguard.voiceprints.default_db_path`).
+        Default: the default store (:func:`voiceguard.store.default_db_path`).
     encoder : SpeakerEncoder, optional
-        Default: :func:`voiceguard.speaker.default_encoder`.
+        Default: :func:`voiceguard.voiceprint.encoder.default_encoder`.
     calibration : SpeakerCalibration, optional
         Default: the shipped one.
     detector : Detector or path, optional
@@ -187,26 +187,70 @@ def enroll(
     EnrollmentError
         Other failed checks.
     """
-    from voiceguard.speaker import default_encoder
+    from voiceguard.store.records import check_name
     from voiceguard.voiceprint import clone_check as cc
-    from voiceguard.voiceprint.longaudio import open_blocks, tee_blocks
-    from voiceguard.voiceprint.verify import _detector_result
-    from voiceguard.voiceprints import ClipRecord, _check_name
+    from voiceguard.voiceprint.encoder import default_encoder
 
-    name = _check_name(name)
+    name = check_name(name)
     if not clips:
         raise InvalidParameterError("enrollment needs at least one clip")
-    enc = encoder if encoder is not None else default_encoder(threads)
-    cal = calibration if calibration is not None else SpeakerCalibration.load()
     det = _detector(detector, threads)
-    checked_by = detector_version(det)
-    records: list[ClipRecord] = []
-    infos: list[dict[str, Any]] = []
-    problems: list[str] = []
-    spoofed: list[str] = []
-    warnings: list[str] = []
-    builder = cc.CloneModelBuilder() if clone_check else None
+    run = _Enrollment(encoder if encoder is not None else default_encoder(threads),
+                      calibration if calibration is not None else SpeakerCalibration.load(), det,
+                      detector_version(det), cc.CloneModelBuilder() if clone_check else None)
     for i, clip in enumerate(clips):
+        run.add_clip(i, clip, min_speech_s=min_speech_s, allow_spoof=allow_spoof)
+    if run.spoofed:
+        raise SpoofedEnrollmentError("; ".join(run.spoofed) + ". Enrollment refused: enroll genuine recordings of "
+                                     "the speaker, or pass allow_spoof=True (--allow-spoof) to enroll deliberately "
+                                     "(recorded in the store)")
+    run.check_agreement()
+    if len({r.channel for r in run.records}) > 1:
+        run.warnings.append("the clips mix wideband and telephone audio; the voiceprint is marked telephone")
+    if run.problems and not force:
+        raise EnrollmentError("; ".join(run.problems) + ". Check the clips, or pass force=True (--force) to "
+                              "enroll anyway")
+    run.warnings.extend(run.problems)
+    model_bytes = None
+    if run.builder is not None:
+        try:
+            model_bytes = run.builder.build().to_bytes()
+        except cc.CloneCheckUnavailable as exc:
+            run.warnings.append(f"no per-speaker clone check for {name!r}: {exc}")
+    st, own = _open_store(store)
+    try:
+        vp = st.save(name, run.encoder.name, run.records, replace=replace, add=add, clone_model=model_bytes,
+                     quality={"flags": {i["source"]: i["flags"] for i in run.infos if i["flags"]},
+                              "min_speech_s": min_speech_s})
+        # the new clips are the last ones stored; report the similarity the store keeps
+        for info, stored in zip(run.infos, vp.clips[len(vp.clips) - len(run.infos):]):
+            info["similarity"] = None if stored.similarity is None else round(stored.similarity, 4)
+        return EnrollmentReport(vp, run.infos, run.warnings, str(st.path), run.checked_by, model_bytes is not None)
+    finally:
+        if own:
+            st.close()
+
+
+@dataclass
+class _Enrollment:
+    """The clips of one enrollment as they are checked, and what the checks found."""
+
+    encoder: Any
+    calibration: Any
+    detector: Any
+    checked_by: str
+    builder: Any
+    records: list[Any] = field(default_factory=list)
+    infos: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    spoofed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add_clip(self, i: int, clip: Any, *, min_speech_s: float, allow_spoof: bool) -> None:
+        """Embed, score and check one clip (one pass over its audio)."""
+        from voiceguard.store import ClipRecord
+        from voiceguard.voiceprint.longaudio import detector_result, open_blocks, tee_blocks
+
         if isinstance(clip, tuple):
             blocks = open_blocks(clip[0], clip[1], purpose="speaker enrollment")
             given = clip[2] if len(clip) > 2 else None
@@ -214,75 +258,53 @@ def enroll(
         else:
             blocks = open_blocks(clip, purpose="speaker enrollment")
             src = os.path.basename(os.fspath(clip))
-        feeders = [builder.feeder(blocks.sr)] if builder is not None else []
-        e = enc.embed_blocks(tee_blocks(blocks, *feeders), blocks.sr, telephone=True)
+        feeders = [self.builder.feeder(blocks.sr)] if self.builder is not None else []
+        e = self.encoder.embed_blocks(tee_blocks(blocks, *feeders), blocks.sr, telephone=True)
         if e.speech_s < min_speech_s or not e.has_speech:
             raise EnrollmentError(f"{src}: only {e.speech_s:.1f} s of speech detected; each enrollment clip needs "
                                   f"at least {min_speech_s:g} s: use a longer or cleaner recording")
-        sp = _detector_result(det, blocks)
+        sp = detector_result(self.detector, blocks)
         flags = []
         override = False
         if sp.verdict == "spoof":
             flags.append("spoof")
             msg = (f"{src}: the spoof detector calls this clip synthetic (spoof_probability "
-                   f"{sp.spoof_probability:.3f}, LLR {sp.llr:+.2f}, {checked_by})")
+                   f"{sp.spoof_probability:.3f}, LLR {sp.llr:+.2f}, {self.checked_by})")
             if allow_spoof:
                 override = True
-                warnings.append(msg + "; enrolled anyway (allow_spoof), recorded in the store")
+                self.warnings.append(msg + "; enrolled anyway (allow_spoof), recorded in the store")
             else:
-                spoofed.append(msg)
+                self.spoofed.append(msg)
         if e.single_voice is False:
             flags.append("multiple_voices")
-            problems.append(f"{src} seems to hold more than one voice (voice consistency {e.consistency:.2f})")
-        records.append(ClipRecord(src, e.vector, e.telephone_vector if e.telephone_vector is not None else e.vector,
-                                  e.speech_s, e.duration_s, e.sample_rate, e.channel, checked_by=checked_by,
-                                  spoof_llr=sp.llr, spoof_verdict=sp.verdict, spoof_override=override))
-        infos.append({"source": src, "speech_s": round(e.speech_s, 2), "channel": e.channel,
-                      "single_voice": e.single_voice, "similarity": None,
-                      "spoof_llr": None if sp.llr is None else round(sp.llr, 4),
-                      "spoof_probability": None if sp.spoof_probability is None else round(sp.spoof_probability, 6),
-                      "spoof_verdict": sp.verdict, "flags": flags})
-        if builder is not None:
-            builder.end_clip()
-    if spoofed:
-        raise SpoofedEnrollmentError("; ".join(spoofed) + ". Enrollment refused: enroll genuine recordings of "
-                                     "the speaker, or pass allow_spoof=True (--allow-spoof) to enroll deliberately "
-                                     "(recorded in the store)")
-    if len(records) >= 2:
-        V = np.stack([r.embedding for r in records]).astype(np.float64)
-        for i, r in enumerate(records):
+            self.problems.append(f"{src} seems to hold more than one voice (voice consistency {e.consistency:.2f})")
+        self.records.append(ClipRecord(
+            src, e.vector, e.telephone_vector if e.telephone_vector is not None else e.vector, e.speech_s,
+            e.duration_s, e.sample_rate, e.channel, checked_by=self.checked_by, spoof_llr=sp.llr,
+            spoof_verdict=sp.verdict, spoof_override=override))
+        self.infos.append({"source": src, "speech_s": round(e.speech_s, 2), "channel": e.channel,
+                           "single_voice": e.single_voice, "similarity": None,
+                           "spoof_llr": None if sp.llr is None else round(sp.llr, 4),
+                           "spoof_probability": None if sp.spoof_probability is None else round(sp.spoof_probability,
+                                                                                                 6),
+                           "spoof_verdict": sp.verdict, "flags": flags})
+        if self.builder is not None:
+            self.builder.end_clip()
+
+    def check_agreement(self) -> None:
+        """With two or more clips: each against the mean of the others (speaker LLR)."""
+        if len(self.records) < 2:
+            return
+        cal = self.calibration
+        V = np.stack([r.embedding for r in self.records]).astype(np.float64)
+        for i, r in enumerate(self.records):
             others = np.delete(V, i, axis=0).mean(axis=0)
             others /= np.linalg.norm(others) or 1.0
             s = float(V[i] @ others)
             llr = cal.llr(cal.normalise(s, others, V[i], CLEAN_CLEAN), CLEAN_CLEAN)
-            infos[i]["similarity_vs_others"] = round(s, 4)
-            infos[i]["llr_vs_others"] = round(llr, 3)
+            self.infos[i]["similarity_vs_others"] = round(s, 4)
+            self.infos[i]["llr_vs_others"] = round(llr, 3)
             if llr < cal.threshold:
-                infos[i]["flags"].append("disagrees")
-                problems.append(f"{r.source} disagrees with the other clips (similarity {s:.2f}, speaker LLR "
-                                f"{llr:.1f}): they may not all be the same person")
-    chans = {r.channel for r in records}
-    if len(chans) > 1:
-        warnings.append("the clips mix wideband and telephone audio; the voiceprint is marked telephone")
-    if problems and not force:
-        raise EnrollmentError("; ".join(problems) + ". Check the clips, or pass force=True (--force) to "
-                              "enroll anyway")
-    warnings.extend(problems)
-    model_bytes = None
-    if builder is not None:
-        try:
-            model_bytes = builder.build().to_bytes()
-        except cc.CloneCheckUnavailable as exc:
-            warnings.append(f"no per-speaker clone check for {name!r}: {exc}")
-    st, own = _open_store(store)
-    try:
-        vp = st.save(name, enc.name, records, replace=replace, add=add, clone_model=model_bytes,
-                     quality={"flags": {i["source"]: i["flags"] for i in infos if i["flags"]},
-                              "min_speech_s": min_speech_s})
-        # the new clips are the last ones stored; report the similarity the store keeps
-        for info, stored in zip(infos, vp.clips[len(vp.clips) - len(infos):]):
-            info["similarity"] = None if stored.similarity is None else round(stored.similarity, 4)
-        return EnrollmentReport(vp, infos, warnings, str(st.path), checked_by, model_bytes is not None)
-    finally:
-        if own:
-            st.close()
+                self.infos[i]["flags"].append("disagrees")
+                self.problems.append(f"{r.source} disagrees with the other clips (similarity {s:.2f}, speaker LLR "
+                                     f"{llr:.1f}): they may not all be the same person")

@@ -3,8 +3,8 @@
 Enrollment and verification read a recording in consecutive blocks of :data:`BLOCK_S`
 seconds at the file's own rate (:func:`voiceguard.audio.iter_blocks`; a short tail is
 joined to the block before it), and hand every block to the speaker encoder
-(:meth:`voiceguard.speaker.GE2EEncoder.embed_blocks`) and the clone check in one pass. The
-spoof detector streams the file itself (:meth:`voiceguard.scoring.Detector.score`), so its
+(:meth:`voiceguard.voiceprint.encoder.GE2EEncoder.embed_blocks`) and the clone check in one pass. The
+spoof detector streams the file itself (:meth:`voiceguard.detect.Detector.score`), so its
 result is exactly that of ``voiceguard score``. Nothing holds the whole signal, its whole
 spectrogram or all its frames: the peak memory of a 1-hour call is that of a 1-minute one
 plus a few kilobytes per minute of results (the detector's segment list).
@@ -142,3 +142,14 @@ def tee_blocks(blocks: Iterable[np.ndarray], *consumers: Callable[[np.ndarray], 
         for c in consumers:
             c(b)
         yield b
+
+
+def detector_result(detector: Any, blocks: Any) -> Any:
+    """The detector's result for the recording behind ``blocks`` (streamed from a file)."""
+    from dataclasses import replace
+
+    if isinstance(blocks._source, np.ndarray):
+        r = detector.score_mono(blocks._source, blocks.sr, name=blocks.name, channels=blocks.channels)
+    else:
+        r = detector.score(blocks._source)
+    return replace(r, file=blocks.name, channels=blocks.channels)

@@ -2,10 +2,10 @@
 
 One decoding pass over the recording, in blocks (:mod:`voiceguard.voiceprint.longaudio`,
 memory bounded for any length), feeds three checks, each a calibrated LLR, fused by the
-AND rule of :mod:`voiceguard.voiceprint.fusion`:
+AND rule of :mod:`voiceguard.voiceprint.decision`:
 
 * the **voiceprint** (speaker embedding against the enrolled one: ``speaker_llr``);
-* the **generic spoof detector** (:class:`voiceguard.scoring.Detector`: ``spoof_llr``);
+* the **generic spoof detector** (:class:`voiceguard.detect.Detector`: ``spoof_llr``);
 * the **per-speaker clone check** (:mod:`voiceguard.voiceprint.clone_check`:
   ``clone_llr``), when the voiceprint has a clone model.
 """
@@ -19,16 +19,16 @@ from typing import Any, Union
 import numpy as np
 
 from voiceguard.errors import InvalidParameterError, ModelError
-from voiceguard.voiceprint.enroll import MIN_ENROLL_SPEECH_S, _open_store
-from voiceguard.voiceprint.fusion import (
+from voiceguard.voiceprint.decision import (
     ACCEPT,
     CLEAN_CLEAN,
     CLEAN_PHONE,
-    NO_SPEECH,
     SpeakerCalibration,
     fuse,
     spoof_llr_threshold,
 )
+from voiceguard.voiceprint.enroll import MIN_ENROLL_SPEECH_S, _open_store
+from voiceguard.voiceprint.longaudio import detector_result
 
 __all__ = ["MIN_VERIFY_SPEECH_S", "SpeakerEvidence", "VerifyResult", "Verifier", "verify"]
 
@@ -117,7 +117,7 @@ class VerifyResult:
         ``False`` when the recording seems to hold more than one voice.
     voice_consistency : float or None
         Cosine between the two voice groups' centroids (see
-        :func:`voiceguard.speaker.voice_consistency`).
+        :func:`voiceguard.voiceprint.embedding.voice_consistency`).
     duration_s, speech_s : float
     sample_rate, channels : int
     encoder, model : str
@@ -176,35 +176,6 @@ class VerifyResult:
         }
 
 
-@dataclass
-class EnrollmentReport:
-    """What :func:`enroll` stored and what it noticed.
-
-    Attributes
-    ----------
-    voiceprint : voiceguard.voiceprints.Voiceprint
-    clips : list of dict
-        Per clip: ``source``, ``speech_s``, ``channel``, ``similarity`` (with the other
-        clips' mean), ``single_voice``, ``flags``.
-    warnings : list of str
-    db : str
-        Database file.
-    """
-
-    voiceprint: Any
-    clips: list[dict[str, Any]]
-    warnings: list[str]
-    db: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (no embeddings)."""
-        d = self.voiceprint.info()
-        d["clips"] = self.clips
-        d["warnings"] = self.warnings
-        d["db"] = self.db
-        return d
-
-
 # --------------------------------------------------------------------------------------
 # Verification
 # --------------------------------------------------------------------------------------
@@ -218,10 +189,10 @@ class Verifier:
     store : VoiceprintStore or path, optional
         Default: the default store.
     detector : Detector, path or None
-        A loaded :class:`voiceguard.scoring.Detector`, a model config path, or ``None`` for
+        A loaded :class:`voiceguard.detect.Detector`, a model config path, or ``None`` for
         the shipped detector.
     encoder : SpeakerEncoder, optional
-        Default: :func:`voiceguard.speaker.default_encoder`.
+        Default: :func:`voiceguard.voiceprint.encoder.default_encoder`.
     calibration : SpeakerCalibration or path, optional
         Default: the shipped ``speaker_calibration.json``.
     speaker_threshold : float, optional
@@ -244,8 +215,8 @@ class Verifier:
                  threshold: float | None = None, prior: float | None = None,
                  min_speech_s: float = MIN_VERIFY_SPEECH_S, threads: int | None = None,
                  clone_threshold: float = 0.0, clone_check: bool = True) -> None:
-        from voiceguard.scoring import Detector
-        from voiceguard.speaker import default_encoder
+        from voiceguard.detect.detector import Detector
+        from voiceguard.voiceprint.encoder import default_encoder
 
         self.store, self._own_store = _open_store(store)
         try:
@@ -348,7 +319,7 @@ class Verifier:
         clone = CloneScorer(models, blocks.sr) if models else None
         ev = self._evidence(name, tee_blocks(blocks, *([clone.add] if clone is not None else [])), blocks.sr)
         if spoof is None:
-            spoof = _detector_result(self.detector, blocks)
+            spoof = detector_result(self.detector, blocks)
         clone_llr = None
         warnings = list(ev.warnings)
         if clone is not None and ev.speaker_llr is not None:
@@ -374,6 +345,13 @@ class Verifier:
             sample_rate=blocks.sr, channels=blocks.channels, encoder=self.encoder.name, model=self.detector.name,
             warnings=warnings)
 
+    def running_decision(self, speaker_llr: float, spoof_llr: float, spoof_verdict: str) -> str:
+        """The fused decision of a running (streamed) result: voiceprint and detector only, no
+        clone check (:func:`voiceguard.voiceprint.fuse` with this verifier's thresholds)."""
+        decision, _ = fuse(speaker_llr, spoof_llr, speaker_threshold=self.speaker_threshold,
+                           spoof_threshold=self.spoof_threshold_llr, spoof_verdict=spoof_verdict)
+        return decision
+
     def speaker_evidence(self, name: str, y: np.ndarray, sr: int) -> SpeakerEvidence:
         """The speaker half of a verification: how well ``y`` matches ``name``'s voiceprint.
 
@@ -396,7 +374,7 @@ class Verifier:
         return self._evidence(name, open_blocks(y, sr), sr)
 
     def _evidence(self, name: str, blocks: Any, sr: int) -> SpeakerEvidence:
-        from voiceguard.speaker import TELEPHONE, WIDEBAND
+        from voiceguard.voiceprint.channel import TELEPHONE, WIDEBAND
 
         vp = self.voiceprint(name)
         e = self.encoder.embed_blocks(blocks, sr, telephone=vp.channel == TELEPHONE)
@@ -435,7 +413,7 @@ class Verifier:
             Reported as the result's ``file``.
         channels : int
             The original channel count, reported.
-        spoof : voiceguard.scoring.ScoreResult, optional
+        spoof : voiceguard.detect.ScoreResult, optional
             The detector's result for this same audio, when the caller already has it
             (it is computed otherwise).
 
@@ -472,7 +450,7 @@ def verify(name: str, audio: PathLike | np.ndarray, sr: int | None = None, *, db
 
     Examples
     --------
-    >>> from voiceguard.verify import verify
+    >>> from voiceguard.voiceprint import verify
     >>> r = verify("alice", "call.wav")  # doctest: +SKIP
     >>> r.decision, r.speaker_llr, r.spoof_llr  # doctest: +SKIP
     ('accept', 7.9, 3.1)
@@ -481,12 +459,3 @@ def verify(name: str, audio: PathLike | np.ndarray, sr: int | None = None, *, db
         return v.verify(name, audio, sr)
 
 
-def _detector_result(detector: Any, blocks: Any) -> Any:
-    """The detector's result for the recording behind ``blocks`` (streamed from a file)."""
-    from dataclasses import replace
-
-    if isinstance(blocks._source, np.ndarray):
-        r = detector.score_mono(blocks._source, blocks.sr, name=blocks.name, channels=blocks.channels)
-    else:
-        r = detector.score(blocks._source)
-    return replace(r, file=blocks.name, channels=blocks.channels)
