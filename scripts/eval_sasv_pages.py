@@ -31,7 +31,6 @@ Commands::
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -56,7 +55,7 @@ MAX_FRAMES = 3000
 def phone_chain(y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
     """8 kHz G.711 mu-law version of a clip (as ``scripts/eval_speaker.py``)."""
     from voiceguard.audio import resample
-    from voiceguard.data.channel import g711_roundtrip
+    from voiceguard.audio.g711 import g711_roundtrip
 
     z = resample(np.asarray(y, np.float64), sr, 8000)
     peak = float(np.max(np.abs(z))) if z.size else 0.0
@@ -112,8 +111,8 @@ class Features:
         return d
 
     def stats(self, path: str, cond: str) -> np.ndarray | None:
-        """Whisper speech statistics of :mod:`voiceguard.voiceprint.clone_evidence` (cached)."""
-        from voiceguard.voiceprint.clone_evidence import EVIDENCE_VERSION, speech_stats
+        """Whisper speech statistics of :mod:`clone_evidence` (cached)."""
+        from clone_evidence import EVIDENCE_VERSION, speech_stats
 
         d = self.cache / "stats"
         d.mkdir(parents=True, exist_ok=True)
@@ -176,7 +175,7 @@ def abspath(args, rel: str) -> str:
 def check_pairing(args, feats: Features, groups: list) -> dict:
     """Per page: each clone's cosine with its own enrollment against the other enrollments
     of the page (rank 1 = closest to its own prompt) and the median own / other cosine."""
-    from voiceguard.speaker import cosine_similarity
+    from voiceguard.voiceprint.embedding import cosine_similarity
 
     out = {}
     by_page = defaultdict(list)
@@ -202,7 +201,7 @@ def check_pairing(args, feats: Features, groups: list) -> dict:
                      "median_own": float(np.median(own)), "median_other": float(np.median(other)) if other else None,
                      "median_genuine_own": float(np.median(gen_own)) if gen_own else None}
         o = out[page]
-        fmt = lambda v, m=1.0, f=".3f": "  -  " if v is None else format(m * v, f)  # noqa: E731
+        fmt = lambda v, m=1.0, f=".3f": "  -  " if v is None else format(m * v, f)
         print(f"{page:55s} {len(gs):3d} groups {n:4d} clones  rank1 {fmt(o['rank1'], 100, '5.1f')} %  "
               f"own {fmt(o['median_own'])}  other {fmt(o['median_other'])}  genuine {fmt(o['median_genuine_own'])}",
               flush=True)
@@ -286,7 +285,7 @@ def clone_model(args, feats: Features, path: str, cond: str = "wb"):
 
 def score_trials(args, feats: Features, groups: list, det, cal, cond: str, clusters) -> list[dict]:
     """Every trial of one condition with its component scores and the shipped decision."""
-    from voiceguard.voiceprint.fusion import CLEAN_CLEAN, CLEAN_PHONE, fuse, spoof_llr_threshold
+    from voiceguard.voiceprint.decision import CLEAN_CLEAN, CLEAN_PHONE, fuse, spoof_llr_threshold
 
     t_spoof = spoof_llr_threshold(det.threshold, det.prior)
     corpus = corpus_clips(args)
@@ -375,7 +374,7 @@ def system_clusters(args):
 
 
 def eer(pos, neg) -> float | None:
-    from voiceguard.metrics import eer as _eer
+    from voiceguard.evaluation.metrics import eer as _eer
 
     pos, neg = np.asarray(pos, float), np.asarray(neg, float)
     if pos.size == 0 or neg.size == 0:
@@ -406,9 +405,9 @@ def summarise(trials: list[dict], *, enroll_min_speech: float = 3.0) -> dict:
                  "enrollments_dropped_short": len({t["enroll"] for t in trials}) - len({t["enroll"] for t in ts})}}
     for name, key in (("voiceprint alone", None), ("+ detector", "decision_detector"), ("shipped", "decision")):
         if key is None:
-            acc = lambda xs: float(np.mean([x["speaker_llr"] is not None and x["speaker_llr"] >= 0 for x in xs])) if xs else None  # noqa: E731
+            acc = lambda xs: float(np.mean([x["speaker_llr"] is not None and x["speaker_llr"] >= 0 for x in xs])) if xs else None
         else:
-            acc = lambda xs, k=key: accepted(xs, k)  # noqa: E731
+            acc = lambda xs, k=key: accepted(xs, k)
         res[name] = {"clones_accepted": acc(clones), "genuine_page_accepted": acc(gen_page),
                      "genuine_corpus_accepted": acc(gen_corpus), "nontarget_accepted": acc(non)}
     gen = gen_page + gen_corpus
@@ -488,7 +487,7 @@ def copy_trials(args, feats: Features, det, cal) -> dict:
     clips that the enrollment gate (the detector's verdict) refuses."""
     from voiceguard.audio import load_mono
     from voiceguard.voiceprint import clone_check as cc
-    from voiceguard.voiceprint.fusion import CLEAN_CLEAN, CLEAN_PHONE, fuse, spoof_llr_threshold
+    from voiceguard.voiceprint.decision import CLEAN_CLEAN, CLEAN_PHONE, fuse, spoof_llr_threshold
 
     t_spoof = spoof_llr_threshold(det.threshold, det.prior)
     d = args.cache / "usercopies"
@@ -562,9 +561,9 @@ def check_verify(args, feats: Features, groups: list, det, cal, n_groups: int = 
     scores must equal the harness's (which composes the same functions from cached parts)."""
     import tempfile
 
-    from voiceguard.verify import Verifier, enroll
+    from voiceguard.voiceprint import Verifier, enroll
 
-    clusters = lambda s: "-"  # noqa: E731
+    clusters = lambda s: "-"
     picked = [g for g in groups if g.genuine and g.clones][:: max(1, len(groups) // 50)][:n_groups]
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -618,11 +617,11 @@ def evidence_heldout(args, feats: Features, by_cond: dict[str, list[dict]]) -> N
     """Add ``evidence_llr`` (held out) to every trial of every condition, in place.
 
     Per fold (pages and LibriSpeech speakers, :func:`page_folds`): an
-    :class:`~voiceguard.voiceprint.clone_evidence.EvidenceModel` is fitted on the genuine and
+    :class:`~clone_evidence.EvidenceModel` is fitted on the genuine and
     clone trials of the other folds (both conditions pooled; enrollments with at least
     ``--fit-min-speech`` seconds of speech), leaving out the clones of every system cluster
     that occurs among the held-out fold's clones, and scores the held-out fold."""
-    from voiceguard.voiceprint.clone_evidence import fit_evidence_model
+    from clone_evidence import fit_evidence_model
 
     conds = list(by_cond)
     ref = by_cond[conds[0]]
@@ -677,7 +676,7 @@ def operating_point(ts: list[dict], t_spk: float, target: float) -> float:
 
 
 def run_evidence(args, feats: Features) -> int:
-    from voiceguard.metrics import eer as _eer
+    from voiceguard.evaluation.metrics import eer as _eer
 
     out = {}
     for m in args.model or ["fast"]:
@@ -693,13 +692,13 @@ def run_evidence(args, feats: Features) -> int:
                 ts = [t for t in trials if t["enroll_speech_s"] >= min_sp]
                 gen = [t for t in ts if t["label"] == "genuine"]
                 cln = [t for t in ts if t["label"] == "clone"]
-                ev = lambda xs: [x["evidence_llr"] for x in xs if x.get("evidence_llr") is not None]  # noqa: E731
+                ev = lambda xs: [x["evidence_llr"] for x in xs if x.get("evidence_llr") is not None]
                 r = res[f"{c}/enroll>={min_sp:g}s"] = {"spf_eer_evidence": float(_eer(np.array(ev(gen)), np.array(ev(cln)))),
                                                        "n_clone": len(cln), "n_genuine": len(gen), "points": {}}
                 for t_spk in args.speaker_threshold or [0.0, -2.0]:
                     t_ev = operating_point(ts, t_spk, args.genuine_target)
                     dec = {id(t): new_decision(t, t_spk=t_spk, t_ev=t_ev) for t in ts}
-                    acc = lambda xs: float(np.mean([dec[id(x)] == "accept" for x in xs])) if xs else None  # noqa: E731
+                    acc = lambda xs: float(np.mean([dec[id(x)] == "accept" for x in xs])) if xs else None
                     pt = r["points"][f"speaker>={t_spk:g}"] = {
                         "evidence_threshold": t_ev, "clones_accepted": acc(cln), "genuine_accepted": acc(gen),
                         "genuine_page_accepted": acc([t for t in gen if t["kind"] != "corpus"]),
@@ -757,7 +756,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from voiceguard.speaker import GE2EEncoder
+    from voiceguard.voiceprint.encoder import GE2EEncoder
 
     enc = GE2EEncoder(threads=args.threads)
     feats = Features(args.cache, enc)
@@ -774,16 +773,16 @@ def main(argv=None) -> int:
         return 0
     if args.evidence:
         return run_evidence(args, feats)
-    from voiceguard.scoring import Detector
+    from voiceguard.detect import Detector
 
     dets = [Detector(m, threads=args.threads) for m in (args.model or ["fast"])]
     args.trials_out.parent.mkdir(parents=True, exist_ok=True)
     if args.check_verify:
-        from voiceguard.voiceprint.fusion import SpeakerCalibration
+        from voiceguard.voiceprint.decision import SpeakerCalibration
 
         return check_verify(args, feats, groups, dets[0], SpeakerCalibration.load())
     if args.copies:
-        from voiceguard.voiceprint.fusion import SpeakerCalibration
+        from voiceguard.voiceprint.decision import SpeakerCalibration
 
         cal = SpeakerCalibration.load()
         out = {}
@@ -800,7 +799,7 @@ def main(argv=None) -> int:
     extract_all(args, feats, groups, dets)
     if args.extract_only:
         return 0
-    from voiceguard.voiceprint.fusion import SpeakerCalibration
+    from voiceguard.voiceprint.decision import SpeakerCalibration
 
     cal = SpeakerCalibration.load()
     clusters = system_clusters(args)

@@ -6,7 +6,7 @@ ten LibriSpeech test-other speakers, and a copy of each by every DSP vocoder of
 :mod:`voiceguard.data.vocoders` (Griffin-Lim from mel and from linear magnitudes, LPC,
 WORLD, MLSA; random settings per copy). Real and copied recordings are the same speech, so
 the model cannot learn a corpus or a speaker; it learns the vocoders. The model is the
-linear model of :mod:`voiceguard.voiceprint.clone_evidence` on the recording's own speech
+linear model of :mod:`clone_evidence` on the recording's own speech
 statistics (no enrollment: ``llr(test, 0)``).
 
 Measured on what it never saw:
@@ -55,14 +55,14 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    import soundfile as sf
-
     import sasv_pages
+    import soundfile as sf
+    from clone_evidence import EVIDENCE_VERSION, fit_evidence_model, speech_stats
     from eval_sasv_pages import USER_COPIES, user_copy
+
     from voiceguard.audio import load_mono
-    from voiceguard.data import vocoders
-    from voiceguard.metrics import eer
-    from voiceguard.voiceprint.clone_evidence import EVIDENCE_VERSION, fit_evidence_model, speech_stats
+    from voiceguard.evaluation.metrics import eer
+    from voiceguard.synthesis import vocoders
 
     args.cache.mkdir(parents=True, exist_ok=True)
 

@@ -76,7 +76,7 @@ class GMM:
         self.ln = np.log(w) - 0.5 * np.sum(np.log(2 * np.pi * var), axis=1)
 
     @classmethod
-    def fit(cls, x: np.ndarray, k: int, n_iter: int = 15, seed: int = 0) -> "GMM":
+    def fit(cls, x: np.ndarray, k: int, n_iter: int = 15, seed: int = 0) -> GMM:
         from voiceguard.voiceprint.clone_check import _em
 
         w, m, v = _em(x, k, n_iter, np.random.default_rng(seed))
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     ap.add_argument("--min-enroll-speech", type=float, default=3.0)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    from voiceguard.metrics import eer
+    from voiceguard.evaluation.metrics import eer
 
     trials = [t for t in load_trials(args.trials) if t["enroll_speech_s"] >= args.min_enroll_speech]
     cond = trials[0]["cond"]
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     corpus_paths = sorted({t["path"] for t in trials if t["kind"] == "corpus"})
     ref = np.concatenate([frames(args.cache, p, cond) for p in corpus_paths])
     mu, sd = ref.mean(0), ref.std(0) + 1e-6
-    z = lambda x: (x - mu) / sd  # noqa: E731
+    z = lambda x: (x - mu) / sd
     scores = {"ubm": np.full(len(trials), np.nan), "ubm-noadapt": np.full(len(trials), np.nan)}
     for k in range(args.folds):
         te = fold == k

@@ -3,7 +3,7 @@
 
 Reads the scored trials of ``scripts/eval_sasv_pages.py`` (one JSONL per detector and
 condition) and adds, per trial, the behavioural tells of the test recording against the
-enrollment (:mod:`voiceguard.voiceprint.tells`). A logistic regression over
+enrollment (:mod:`tells`). A logistic regression over
 
 * ``speaker_llr`` (voiceprint), ``spoof_llr`` (detector), ``clone_llr`` (per-speaker clone
   check), and
@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +49,9 @@ class TellCache:
 
     def get(self, path: str, cond: str) -> np.ndarray | None:
         from eval_sasv_pages import phone_chain
+        from tells import TELL_NAMES, tell_stats
 
         from voiceguard.audio import load_mono
-        from voiceguard.voiceprint.tells import TELL_NAMES, tell_stats
 
         k = f"{path}|{cond}"
         if k in self.mem:
@@ -73,7 +72,7 @@ class TellCache:
 
 def features(trials: list[dict], tells: TellCache, which: str, extra: dict | None = None) -> tuple[np.ndarray, list[str]]:
     """Feature matrix of trials for a feature set name (see ``--sets``)."""
-    from voiceguard.voiceprint.tells import TELL_NAMES, tell_features
+    from tells import TELL_NAMES, tell_features
 
     cols, names = [], []
 
@@ -115,7 +114,7 @@ class LogReg:
     def __init__(self, l2: float = 1.0) -> None:
         self.l2 = l2
 
-    def fit(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> "LogReg":
+    def fit(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> LogReg:
         self.med = np.nanmedian(X, axis=0)
         self.med = np.where(np.isfinite(self.med), self.med, 0.0)
         Z = self._prep(X, fit=True)
@@ -189,7 +188,7 @@ def heldout(trials: list[dict], X: np.ndarray, n_folds: int, genuine_target: flo
 
 
 def report(trials: list[dict], res: dict, name: str) -> dict:
-    from voiceguard.metrics import eer
+    from voiceguard.evaluation.metrics import eer
 
     lab = np.array([t["label"] for t in trials])
     kind = np.array([t["kind"] for t in trials])

@@ -44,9 +44,9 @@ def whisper_vec(cache: Path, path: str, cond: str) -> np.ndarray:
     from eval_sasv_pages import phone_chain
 
     from voiceguard.audio import load_mono, resample
-    from voiceguard.backends import encode_chunk, pool_windows
-    from voiceguard.frontends.whisper import load_encoder
-    from voiceguard.vad import trim_nonspeech
+    from voiceguard.audio.vad import trim_nonspeech
+    from voiceguard.detect.backends.whisper import encode_chunk, pool_windows
+    from voiceguard.detect.frontends.whisper import load_encoder
 
     if _ENC is None:
         _ENC = load_encoder("base", n_layers=3)
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from voiceguard.metrics import eer
+    from voiceguard.evaluation.metrics import eer
 
     trials = [t for t in load_trials(args.trials) if t["enroll_speech_s"] >= args.min_enroll_speech]
     cond = trials[0]["cond"]

@@ -41,9 +41,9 @@ def main(argv=None) -> int:
     from eval_sasv_pages import phone_chain
 
     from voiceguard.audio import load_mono
-    from voiceguard.metrics import eer
-    from voiceguard.speaker import GE2EEncoder
-    from voiceguard.voiceprint.fusion import SpeakerCalibration
+    from voiceguard.evaluation.metrics import eer
+    from voiceguard.voiceprint.decision import SpeakerCalibration
+    from voiceguard.voiceprint.encoder import GE2EEncoder
 
     enc = GE2EEncoder(threads=1)
     args.cache.mkdir(parents=True, exist_ok=True)

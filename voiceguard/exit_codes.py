@@ -28,7 +28,9 @@ BROKEN_PIPE = 141
 HELP = """\
 exit codes:
   0    every recording is bona fide or holds no speech (verify: every
-       recording accepted)
+       recording accepted; on telephone audio the per-speaker clone check
+       does not run, clone_check is 'telephone', and an accept rests on
+       the voiceprint and the detector alone)
   1    at least one recording is judged spoof (verify: not accepted, which
        includes no_speech), even if other recordings could not be read
   2    no recording was judged spoof, but at least one could not be scored;

@@ -1,4 +1,6 @@
-"""Clone evidence relative to the enrollment, in the frozen Whisper-base space.
+"""Research (issue 22, not shipped): clone evidence relative to the enrollment, in the frozen
+Whisper-base space. Held out by page and system cluster it did not reach the issue's targets
+(see ``docs/voiceprints.md`` and ``benchmarks/results/issue22/``), so no runtime code uses it.
 
 The per-speaker question is not "is this recording synthetic?" (the generic detector asks
 that) but "does this recording differ from *this customer's* enrolled audio the way a
@@ -20,10 +22,10 @@ acoustic detail that the middle layers of a speech encoder keep. So:
    clones of them: its output, affine-calibrated, is ``clone_llr`` (natural log, genuine
    over clone).
 
-The shipped model (``models/clone_evidence.npz``) says in its ``info`` what it was fitted on
-(the demo pages' prompt / clone trials and LibriSpeech genuine trials, see
-``docs/voiceprints.md``); held-out measurements use models fitted without the measured
-pages and system clusters (``scripts/eval_sasv_pages.py``).
+No model is shipped; ``load_evidence_model`` reads one written by ``scripts/fit_copy_check.py``
+(a model file in ``voiceguard/models`` is looked for only if one is ever added). Held-out
+measurements use models fitted without the measured pages and system clusters
+(``scripts/eval_sasv_pages.py --evidence``, ``scripts/sasv_whisper.py``).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ _ENCODER: Any = None
 def _encoder() -> Any:
     global _ENCODER
     if _ENCODER is None:
-        from voiceguard.frontends.whisper import load_encoder
+        from voiceguard.detect.frontends.whisper import load_encoder
 
         _ENCODER = load_encoder("base", n_layers=max(LAYERS))
     return _ENCODER
@@ -73,8 +75,8 @@ class SpeechStats:
         import torch
 
         from voiceguard.audio import resample
-        from voiceguard.backends import encode_chunk
-        from voiceguard.vad import speech_activity
+        from voiceguard.audio.vad import speech_activity
+        from voiceguard.detect.backends.whisper import encode_chunk
 
         y16 = resample(np.asarray(y, np.float64), sr, _SR) if sr != _SR else np.asarray(y, np.float64)
         if len(y16) < 400:

@@ -1,4 +1,4 @@
-"""Behavioural tells: prosody, pitch, timing and channel statistics of a recording.
+"""Research (issue 22, not shipped): behavioural tells: prosody, pitch, timing and channel statistics of a recording.
 
 A voice clone copies the timbre of its prompt; what it renders on top (the pitch contour,
 the rhythm, the pauses, the noise floor and the high band of the channel) comes from the
@@ -100,7 +100,7 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 def tell_stats(y: np.ndarray, sr: int) -> np.ndarray | None:
     """The statistics of :data:`TELL_NAMES` of one recording (``None`` with under 1 s of speech)."""
     from voiceguard.audio import resample
-    from voiceguard.vad import frame_energies_db, speech_activity
+    from voiceguard.audio.vad import frame_energies_db, speech_activity
 
     y16 = resample(np.asarray(y, np.float64), sr, _SR) if sr != _SR else np.asarray(y, np.float64)
     if len(y16) < _WIN * 2:
