@@ -166,6 +166,7 @@ def heldout(trials: list[dict], X: np.ndarray, n_folds: int, genuine_target: flo
     cl = np.array([t.get("cluster", "-") for t in trials])
     spk = np.array([-np.inf if t["speaker_llr"] is None else t["speaker_llr"] for t in trials])
     score = np.full(len(trials), np.nan)
+    margin = np.full(len(trials), np.nan)
     accept = np.zeros(len(trials), bool)
     for k in range(n_folds):
         te = fold == k
@@ -181,10 +182,11 @@ def heldout(trials: list[dict], X: np.ndarray, n_folds: int, genuine_target: flo
             gen_tr = gen_tr[spk[tr][y == 1] >= 0]
         thr = np.quantile(gen_tr, 1 - genuine_target)
         score[te] = m.score(X[te])
+        margin[te] = score[te] - thr
         accept[te] = score[te] >= thr
         if and_speaker:
             accept[te] &= spk[te] >= 0
-    return {"score": score, "accept": accept, "fold": fold}
+    return {"score": score, "accept": accept, "fold": fold, "margin": margin}
 
 
 def report(trials: list[dict], res: dict, name: str) -> dict:
