@@ -106,6 +106,7 @@ def evidence_gate(trials: list[dict], args) -> dict:
     X = np.concatenate([T, T - E], axis=1)
     lab = np.array([t["label"] for t in trials])
     cl = np.array([t.get("cluster", "-") for t in trials])
+    kind = np.array([t["kind"] for t in trials])
     base = np.array([t["decision_detector"] == "accept" for t in trials])
     fold = folds_of(trials, args.folds)
     margin = np.full(len(trials), np.nan)
@@ -113,6 +114,8 @@ def evidence_gate(trials: list[dict], args) -> dict:
         te = fold == k
         held = set(cl[te & (lab == "clone")])
         tr = (~te) & (lab != "nontarget") & ~((lab == "clone") & np.isin(cl, list(held)))
+        if args.evidence_pages_only:
+            tr &= kind != "corpus"
         y = (lab[tr] == "genuine").astype(float)
         w = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
         mu, P = pca_fit(X[tr], args.evidence_pca)
@@ -131,7 +134,9 @@ def decisions(trials: list[dict], args, extra: dict) -> dict:
            "shipped": shipped(trials, "decision", "fused")}
     spk = np.array([-1e9 if t["speaker_llr"] is None else t["speaker_llr"] for t in trials])
     if args.evidence_cache is not None:
-        out["voiceprint+detector+evidence gate (held out)"] = evidence_gate(trials, args)
+        name = "voiceprint+detector+evidence gate (held out" + (", fitted on page trials only)"
+                                                               if args.evidence_pages_only else ")")
+        out[name] = evidence_gate(trials, args)
     for which in args.sets.split(","):
         parts = which.split("+")
         if any(p not in ("spk", "det", "clone") and p not in extra for p in parts):
@@ -163,6 +168,9 @@ def main(argv=None) -> int:
                     help="cache of scripts/sasv_whisper.py: add the evidence-gate decision")
     ap.add_argument("--evidence-pca", type=int, default=64)
     ap.add_argument("--evidence-l2", type=float, default=10.0)
+    ap.add_argument("--evidence-pages-only", action="store_true",
+                    help="fit the evidence on the demo pages' trials only (no LibriSpeech genuine trials): a check "
+                         "of whether it separates clones from genuine speech or LibriSpeech from demo-page audio")
     ap.add_argument("--detector-pages", type=Path, default=None,
                     help="ALLOWED.tsv of the demo pages the detector was trained on: also report the pages it "
                          "never saw")
