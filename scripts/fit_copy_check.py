@@ -51,6 +51,11 @@ def main(argv=None) -> int:
     ap.add_argument("--l2", type=float, default=10.0)
     ap.add_argument("--max-s", type=float, default=20.0, help="seconds of each recording used")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--train-limit", type=int, default=0,
+                    help="fit on the first N training recordings only (0: all)")
+    ap.add_argument("--quick", action="store_true",
+                    help="measure false alarms on the test speakers and speech-domains only (no page prompts) and "
+                         "only the user-made copies (no copies by the training vocoders)")
     args = ap.parse_args(argv)
     import torch
 
@@ -107,6 +112,8 @@ def main(argv=None) -> int:
         f = str(args.data / "speech" / r["path"])
         spk = r["speaker"].removeprefix("libri_")
         (test_files if r["source"] == "resemblyzer_librispeech" and spk in TEST else train_files).append(f)
+    if args.train_limit:
+        train_files = train_files[: args.train_limit]
     X, y = [], []
     for i, f in enumerate(train_files):
         v = stats_of(f"{f}|real", real(f))
@@ -139,14 +146,17 @@ def main(argv=None) -> int:
                                                     real(str(args.data / "speech-domains" / r["path"])))) is not None]
     groups, _ = sasv_pages.build_groups(args.demos)
     prompts = []
-    for g in groups:
+    for g in ([] if args.quick else groups):
         v = stats_of(f"{args.demos / g.enroll['path']}|real", real(str(args.demos / g.enroll["path"])))
         if v is not None:
             prompts.append(v)
-    sets_real = {"librispeech_test_speakers": test_real, "speech_domains": dom, "page_prompts": prompts}
+    sets_real = {"librispeech_test_speakers": test_real, "speech_domains": dom}
+    if prompts:
+        sets_real["page_prompts"] = prompts
     copies = {n: [stats_of(f"{f}|user|{n}", ucopy(f, n)) for f in test_files] for n in USER_COPIES}
-    copies.update({f"voiceguard_{voc}": [stats_of(f"{f}|{voc}|test", vcopy(f, voc, 77 + k))
-                                         for k, f in enumerate(test_files)] for voc in VOCODERS})
+    if not args.quick:
+        copies.update({f"voiceguard_{voc}": [stats_of(f"{f}|{voc}|test", vcopy(f, voc, 77 + k))
+                                             for k, f in enumerate(test_files)] for voc in VOCODERS})
     S = {k: np.array([model.llr(v, zero) for v in vs if v is not None]) for k, vs in sets_real.items()}
     C = {k: np.array([model.llr(v, zero) for v in vs if v is not None]) for k, vs in copies.items()}
     all_real = np.concatenate(list(S.values()))
