@@ -32,7 +32,10 @@ BROKEN_PIPE = 141
 HELP = """\
 exit codes:
   0    every recording is bona fide or silent (verify: every recording
-       accepted; provenance: every recording an unaltered registered one)
+       accepted; on telephone audio the per-speaker clone check does not
+       run, clone_check is 'telephone', and an accept rests on the
+       voiceprint and the detector alone; provenance: every recording an
+       unaltered registered one)
   1    at least one recording is judged spoof (verify: not accepted, which
        includes no_speech; provenance: altered or unregistered), even if
        other recordings could not be read
