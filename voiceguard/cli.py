@@ -9,6 +9,7 @@ report writer behind ``--report DIR``), so no part imports one above it.
 commands                        module
 ==============================  ======================================================
 score                           :mod:`voiceguard.detect.cli`
+stream                          :mod:`voiceguard.detect.stream_cli`
 enroll, verify, speakers        :mod:`voiceguard.voiceprint.cli`
 report                          :mod:`voiceguard.report.cli`
 register, provenance, registry  :mod:`voiceguard.provenance.cli`
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``voiceguard`` parser with every part's commands."""
     from voiceguard.batch import cli as batch_cli
     from voiceguard.detect import cli as detect_cli
+    from voiceguard.detect import stream_cli
     from voiceguard.evaluation import cli as evaluation_cli
     from voiceguard.features import cli as features_cli
     from voiceguard.provenance import cli as provenance_cli
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands = Commands(report_folder=report_cli.ReportFolder)
     detect_cli.add_parsers(sub, commands)
+    stream_cli.add_parsers(sub, commands)
     training_cli.add_parsers(sub, commands)
     evaluation_cli.add_parsers(sub, commands)
     features_cli.add_parsers(sub, commands)

@@ -30,6 +30,8 @@ __all__ = [
     "fmt",
     "no_files",
     "positive_int",
+    "collecting_warnings",
+    "FileProgress",
     "run_collecting_warnings",
     "table_width",
 ]
@@ -53,6 +55,63 @@ class HelpFormatter(argparse.HelpFormatter):
         if text == exit_codes.HELP:
             return "".join(indent + line for line in text.splitlines(keepends=True))
         return super()._fill_text(text, width, indent)
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class FileProgress:
+    """Progress within one long recording (``Detector.score(progress=...)``) on stderr.
+
+    On a terminal one line is rewritten in place (recordings of a minute or more); with
+    ``lines=True`` (``--progress``, for logs and pipes) a line is printed at every tenth of
+    each stage. Silent otherwise.
+    """
+
+    def __init__(self, stream: TextIO, *, enabled: bool | None = None, lines: bool = False,
+                 min_total_s: float = 60.0) -> None:
+        self.stream = stream
+        isatty = getattr(stream, "isatty", lambda: False)()
+        self.live = isatty and enabled is not False and not lines
+        self.lines = lines
+        self.min_total_s = min_total_s
+        self.file = ""
+        self._step: dict[str, int] = {}
+        self._shown = False
+
+    def for_file(self, file: str) -> Any:
+        """The ``progress`` callback for ``file`` (None when nothing would be shown)."""
+        if not (self.live or self.lines):
+            return None
+        self.file, self._step, self._shown = file, {}, False
+        return self
+
+    def __call__(self, stage: str, done_s: float, total_s: float | None) -> None:
+        if total_s is not None and total_s < self.min_total_s and not self.lines:
+            return
+        frac = min(1.0, done_s / total_s) if total_s else None
+        where = f"{_clock(done_s)} of {_clock(total_s)}" if total_s else _clock(done_s)
+        text = f"{stage} {100 * frac:3.0f} % ({where})" if frac is not None else f"{stage} {where}"
+        if self.lines:
+            tenth = int(10 * frac) if frac is not None else int(done_s // 600)
+            if self._step.get(stage) == tenth:
+                return
+            self._step[stage] = tenth
+            self.stream.write(f"voiceguard: progress: {self.file}: {text}\n")
+        else:
+            self.stream.write(f"\r{self.file[-40:]}: {text}".ljust(90)[:90])
+            self._shown = True
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Clear the live line of the last file."""
+        if self._shown:
+            self.stream.write("\r" + " " * 90 + "\r")
+            self.stream.flush()
+            self._shown = False
 
 
 def judging(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -101,8 +160,10 @@ def say_reports(reports: Any) -> None:
 
 def no_files(what: str = "audio files") -> int:
     """Say that the inputs held no audio files; returns the exit code."""
-    print(f"voiceguard: error: no {what} found in the given folders "
-          "(looked for .wav .flac .ogg .opus .mp3 .aiff .au)", file=sys.stderr)
+    # the list of voiceguard.audio.files, which expanded the folders (a part above this one)
+    exts = getattr(sys.modules.get("voiceguard.audio.files"), "AUDIO_EXTENSIONS", ())
+    print(f"voiceguard: error: no {what} found in the given folders"
+          + (f" (looked for {' '.join(exts)})" if exts else ""), file=sys.stderr)
     return exit_codes.ERROR
 
 
@@ -116,15 +177,13 @@ def fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
-def run_collecting_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
-    """Run ``fn(*args, **kwargs)``; returns (result or the VoiceguardError it raised, its
-    voiceguard warnings as text, each also printed once on stderr)."""
+def collecting_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+    """Run ``fn(*args, **kwargs)``; returns (its result, the text of the voiceguard warnings
+    it gave, each once). Other warnings are issued again; exceptions propagate. What
+    ``score --format jsonl``, ``POST /v1/score`` and batch rows report as ``warnings``."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VoiceguardWarning)
-        try:
-            res = fn(*args, **kwargs)
-        except VoiceguardError as exc:
-            res = exc
+        res = fn(*args, **kwargs)
     notes: list[str] = []
     for w in caught:
         if issubclass(w.category, VoiceguardWarning):
@@ -132,6 +191,20 @@ def run_collecting_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -
                 notes.append(str(w.message))
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return res, notes
+
+
+def run_collecting_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+    """Run ``fn(*args, **kwargs)``; returns (result or the VoiceguardError it raised, its
+    voiceguard warnings as text, each also printed once on stderr)."""
+
+    def guarded() -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VoiceguardError as exc:
+            return exc
+
+    res, notes = collecting_warnings(guarded)
     for n in notes:
         print(f"voiceguard: warning: {n}", file=sys.stderr)
     return res, notes

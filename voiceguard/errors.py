@@ -46,7 +46,7 @@ class ModelError(VoiceguardError, RuntimeError):
 
 class MissingExtraError(VoiceguardError):
     """A feature needs an optional dependency that is not installed; the message names the
-    extra to install (``pip install 'voiceguard[serve]'``)."""
+    extra to install (:func:`voiceguard._version.install_hint`)."""
 
 
 class VoiceguardWarning(UserWarning):

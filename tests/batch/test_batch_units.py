@@ -120,7 +120,8 @@ def test_cli_without_ray_says_what_to_install(tree: Path, monkeypatch, capsys) -
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     rc = main(["batch", str(tree / "calls"), "--out", str(tree / "out"), "--local", "1"])
     err = capsys.readouterr().err
-    assert rc == 2 and err.strip().count("\n") == 0 and "pip install 'voiceguard[batch]'" in err
+    assert rc == 2 and err.strip().count("\n") == 0 and "-e '" in err and "[batch]'" in err
+    assert "'voiceguard[batch]'" not in err  # the unrelated 'voiceguard' on PyPI (issue 23)
 
 
 def test_cli_usage_errors(tree: Path, capsys) -> None:

@@ -157,12 +157,13 @@ def test_evaluate_explains_relative_paths_and_shows_errors(tmp_path: Path, monke
 
 def test_serve_without_the_extra_says_what_to_install(monkeypatch, capsys) -> None:
     for mod in ("uvicorn", "fastapi"):
-        monkeypatch.setitem(sys.modules, mod, None)  # as if 'voiceguard[serve]' were not installed
+        monkeypatch.setitem(sys.modules, mod, None)  # as if the serve extra were not installed
     rc, out, err = _run(["serve", "--http", "127.0.0.1:0"], capsys)
-    assert rc == 2 and "pip install 'voiceguard[serve]'" in err and "uvicorn" in err and "Traceback" not in err
+    # this project's extra, never the unrelated 'voiceguard' on PyPI (issue 23)
+    assert rc == 2 and f"-e '{ROOT}[serve]'" in err and "uvicorn" in err and "Traceback" not in err
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     serve_section = readme[readme.index("## Call-centre service"):].split("\n## ", 1)[0]
-    assert "pip install 'voiceguard[serve]'" in serve_section
+    assert "pip install -c constraints.txt -e '.[serve]'" in serve_section
 
 
 @pytest.mark.skipif(importlib.util.find_spec("uvicorn") is None, reason="needs the serve extra")

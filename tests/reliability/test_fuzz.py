@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,9 @@ def test_fuzz_briefly(target, tmp_path):
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-6000:]
     log = (tmp_path / "logs" / f"{target}.log").read_text(errors="replace")
     assert "stat::number_of_executed_units" in log  # it really fuzzed
+    # the summary names the seed the run used (issue 23: long runs draw a new one, a finding's
+    # search is repeated with --seed N)
+    assert re.search(rf"^{target}\s+\S+\s+\d+s\s+\S+ execs\s+seed 1\s", p.stdout, re.M), p.stdout[-2000:]
 
 
 # -- one test per finding ---------------------------------------------------------------
@@ -93,8 +97,25 @@ def test_extra_manifest_column_with_a_tab_is_refused(tmp_path):
 
     path = tmp_path / "list.csv"
     path.write_bytes((FUZZ / "regressions" / "manifest" / "tab_in_extra_column").read_bytes()[1:])
-    with pytest.raises(ManifestError, match="contains a tab or newline"):
+    with pytest.raises(ManifestError, match="contains a tab, newline or NUL"):
         read_manifest(path)
+
+
+def test_manifest_cells_with_quotes_survive_the_round_trip(tmp_path):
+    """Issue 23: a cell holding double quotes was written raw into the TSV and read back as
+    a quoted field spanning rows (a different number of rows); a NUL byte is refused."""
+    from voiceguard.data.manifest import ManifestError, read_manifest, read_table
+
+    path = tmp_path / "list.csv"
+    path.write_bytes((FUZZ / "regressions" / "manifest" / "quoted_cell_roundtrip").read_bytes()[1:])
+    m = read_table(path, delimiter=",")
+    assert [r.speaker for r in m] == ["-", '""x spoof', "bonafide"]
+    m.write(tmp_path / "again.tsv")
+    again = read_manifest(tmp_path / "again.tsv")
+    assert [(r.path, r.label, r.speaker) for r in again] == [(r.path, r.label, r.speaker) for r in m.with_root(tmp_path)]
+    path.write_bytes((FUZZ / "regressions" / "manifest" / "quotes_and_nul_roundtrip").read_bytes()[1:])
+    with pytest.raises(ManifestError, match="NUL byte"):
+        read_table(path, delimiter=",")
 
 
 def test_signalling_nan_samples_are_refused_without_a_warning():

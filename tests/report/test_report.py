@@ -175,7 +175,8 @@ def test_png_figures_and_missing_extra(report, spliced, monkeypatch, capsys) -> 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     rc = main(["report", str(spliced[0]), "-o", str(out), "--png"])
     err = capsys.readouterr().err
-    assert rc == 2 and "pip install 'voiceguard[report]'" in err and "Traceback" not in err
+    assert rc == 2 and "-e '" in err and "[report]'" in err and "Traceback" not in err
+    assert "'voiceguard[report]'" not in err  # the unrelated 'voiceguard' on PyPI (issue 23)
 
 
 def test_score_report_dir_writes_one_per_file(tmp_path: Path, spliced, capsys) -> None:

@@ -123,3 +123,28 @@ def test_missing_weights(tmp_path) -> None:
     with pytest.raises(ModelError, match="cannot load"):
         venc.GE2EEncoder(bad)
     assert venc.resemblyzer_weights_path().name == "pretrained.pt"
+
+
+def test_speaker_encoder_weights_are_verified(tmp_path, monkeypatch) -> None:
+    """The GE2E weights come from a third-party package (resemblyzer): the installed file must
+    be the pinned release's, a changed one is refused naming it (issue 23, item 3)."""
+    import hashlib
+    import shutil
+
+    real = venc.resemblyzer_weights_path()
+    assert hashlib.sha256(real.read_bytes()).hexdigest() == venc.RESEMBLYZER_SHA256
+    assert venc.verify_resemblyzer_weights() == real
+    fake = tmp_path / "resemblyzer" / "pretrained.pt"
+    fake.parent.mkdir()
+    shutil.copy(real, fake)
+    with open(fake, "r+b") as fh:  # one bit of one weight, far from the header
+        fh.seek(fake.stat().st_size - 4096)
+        b = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([b[0] ^ 0x01]))
+    monkeypatch.setattr(venc, "resemblyzer_weights_path", lambda: fake)
+    with pytest.raises(ModelError) as err:
+        venc.GE2EEncoder()
+    msg = str(err.value)
+    assert str(fake) in msg and "do not match the SHA-256" in msg and "--require-hashes" in msg
+    assert venc.GE2EEncoder(fake).weights == str(fake)  # a file named by the caller is the caller's to vouch for

@@ -30,7 +30,7 @@ from voiceguard.verify import (
     spoof_llr_threshold,
 )
 
-REQUIRED_KEYS = {"file", "speaker", "decision", "speaker_llr", "speaker_similarity", "spoof_llr",
+REQUIRED_KEYS = {"file", "speaker", "decision", "clone_check", "speaker_llr", "speaker_similarity", "spoof_llr",
                  "spoof_probability", "condition", "single_voice", "duration_s", "speech_s"}
 
 
@@ -224,6 +224,8 @@ def test_cli_enroll_verify_speakers(clips, tmp_path: Path, capsys: pytest.Captur
     assert rc == 1
     row = list(csv.DictReader(io.StringIO(out)))[0]
     assert row["decision"] in ("reject_speaker", "reject_spoof") and row["speaker"] == "alice"
+    assert row["clone_check"] in ("ran", "telephone", "not_built", "off", "no_speech")
+    assert list(row)[-1] == "error" and row["error"] == ""
 
     rc, out, err = _run(["verify", "alice", str(clips["same_wb"]), "--db", db, "--threshold", "1.0"], capsys)
     assert rc == 0 and "accept" in out

@@ -83,8 +83,12 @@ def test_genuine_enrollment_records_detector_and_builds_clone_check(tmp_path: Pa
         t = v.verify_mono("reader", resample(np.asarray(y, np.float64), sr, 8000), 8000)
         assert t.condition == "clean-phone" and t.clone_llr is None and t.decision != "reject_clone"
         assert any("clone check skipped" in w for w in t.warnings)
+        # the decision says the clone check did not run on the call, not only the warnings
+        assert t.clone_check == "telephone" and t.to_dict()["clone_check"] == "telephone"
+        assert g.clone_check == "ran" and c.clone_check == "ran"
     with Verifier(db, detector=detector, clone_check=False) as v:
-        assert v.verify("reader", GENUINE).clone_llr is None
+        off = v.verify("reader", GENUINE)
+        assert off.clone_llr is None and off.clone_check == "off"
     # the clone model is stored encrypted like the embeddings, and deleted with the speaker
     with VoiceprintStore(db) as st:
         assert st.export(["reader"])["speakers"][0]["clone_models"]
@@ -177,3 +181,16 @@ def test_verify_memory_is_bounded_on_long_files(tmp_path: Path, speech, speech_b
             tracemalloc.stop()
             assert r.speech_s > 0.5 * r.duration_s
     assert peaks["long"] <= 1.5 * peaks["short"], peaks
+
+
+def test_clone_check_state_names_why_the_check_did_not_run() -> None:
+    from voiceguard.voiceprint.verify import CLONE_CHECK_STATES, clone_check_state
+
+    assert clone_check_state(True, True, True, "clean-clean") == "ran"
+    assert clone_check_state(True, True, True, "clean-phone") == "telephone"
+    assert clone_check_state(True, False, True, "clean-clean") == "not_built"
+    assert clone_check_state(False, True, True, "clean-clean") == "off"
+    assert clone_check_state(True, True, False, "clean-clean") == "no_speech"
+    states = {clone_check_state(e, m, s, c) for e in (True, False) for m in (True, False) for s in (True, False)
+              for c in ("clean-clean", "clean-phone")}
+    assert states == set(CLONE_CHECK_STATES)

@@ -14,6 +14,7 @@ from typing import Any, Union
 import numpy as np
 
 from voiceguard.audio.convert import to_mono, to_mono_array
+from voiceguard.audio.quiet import c_stderr_filtered, looks_like_mpeg
 from voiceguard.audio.resample import resample, resampled_blocks
 from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError, TruncatedAudioWarning
 
@@ -49,33 +50,116 @@ def check_file(path: PathLike) -> list[str]:
     if size == 0:
         raise AudioReadError(f"{path}: the file is empty (0 bytes)")
     with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return wav_problems(fh, size, str(path))
+
+
+def wav_problems(fh: Any, size: int, name: str) -> list[str]:
+    """:func:`check_file` of an open binary file of ``size`` bytes (an upload in memory...);
+    ``name`` starts each message."""
+    head = fh.read(12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return []
+    endian = "<" if head[:4] == b"RIFF" else ">"
+    byte_rate = 0
+    while True:
+        chunk = fh.read(8)
+        if len(chunk) < 8:
             return []
-        endian = "<" if head[:4] == b"RIFF" else ">"
-        byte_rate = 0
-        while True:
-            chunk = fh.read(8)
-            if len(chunk) < 8:
+        cid, csize = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
+        if cid == b"fmt ":
+            fmt = fh.read(min(csize, 16))
+            if len(fmt) >= 12:
+                byte_rate = struct.unpack(endian + "I", fmt[8:12])[0]
+            fh.seek(csize - len(fmt) + (csize & 1), os.SEEK_CUR)
+        elif cid == b"data":
+            present = size - fh.tell()
+            if csize in (0, 0xFFFFFFFF) or present >= csize:
                 return []
-            cid, csize = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
-            if cid == b"fmt ":
-                fmt = fh.read(min(csize, 16))
-                if len(fmt) >= 12:
-                    byte_rate = struct.unpack(endian + "I", fmt[8:12])[0]
-                fh.seek(csize - len(fmt) + (csize & 1), os.SEEK_CUR)
-            elif cid == b"data":
-                present = size - fh.tell()
-                if csize in (0, 0xFFFFFFFF) or present >= csize:
-                    return []
-                if byte_rate:
-                    what = f"{csize / byte_rate:.1f} s of audio but holds {present / byte_rate:.1f} s"
-                else:
-                    what = f"{csize} bytes of audio but holds {present}"
-                return [f"{path}: truncated file: its header announces {what} (an interrupted recording, "
-                        "download or copy?); only the audio present was used"]
+            if byte_rate:
+                what = f"{csize / byte_rate:.1f} s of audio but holds {present / byte_rate:.1f} s"
             else:
-                fh.seek(csize + (csize & 1), os.SEEK_CUR)
+                what = f"{csize} bytes of audio but holds {present}"
+            return [f"{name}: truncated file: its header announces {what} (an interrupted recording, "
+                    "download or copy?); only the audio present was used"]
+        else:
+            fh.seek(csize + (csize & 1), os.SEEK_CUR)
+
+
+#: Float samples beyond this magnitude are not audio in [-1, 1] but integer-scaled values
+#: (16-bit PCM written as float without dividing by 32768, a common export mistake).
+MAX_FLOAT_PEAK = 2.0
+
+
+def check_range(y: np.ndarray, name: str) -> None:
+    """Refuse float samples far outside [-1, 1] (see :data:`MAX_FLOAT_PEAK`).
+
+    Scored as they are, such samples make the detector judge noise: the model sees a
+    clipped, distorted signal, and the default model calls real speech spoof.
+
+    Raises
+    ------
+    InvalidAudioError
+        The peak is above :data:`MAX_FLOAT_PEAK`; the message says how to rescale.
+    """
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > MAX_FLOAT_PEAK:
+        hint = ("divide by 32768 (16-bit values)" if peak <= 32768 * 1.01 else
+                "divide by 8388608 (24-bit values) or 2147483648 (32-bit values)")
+        raise InvalidAudioError(
+            f"{name}: float samples reach {peak:.6g}, far outside [-1, 1]: integer PCM values stored as float "
+            f"(a common export mistake)? Scoring them would judge a clipped, distorted signal; rescale the audio "
+            f"({hint}) and score it again")
+
+
+def _not_a_file(path: Path) -> AudioReadError:
+    """The error for a path that is not a regular file, saying what it is."""
+    if not path.exists():
+        return AudioReadError(f"{path}: no such file")
+    if path.is_dir():
+        return AudioReadError(f"{path}: is a folder, not an audio file (this command reads files; score, verify, "
+                              "report and batch also take folders)")
+    return AudioReadError(f"{path}: is not a regular file (a pipe, FIFO, socket or device): voiceguard reads audio "
+                          "files; save the stream to a file first, or send raw PCM to voiceguard stream -")
+
+
+def _decode_failure(path: Path, exc: BaseException) -> AudioReadError:
+    """libsndfile's error, without its misleading "possibly a pipe?" for a regular file."""
+    why = str(exc)
+    if "possibly a pipe" in why or "does not exist or is not a regular file" in why:
+        why = "not an audio format libsndfile recognises, or damaged: no valid audio frames found"
+    return AudioReadError(f"{path}: cannot decode audio ({why})")
+
+
+def _via_pyav(path: Path) -> bool:
+    """Whether a file libsndfile refused should go to PyAV (:mod:`voiceguard.audio.pyav`)."""
+    from voiceguard.audio.pyav import AV_EXTENSIONS
+
+    if path.suffix.lower() in AV_EXTENSIONS:
+        return True
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    return head[4:8] == b"ftyp" or head[:5] == b"#!AMR"
+
+
+def _open_pyav(path: Path, exc: BaseException) -> tuple[Iterator[np.ndarray], int, int, int]:
+    """The PyAV fallback for a file libsndfile refused with ``exc``."""
+    from voiceguard.audio import pyav
+
+    if not pyav.available():
+        raise AudioReadError(pyav.missing_message(path)) from exc
+    return pyav.open_file(path)
+
+
+def _sndfile(path: Path) -> Any:
+    """``soundfile.SoundFile`` of a file, libmpg123's chatter filtered (:mod:`.quiet`)."""
+    import soundfile as sf
+
+    with open(path, "rb") as fh:
+        mpeg = looks_like_mpeg(fh.read(4), path.name)
+    with c_stderr_filtered(mpeg):
+        f = sf.SoundFile(str(path))
+    f._vg_mpeg = mpeg  # reads of this file are filtered too
+    return f
 
 
 def load(path: PathLike) -> tuple[np.ndarray, int]:
@@ -103,23 +187,31 @@ def load(path: PathLike) -> tuple[np.ndarray, int]:
     TruncatedAudioWarning
         A WAV file holds less audio than its header announces (see :func:`check_file`).
     """
-    import soundfile as sf
-
     path = Path(path)
     if not path.is_file():
-        raise AudioReadError(f"{path}: no such file")
+        raise _not_a_file(path)
     for problem in check_file(path):
         warnings.warn(problem, TruncatedAudioWarning, stacklevel=2)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _sndfile(path) as f:
             _refuse_headerless(f, path)
-            y, sr = f.read(dtype="float64", always_2d=False), f.samplerate
+            with c_stderr_filtered(f._vg_mpeg):
+                y, sr = f.read(dtype="float64", always_2d=False), f.samplerate
     except AudioReadError:
         raise
     except Exception as exc:  # libsndfile raises several types for undecodable input
-        raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
+        if not _via_pyav(path):
+            raise _decode_failure(path, exc) from exc
+        blocks, sr, channels, _ = _open_pyav(path, exc)
+        parts = list(blocks)
+        y = np.concatenate(parts) if parts else np.zeros((0, channels))
+        y = y[:, 0] if channels == 1 else y
     if y.size == 0:
         raise AudioReadError(f"{path}: the file holds no audio samples")
+    try:
+        check_range(y, str(path))
+    except InvalidAudioError as exc:
+        raise AudioReadError(str(exc)) from exc
     return y, int(sr)
 
 
@@ -127,9 +219,17 @@ def _refuse_headerless(f, path: Path) -> None:
     """libsndfile takes any bytes named ``.au`` (and a few others) for header-less audio and
     decodes them as a guess (differently depending on read sizes, too): refuse them."""
     if f.format == "RAW":
+        ext = path.suffix.lower()
+        sox = _SOX_RAW.get(ext, "-t raw -e signed -b 16 -c 1 -r 8000")
         raise AudioReadError(f"{path}: no audio header, so its encoding and rate are unknown (libsndfile would "
-                             f"guess header-less {f.subtype_info}); convert it to WAV, e.g. with "
-                             "sox -t ul -r 8000 in.ul out.wav")
+                             f"guess header-less {f.subtype_info}); convert it to WAV naming its encoding and rate, "
+                             f"e.g. sox {sox} {path.name} out.wav" + ("" if ext in _SOX_RAW else
+                                                                      " for 16-bit PCM at 8 kHz"))
+
+
+#: sox's options for header-less files by extension (their usual encoding and rate).
+_SOX_RAW = {".ul": "-t ul -r 8000", ".ulaw": "-t ul -r 8000", ".mu": "-t ul -r 8000", ".al": "-t al -r 8000",
+            ".alaw": "-t al -r 8000", ".gsm": "-t gsm -r 8000", ".vox": "-t vox -r 8000"}
 
 
 def read_input(
@@ -179,9 +279,12 @@ def read_input(
         raise InvalidAudioError(
             f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)"
         )
+    is_float = name is None and np.asarray(y).dtype.kind == "f"
     y, channels = to_mono_array(y, frames_first=name is not None)
     if y.size == 0:
         raise InvalidAudioError("the audio holds no samples")
+    if is_float:  # integer PCM is scaled by its dtype; float must already be in [-1, 1]
+        check_range(y, "the array")
     return y, int(file_sr), name, channels
 
 
@@ -245,35 +348,57 @@ def open_stream(
         return AudioStream((y[i: i + step] for i in range(0, len(y), step)), file_sr, channels, name, len(y))
     path = Path(audio)
     f = _open_sound_file(path, min_sr=min_sr, purpose=purpose)
+    if isinstance(f, tuple):  # a PyAV format
+        blocks, file_sr, channels, announced = f
+        _check_rate(file_sr, min_sr, purpose)
+        return AudioStream(_mono_blocks(blocks, path), file_sr, channels, os.fspath(audio), announced)
     announced = max(0, int(f.frames))
     return AudioStream(_file_blocks(f, path, block_frames, announced), int(f.samplerate), int(f.channels),
                        os.fspath(audio), announced)
 
 
-def _open_sound_file(path: Path, *, min_sr: int, purpose: str) -> Any:
-    """An open ``soundfile.SoundFile`` of ``path``, checked as :func:`load` checks files."""
-    import soundfile as sf
+def _check_rate(file_sr: int, min_sr: int, purpose: str) -> None:
+    if file_sr > MAX_SR:
+        raise InvalidAudioError(f"sample rate {file_sr} Hz is above the {MAX_SR} Hz voiceguard reads; "
+                                "resample the audio first")
+    if file_sr < min_sr:
+        raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)")
 
+
+def _open_sound_file(path: Path, *, min_sr: int, purpose: str) -> Any:
+    """An open ``soundfile.SoundFile`` of ``path``, checked as :func:`load` checks files; for
+    a format only PyAV reads, ``(blocks, sr, channels, frames)`` of :func:`.pyav.open_file`."""
     if not path.is_file():
-        raise AudioReadError(f"{path}: no such file")
+        raise _not_a_file(path)
     for problem in check_file(path):  # empty (raises) or truncated (warns), as load() does
         warnings.warn(problem, TruncatedAudioWarning, stacklevel=3)
     try:
-        f = sf.SoundFile(str(path))
+        f = _sndfile(path)
     except Exception as exc:  # libsndfile raises several types for undecodable input
-        raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
+        if _via_pyav(path):
+            return _open_pyav(path, exc)
+        raise _decode_failure(path, exc) from exc
     try:
         _refuse_headerless(f, path)
-        file_sr = int(f.samplerate)
-        if file_sr > MAX_SR:
-            raise InvalidAudioError(f"sample rate {file_sr} Hz is above the {MAX_SR} Hz voiceguard reads; "
-                                    "resample the audio first")
-        if file_sr < min_sr:
-            raise InvalidAudioError(f"sample rate {file_sr} Hz is too low for {purpose} (need >= {min_sr} Hz)")
+        _check_rate(int(f.samplerate), min_sr, purpose)
     except (AudioReadError, InvalidAudioError):
         f.close()
         raise
     return f
+
+
+def _mono_blocks(blocks: Iterator[np.ndarray], path: Path) -> Iterator[np.ndarray]:
+    """PyAV's ``[k, channels]`` blocks, range-checked and mixed down."""
+    n = 0
+    for y in blocks:
+        n += len(y)
+        try:
+            check_range(y, str(path))
+            yield to_mono(y, frames_first=True)
+        except InvalidAudioError as exc:
+            raise AudioReadError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from exc
+    if n == 0:
+        raise AudioReadError(f"{path}: the file holds no audio samples")
 
 
 def _file_blocks(f: Any, path: Path, block_frames: int, announced: int) -> Iterator[np.ndarray]:
@@ -287,16 +412,18 @@ def _file_blocks(f: Any, path: Path, block_frames: int, announced: int) -> Itera
             if want <= 0:
                 break
             try:
-                y = f.read(want, dtype="float64", always_2d=False)
+                with c_stderr_filtered(getattr(f, "_vg_mpeg", False)):
+                    y = f.read(want, dtype="float64", always_2d=False)
             except Exception as exc:
                 raise AudioReadError(f"{path}: cannot decode audio ({exc})") from exc
             if y.size == 0:
                 break
             n += len(y)
             try:
+                check_range(y, str(path))
                 yield to_mono(y, frames_first=True)
             except InvalidAudioError as exc:
-                raise AudioReadError(f"{path}: {exc}") from exc
+                raise AudioReadError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from exc
             if len(y) < want:  # a short read is the end (a damaged MP3 decodes more on a retry)
                 break
     if n == 0:

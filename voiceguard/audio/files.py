@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-#: File extensions the commands pick up when given a folder.
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au")
+from voiceguard.audio.pyav import AV_EXTENSIONS
+
+#: File extensions the commands pick up when given a folder: what libsndfile reads, and the
+#: voicemail and phone formats read through PyAV (the ``formats`` extra; without it they
+#: are error rows that name the extra, never skipped in silence).
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif", ".au") + AV_EXTENSIONS
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[str]:

@@ -12,7 +12,7 @@ Method (per clip, adaptive, no training):
 2. the noise floor is the 10th percentile of the frame energies and the speech level
    the 95th percentile; a frame is speech when it is above
    ``floor + max(min_margin_db, margin_fraction * (level - floor))`` and above an
-   absolute floor of ``min_level_db`` dBFS;
+   absolute floor of ``min_level_db`` (-100 dBFS);
 3. a clip whose dynamic range ``level - floor`` is below ``min_range_db`` (stationary
    noise, a tone, digital silence) has no speech frames at all;
 4. decisions are smoothed: speech runs shorter than 50 ms are dropped, gaps shorter than
@@ -20,6 +20,17 @@ Method (per clip, adaptive, no training):
 
 A clip with less than :data:`MIN_SPEECH_S` seconds of speech gets the ``no_speech``
 verdict from :mod:`voiceguard.detect`.
+
+**The level does not matter.** Every threshold is relative to the recording's own floor
+and level, so a recording turned down (an attacker lowering the volume to slip past the
+screening) is judged as it was. The one absolute limit, ``min_level_db`` = -100 dBFS, is
+where a 16-bit file stops holding a signal: its rounding noise in the 300-3400 Hz band is
+about -105 dBFS, so eSpeak at a peak of -80 dBFS (a few bits) is still found, while a file
+of rounding noise or dither is not. A recording whose level reaches :data:`AUDIBLE_DB`
+(-90 dBFS, clear of 16-bit rounding and dither noise) but that holds no speech (noise, a
+tone, music, speech too distorted for this detector) is :attr:`SpeechActivity.audible`:
+the detector reports it as ``content: non_speech``, which a pipeline must not take for a
+pass (exit code 3, :mod:`voiceguard.exit_codes`).
 """
 
 from __future__ import annotations
@@ -30,11 +41,16 @@ import numpy as np
 
 from voiceguard.errors import InvalidAudioError, InvalidParameterError, SampleRateError
 
-__all__ = ["MIN_SPEECH_S", "SpeechActivity", "speech_activity", "frame_energies_db", "StreamingEnergies",
+__all__ = ["MIN_SPEECH_S", "AUDIBLE_DB", "SpeechActivity", "speech_activity", "frame_energies_db", "StreamingEnergies",
            "decide_speech", "trim_nonspeech"]
 
 #: Minimum amount of detected speech (seconds) for a clip to be scored.
 MIN_SPEECH_S = 0.5
+
+#: Band level (dBFS, the 95th percentile of the frame energies) from which a recording
+#: holds sound (:attr:`SpeechActivity.audible`): 16-bit rounding noise and +-1 LSB dither
+#: stay below it (about -105 and -97 dBFS).
+AUDIBLE_DB = -90.0
 
 
 @dataclass
@@ -51,6 +67,9 @@ class SpeechActivity:
         Total speech duration in seconds (``mask.sum() * hop_s``).
     floor_db, level_db : float
         Estimated noise floor and speech level (dBFS, band-passed).
+    audible : bool
+        The recording holds sound (its level reaches :data:`AUDIBLE_DB`, or speech was
+        found): not digital silence, rounding noise or dither.
     """
 
     mask: np.ndarray
@@ -58,6 +77,7 @@ class SpeechActivity:
     speech_s: float
     floor_db: float
     level_db: float
+    audible: bool = False
 
     @property
     def has_speech(self) -> bool:
@@ -196,7 +216,7 @@ def decide_speech(
     min_margin_db: float = 3.0,
     margin_fraction: float = 0.25,
     min_range_db: float = 6.0,
-    min_level_db: float = -60.0,
+    min_level_db: float = -100.0,
 ) -> SpeechActivity:
     """Speech decisions from frame energies (steps 2-4 of the module docstring).
 
@@ -234,7 +254,8 @@ def decide_speech(
         runs = _runs(mask)
         for s, t in runs:
             mask[max(0, s - ext) : min(n_frames, t + ext)] = True
-    return SpeechActivity(mask, hop_length, float(mask.sum() * hop_length), floor, level)
+    return SpeechActivity(mask, hop_length, float(mask.sum() * hop_length), floor, level,
+                          bool(level >= AUDIBLE_DB or mask.any()))
 
 
 def speech_activity(
@@ -246,7 +267,7 @@ def speech_activity(
     min_margin_db: float = 3.0,
     margin_fraction: float = 0.25,
     min_range_db: float = 6.0,
-    min_level_db: float = -60.0,
+    min_level_db: float = -100.0,
 ) -> SpeechActivity:
     """Detect speech frames with an adaptive energy threshold.
 
@@ -263,7 +284,9 @@ def speech_activity(
     min_range_db : float
         Minimum dynamic range (95th - 10th percentile, dB) for any frame to be speech.
     min_level_db : float
-        Absolute level (dBFS) below which nothing is speech.
+        Absolute level (dBFS, band energy) below which nothing is speech: -100, just above
+        the rounding noise of 16-bit samples (about -105), so the decision does not depend
+        on the recording's level wherever its samples still hold the signal.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Batch scoring of many recordings on Ray Data (``voiceguard batch``; extra ``voiceguard[batch]``).
+"""Batch scoring of many recordings on Ray Data (``voiceguard batch``; the ``batch`` extra).
 
 Modules, one job each: :mod:`.inputs` (folders, globs, manifests and URLs to a list of
 recordings), :mod:`.worker` (the actor that reads, decodes, scores and commits a part),

@@ -18,8 +18,8 @@ _DESCRIPTION = (
     "INPUT: folders, globs, manifests (.csv/.tsv/.parquet with a 'path' column) or fsspec URLs "
     "(s3://, gs://, file://). Rows are the fields of 'score --format jsonl' plus sha256, written to "
     "OUT in parts (Parquet or JSONL); a rerun skips recordings already in OUT (same path and content) "
-    "and counts them in the exit code with their stored verdict. Needs the extra: pip install "
-    "'voiceguard[batch]'. See docs/batch.md."
+    "and counts them in the exit code with their stored verdict. Needs the batch extra "
+    "(from the clone: pip install -c constraints.txt -e '.[batch]'). See docs/batch.md."
 )
 
 
@@ -63,8 +63,10 @@ def add_parser(sub: Any, *, positive_int: Any = int, epilog: str | None = None,
     ba.add_argument("--storage-option", type=_storage_option, action="append", default=[], metavar="KEY=VALUE",
                     help="fsspec option for URLs, repeatable (endpoint_url=http://minio:9000, anon=true, ...)")
     ba.add_argument("--runtime-env", default=None, metavar="JSON",
-                    help='Ray runtime environment for the workers, e.g. \'{"pip": ["voiceguard[batch]"]}\'')
-    ba.add_argument("--no-progress", action="store_true", help="no Ray progress bars")
+                    help='Ray runtime environment for the workers, e.g. \'{"pip": ["/opt/voiceguard[batch]"]}\' '
+                         '(a path to this project on the workers: the name voiceguard on PyPI is another project)')
+    ba.add_argument("--no-progress", action="store_true",
+                    help="no Ray progress bars, and none of Ray's own log lines but its errors")
     ba.set_defaults(func=batch_command)
 
 
@@ -85,7 +87,7 @@ def batch_command(args: argparse.Namespace) -> int:
                 threshold=args.threshold, threads=args.threads, workers=args.workers,
                 part_size=args.part_size or DEFAULT_PART_SIZE, path_column=args.path_column,
                 storage_options=dict(args.storage_option))
-    with ray_session(address=args.address, local=args.local, runtime_env=runtime_env):
+    with ray_session(address=args.address, local=args.local, runtime_env=runtime_env, quiet=args.no_progress):
         summary = execute(todo, progress=not args.no_progress)
     for msg in summary.errors:
         print(f"voiceguard: {msg}", file=sys.stderr)

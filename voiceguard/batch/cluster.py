@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from voiceguard._version import install_hint
+from voiceguard.audio.quiet import c_stderr_filtered
 from voiceguard.errors import InvalidParameterError, VoiceguardError
 from voiceguard.threads import available_cpus
 
@@ -20,6 +24,10 @@ DEFAULT_OBJECT_STORE_BYTES = 256 * 1024**2
 
 _NICENESS = "RAY_worker_niceness"
 
+#: The line Ray's C++ core logs for every Ray Data actor pool: not a problem of this run.
+RAY_NOISE = re.compile(rb"^\[[^\]]*\] core_worker\.cc:\d+: Actor with class name: .* has constructor arguments "
+                       rb"in the object store and max_restarts > 0")
+
 
 def require_ray():
     """Import ``ray`` and ``ray.data`` or say how to install them."""
@@ -28,9 +36,15 @@ def require_ray():
         import ray.data
     except ImportError as exc:
         raise VoiceguardError(
-            f"batch scoring needs Ray Data ({exc.name} is missing): pip install 'voiceguard[batch]'"
+            f"batch scoring needs Ray Data ({exc.name} is missing): {install_hint('batch')}"
         ) from exc
     return ray
+
+
+def _quiet_ray() -> None:
+    """Errors only from Ray's Python loggers (set before ``ray.init``)."""
+    for name in ("ray", "ray.data", "ray.train", "ray.tune"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 @contextmanager
@@ -40,6 +54,7 @@ def ray_session(
     local: int | None = None,
     object_store_memory: int | None = None,
     runtime_env: Mapping[str, Any] | None = None,
+    quiet: bool = False,
 ) -> Iterator[Any]:
     """Use the Ray cluster at ``address``, or start a local one with ``local`` CPUs.
 
@@ -57,7 +72,11 @@ def ray_session(
         Bytes of the local cluster's object store (default
         :data:`DEFAULT_OBJECT_STORE_BYTES`).
     runtime_env : mapping, optional
-        Ray runtime environment for the workers (``{"pip": ["voiceguard[batch]"]}``...).
+        Ray runtime environment for the workers (``{"pip": ["/opt/voiceguard[batch]"]}``: a
+        path to this project on the workers).
+    quiet : bool
+        Keep Ray's own chatter (its INFO and WARNING log lines, its C++ core's notes) off
+        standard error: errors only (``batch --no-progress``).
 
     Yields
     ------
@@ -70,12 +89,16 @@ def ray_session(
         raise InvalidParameterError("give either a Ray cluster address or --local N, not both")
     if local is not None and local < 1:
         raise InvalidParameterError(f"--local needs at least 1 CPU, got {local}")
+    if quiet:
+        _quiet_ray()
     if ray.is_initialized():
         yield ray
         return
     if address is None and local is None and os.environ.get("RAY_ADDRESS"):
         address = os.environ["RAY_ADDRESS"]  # set on the head node of a RayJob / by `ray start`
     kwargs: dict[str, Any] = {"runtime_env": dict(runtime_env)} if runtime_env else {}
+    if quiet:  # errors only; nothing forwarded from the raylet and workers (failures come back as rows)
+        kwargs.update(logging_level=logging.ERROR, log_to_driver=False)
     tmp = None
     if address is not None:
         try:
@@ -98,7 +121,10 @@ def ray_session(
             if nice_set:
                 del os.environ[_NICENESS]
     try:
-        yield ray
+        # quiet: the driver's C++ core logs one harmless error line per actor pool (its
+        # constructor arguments sit in the object store): kept off stderr, the rest kept
+        with c_stderr_filtered(quiet, RAY_NOISE):
+            yield ray
     finally:
         ray.shutdown()
         if tmp is not None:

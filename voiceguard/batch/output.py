@@ -49,10 +49,15 @@ __all__ = [
     "committed",
     "check_settings",
     "remove_temp_files",
+    "outcome",
+    "UNSCREENED",
 ]
 
 FORMATS = ("parquet", "jsonl")
 SETTINGS_FILE = "_voiceguard_batch.json"
+#: The outcome of a ``no_speech`` recording whose ``content`` is ``non_speech``: it holds
+#: sound but was not screened (exit code 3, :data:`voiceguard.exit_codes.UNSCREENED`).
+UNSCREENED = "unscreened"
 _PART_PREFIX = "part-"
 _TMP_PREFIX = ".tmp-"
 
@@ -66,13 +71,21 @@ def schema():
         ("llr", pa.float64()), ("speech_fraction", pa.float64()), ("used", pa.bool_()),
     ])
     return pa.schema([
-        ("file", pa.string()), ("verdict", pa.string()), ("spoof_probability", pa.float64()),
+        ("file", pa.string()), ("verdict", pa.string()), ("content", pa.string()), ("spoof_probability", pa.float64()),
         ("llr", pa.float64()), ("duration_s", pa.float64()), ("speech_s", pa.float64()),
         ("sample_rate", pa.int64()), ("channels", pa.int64()), ("threshold", pa.float64()),
         ("prior", pa.float64()), ("model", pa.string()), ("model_version", pa.string()),
-        ("segments", pa.list_(segment)),
+        ("segments", pa.list_(segment)), ("warnings", pa.list_(pa.string())),
         ("error", pa.string()), ("sha256", pa.string()),
     ])
+
+
+def outcome(row: Mapping[str, Any]) -> str:
+    """What a row counts as: ``'error'``, :data:`UNSCREENED` or its verdict."""
+    if row.get("error"):
+        return "error"
+    verdict = str(row.get("verdict"))
+    return UNSCREENED if verdict == "no_speech" and row.get("content") == "non_speech" else verdict
 
 
 def key_digest(file: str, sha256: str) -> bytes:
@@ -180,8 +193,12 @@ def read_rows(fs, folder: str, columns: Sequence[str] | None = None) -> Iterable
         with fs.open(p, "rb") as fh:
             data = fh.read()
         if p.endswith(".parquet"):
-            table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
-            yield from table.to_pylist()
+            pf = pq.ParquetFile(io.BytesIO(data))
+            # parts of an older voiceguard may lack a newer column (content, warnings)
+            have = set(pf.schema_arrow.names)
+            table = pf.read(columns=[c for c in columns if c in have] if columns else None)
+            for row in table.to_pylist():
+                yield row if columns is None else {c: row.get(c) for c in columns}
         else:
             for line in data.decode().splitlines():
                 if line.strip():
@@ -201,9 +218,9 @@ def committed(fs, folder: str) -> tuple[dict[tuple[str, str], str], set[str]]:
     """
     done: dict[tuple[str, str], str] = {}
     versions: set[str] = set()
-    for r in read_rows(fs, folder, columns=("file", "sha256", "verdict", "error", "model_version")):
+    for r in read_rows(fs, folder, columns=("file", "sha256", "verdict", "content", "error", "model_version")):
         if r.get("sha256"):
-            done[(r["file"], r["sha256"])] = "error" if r.get("error") else str(r.get("verdict"))
+            done[(r["file"], r["sha256"])] = outcome(r)
         if r.get("model_version"):
             versions.add(r["model_version"])
     return done, versions

@@ -17,9 +17,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voiceguard.audio import AUDIO_EXTENSIONS
 from voiceguard.batch import output
 from voiceguard.batch.cluster import require_ray
 from voiceguard.batch.inputs import filesystem, list_recordings, source_of
+from voiceguard.batch.output import UNSCREENED
 from voiceguard.batch.worker import ERROR, FATAL, SKIPPED, Scorer
 from voiceguard.errors import InvalidParameterError, VoiceguardError
 
@@ -42,7 +44,8 @@ class BatchSummary:
     skipped : int
         Recordings whose key the output already held.
     outcomes : Counter
-        ``bonafide`` / ``spoof`` / ``no_speech`` / ``error`` over all ``total`` recordings,
+        ``bonafide`` / ``spoof`` / ``no_speech`` (silent) / ``unscreened`` (``no_speech`` with
+        sound) / ``error`` over all ``total`` recordings,
         skipped ones counted with their committed outcome.
     failed : int
         Recordings of this run that got an error row.
@@ -66,10 +69,11 @@ class BatchSummary:
     @property
     def exit_code(self) -> int:
         """:func:`voiceguard.exit_codes.status`: 1 any spoof (it wins over errors), else 2
-        any error, else 0."""
+        any error, else 3 any recording not screened (sound without speech), else 0."""
         from voiceguard import exit_codes
 
-        return exit_codes.status(self.outcomes.get("spoof", 0), self.outcomes.get(ERROR, 0))
+        return exit_codes.status(self.outcomes.get("spoof", 0), self.outcomes.get(ERROR, 0),
+                                 self.outcomes.get(UNSCREENED, 0))
 
     @property
     def recordings_per_s(self) -> float:
@@ -81,7 +85,8 @@ class BatchSummary:
         o = self.outcomes
         return (f"{self.total} recordings: {self.scored} scored now, {self.skipped} already done; "
                 f"{o.get('bonafide', 0)} bona fide, {o.get('spoof', 0)} spoof, {o.get('no_speech', 0)} "
-                f"no speech, {o.get(ERROR, 0)} error{'s' if o.get(ERROR, 0) != 1 else ''}; {self.parts} "
+                f"silent, {o.get(UNSCREENED, 0)} not screened (sound without speech), {o.get(ERROR, 0)} "
+                f"error{'s' if o.get(ERROR, 0) != 1 else ''}; {self.parts} "
                 f"part{'s' if self.parts != 1 else ''} written in {self.seconds:.1f} s "
                 f"({self.recordings_per_s:.2f} recordings/s)")
 
@@ -142,7 +147,7 @@ def plan(
     files = list_recordings(inputs, path_column=path_column, storage_options=storage_options)
     if not files:
         raise InvalidParameterError("no audio files found in the inputs (looked for "
-                                    "folders' .wav .flac .ogg .opus .mp3 .aiff .au files, globs, manifests)")
+                                    f"folders' {' '.join(AUDIO_EXTENSIONS)} files, globs, manifests)")
     fs, inner = filesystem(out, storage_options)
     output.check_settings(fs, inner, {"format": fmt, "model": model, "prior": prior,
                                       "threshold": threshold, "threads": threads})

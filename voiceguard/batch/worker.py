@@ -34,6 +34,7 @@ from typing import Any
 
 from voiceguard.batch import output
 from voiceguard.batch.inputs import filesystem, is_local
+from voiceguard.console import collecting_warnings
 from voiceguard.errors import VoiceguardError
 
 __all__ = ["Scorer", "SKIPPED", "ERROR", "FATAL"]
@@ -143,7 +144,8 @@ class Scorer:
                 return None, sha
             det = self.detector()  # a model that cannot load fails the run, not a row
             try:
-                row = det.score(path).to_dict()
+                res, notes = collecting_warnings(det.score, path)
+                row = res.to_dict()
             except VoiceguardError as exc:  # the same bytes fail the same way: keyed
                 return {"file": file, "error": str(exc).replace(path, file), "sha256": sha}, sha
             except Exception as exc:  # noqa: BLE001 - not keyed: tried again by the next run
@@ -152,6 +154,8 @@ class Scorer:
             if path.startswith(self._scratch):
                 os.unlink(path)
         row["file"] = file
+        if notes:  # what `score --format jsonl` reports as "warnings" (a truncated file...)
+            row["warnings"] = [n.replace(path, file) for n in notes]
         row["sha256"] = sha
         return row, sha
 
@@ -178,7 +182,7 @@ class Scorer:
         def status(row):
             if fatal is not None:
                 return FATAL
-            return SKIPPED if row is None else (ERROR if row.get("error") else row["verdict"])
+            return SKIPPED if row is None else output.outcome(row)
 
         n = len(files)
         return pa.table({

@@ -113,7 +113,8 @@ def read_allowed(path: str | os.PathLike) -> list[AllowedFile]:
 def _repo_dir(repos_root: Path, repo: str) -> tuple[Path, bool]:
     """Where a repository lies under ``repos_root``; returns (path, is_git_dir)."""
     owner_name = repo.replace("/", "+")
-    for cand in (repos_root / owner_name / "repo", repos_root / owner_name):
+    # a snapshot is a bare git directory, or a clone whose git directory is repo/.git
+    for cand in (repos_root / owner_name / "repo", repos_root / owner_name / "repo" / ".git", repos_root / owner_name):
         if (cand / "HEAD").is_file() and (cand / "objects").is_dir():
             return cand, True
     for cand in (repos_root / repo, repos_root / owner_name):

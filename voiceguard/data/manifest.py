@@ -212,12 +212,12 @@ class ClipRow:
         for name in _STR_FIELDS:
             value = getattr(self, name)
             value = "-" if value is None or str(value).strip() == "" else str(value).strip()
-            if "\t" in value or "\n" in value or "\r" in value:
-                raise ManifestError(f"{self.path}: field {name} contains a tab or newline")
+            if any(c in value for c in _BAD_CHARS):
+                raise ManifestError(f"{self.path}: field {name} contains a tab, newline or NUL byte")
             setattr(self, name, value)
         for key, value in self.extra.items():  # written back as TSV cells too
-            if any(c in str(s) for s in (key, value) for c in "\t\n\r"):
-                raise ManifestError(f"{self.path}: column {key!r} or its value contains a tab or newline")
+            if any(c in str(s) for s in (key, value) for c in _BAD_CHARS):
+                raise ManifestError(f"{self.path}: column {key!r} or its value contains a tab, newline or NUL byte")
 
     @property
     def is_spoof(self) -> bool:
@@ -225,6 +225,9 @@ class ClipRow:
         return self.label == SPOOF
 
 
+#: Characters no cell may hold: TSV separators, and NUL (no path holds one; the csv module
+#: of Python 3.10 refuses a line with it).
+_BAD_CHARS = "\t\n\r\x00"
 _FIELDS = tuple(f.name for f in dataclasses.fields(ClipRow) if f.name != "extra")
 _STR_FIELDS = tuple(n for n in _FIELDS if n not in ("duration_s",))
 _ALIASES = {
@@ -379,13 +382,22 @@ def write_manifest(manifest: Manifest | Iterable[ClipRow], path: str | os.PathLi
     tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write("\t".join(_FIELDS + tuple(extra_cols)) + "\n")
+        fh.write("\t".join(_tsv_cell(c, i) for i, c in enumerate(_FIELDS + tuple(extra_cols))) + "\n")
         for r in manifest:
             cells = [
                 f"{r.duration_s:.3f}" if n == "duration_s" else str(getattr(r, n)) for n in _FIELDS
             ] + [r.extra.get(k, "-") or "-" for k in extra_cols]
-            fh.write("\t".join(cells) + "\n")
+            fh.write("\t".join(_tsv_cell(c, i) for i, c in enumerate(cells)) + "\n")
     os.replace(tmp, path)
+
+
+def _tsv_cell(value: str, column: int) -> str:
+    """A cell as :func:`read_table` reads it back: quoted (``"..."``, inner quotes doubled)
+    when it holds a double quote, starts or ends with white space, or starts a line with
+    ``#`` (which the reader would take for a comment)."""
+    if '"' in value or value != value.strip() or (column == 0 and value.startswith("#")):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 @contextlib.contextmanager

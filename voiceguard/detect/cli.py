@@ -14,6 +14,7 @@ from voiceguard import exit_codes
 from voiceguard.audio.files import expand_inputs
 from voiceguard.console import (
     Commands,
+    FileProgress,
     ProgressBar,
     add_report_option,
     fmt,
@@ -27,7 +28,7 @@ from voiceguard.console import (
 )
 from voiceguard.errors import VoiceguardError
 
-__all__ = ["add_detector_options", "add_parsers", "detector_from_args", "threshold_help"]
+__all__ = ["add_detector_options", "add_parsers", "detector_from_args", "say_unscreened", "threshold_help"]
 
 
 def threshold_help() -> str:
@@ -73,7 +74,7 @@ def _header(out: Any, fmt_: str, width: int) -> Any:
     if fmt_ == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["file", "verdict", "spoof_probability", "llr", "duration_s", "speech_s",
-                         "sample_rate", "channels", "n_segments", "error"])
+                         "sample_rate", "channels", "n_segments", "error", "content"])
         return writer
     return None
 
@@ -82,7 +83,7 @@ def _error_row(out: Any, fmt_: str, writer: Any, f: str, msg: str, width: int) -
     if fmt_ == "jsonl":
         out.write(json.dumps({"file": f, "error": msg}) + "\n")
     elif fmt_ == "csv":
-        writer.writerow([f, "error", "", "", "", "", "", "", "", msg])
+        writer.writerow([f, "error", "", "", "", "", "", "", "", msg, ""])
     else:
         out.write(f"{f:<{width}}  {'error':<9}  {msg}\n")
 
@@ -93,15 +94,16 @@ def _result_row(out: Any, fmt_: str, writer: Any, f: str, res: Any, width: int, 
     elif fmt_ == "csv":
         writer.writerow([f, res.verdict, "" if res.spoof_probability is None else f"{res.spoof_probability:.6f}",
                          "" if res.llr is None else f"{res.llr:.4f}", f"{res.duration_s:.3f}", f"{res.speech_s:.2f}",
-                         res.sample_rate, res.channels, len(res.segments), ""])
+                         res.sample_rate, res.channels, len(res.segments), "", res.content])
     else:
         out.write(f"{f:<{width}}  {res.verdict:<9}  {fmt(res.spoof_probability, '8.3f')}  "
                   f"{fmt(res.llr, '7.2f')}  {res.duration_s:7.1f}s  {res.speech_s:5.1f}s\n")
 
 
-def _score_rows(det: Any, files: Sequence[str]) -> Iterator[tuple[str, Any, list[str]]]:
+def _score_rows(det: Any, files: Sequence[str], within: Any) -> Iterator[tuple[str, Any, list[str]]]:
     for f in files:
-        res, notes = run_collecting_warnings(det.score, f)
+        res, notes = run_collecting_warnings(det.score, f, progress=within.for_file(f))
+        within.close()
         yield f, res, notes
 
 
@@ -114,16 +116,18 @@ def score_command(args: argparse.Namespace) -> int:
     reports = open_reports(args)
     out = sys.stdout
     bar = ProgressBar(len(files), sys.stderr, enabled=False if args.no_progress else None)
-    n_err = n_spoof = 0
+    within = FileProgress(sys.stderr, enabled=False if args.no_progress else None, lines=args.progress)
+    n_err = n_spoof = n_unscreened = 0
     width = table_width(files)
     writer = _header(out, args.format, width)
-    for i, (f, res, notes) in enumerate(_score_rows(det, files)):
+    for i, (f, res, notes) in enumerate(_score_rows(det, files, within)):
         bar.close()
         if isinstance(res, Exception):
             n_err += 1
             _error_row(out, args.format, writer, f, str(res), width)
         else:
             n_spoof += res.is_spoof
+            n_unscreened += say_unscreened(f, res)
             extra: dict[str, Any] = {"warnings": notes} if notes else {}
             if reports is not None:
                 path = reports.add_score(f, det, res)
@@ -134,10 +138,21 @@ def score_command(args: argparse.Namespace) -> int:
         bar.update(i + 1, label=f)
     bar.close()
     if args.format == "table" and len(files) > 1:
-        out.write(f"{len(files)} files: {n_spoof} spoof, {n_err} error{'s' if n_err != 1 else ''} "
+        out.write(f"{len(files)} files: {n_spoof} spoof, {n_unscreened} not screened (sound without speech), "
+                  f"{n_err} error{'s' if n_err != 1 else ''} "
                   f"(threshold {det.threshold:g} on P(spoof), prior P(bona fide) {det.prior:g})\n")
     say_reports(reports)
-    return exit_codes.status(n_spoof, n_err)
+    return exit_codes.status(n_spoof, n_err, n_unscreened)
+
+
+def say_unscreened(file: str, res: Any) -> bool:
+    """Say on stderr that a recording holds sound but no speech the detector found (it was
+    not screened: exit code 3); returns whether it does."""
+    if not getattr(res, "unscreened", False):
+        return False
+    print(f"voiceguard: warning: {file}: holds sound but no speech was found in it ({res.speech_s:.1f} s; content "
+          "non_speech): it was not screened, which is not a pass (exit code 3)", file=sys.stderr)
+    return True
 
 
 def add_parsers(sub: Any, commands: Commands) -> None:
@@ -151,5 +166,8 @@ def add_parsers(sub: Any, commands: Commands) -> None:
                     help="output format (default: a readable table)")
     add_detector_options(sc, model_help="detector")
     sc.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    sc.add_argument("--progress", action="store_true",
+                    help="progress within each file as lines on stderr, also when it is not a terminal (a line per "
+                         "tenth of each pass; a terminal shows it in place for recordings of a minute or more)")
     add_report_option(sc, commands)
     sc.set_defaults(func=score_command)

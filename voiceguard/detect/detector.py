@@ -20,12 +20,14 @@ Pipeline for one recording (any length, rate and channel count):
    segments** (windows whose speech fraction is at least ``min_speech_fraction``, 0.25;
    if none reaches it, the windows with the highest speech fraction). A mean of LLRs
    treats the segments as equally informative evidence about one source; it is what the
-   calibration was fitted on, so the recording LLR is calibrated as such
-   (:mod:`voiceguard.detect.aggregate`).
+   calibration was fitted on. A model may add a local term (``scoring.aggregate``, the
+   shipped default does): ``min(mean, alpha * min_w LLR_w + beta + gamma * ln n)``, so
+   that a few synthetic seconds spliced into a real call can decide alone when their
+   evidence is strong (:mod:`voiceguard.detect.aggregate`).
 7. ``spoof_probability = sigmoid(-(llr + ln(prior / (1 - prior))))`` with
    ``prior = P(bona fide)`` (default 0.5); verdict ``spoof`` when
    ``spoof_probability >= threshold`` (default: the model config's ``threshold``; the
-   shipped default model's is 0.6941, ``--model fast``'s 0.5), else ``bonafide``.
+   shipped default model's is 0.7077, ``--model fast``'s 0.5), else ``bonafide``.
 
 Results are deterministic: inference runs in eval mode with no randomness, and the same
 input gives bit-identical scores with the same thread count.
@@ -41,10 +43,10 @@ from typing import Any, Union
 
 import numpy as np
 
-from voiceguard.detect.aggregate import recording_llr, window_speech_fractions
+from voiceguard.detect.aggregate import RecordingRule, recording_llr, window_speech_fractions
 from voiceguard.detect.calibration import DEFAULT_PRIOR, DEFAULT_THRESHOLD, spoof_probability
 from voiceguard.detect.model import DEFAULT_CHUNK_S, load_model
-from voiceguard.detect.result import BONAFIDE, NO_SPEECH, SPOOF, ScoreResult, Segment
+from voiceguard.detect.result import BONAFIDE, NO_SPEECH, SPOOF, ScoreResult, Segment, content_of
 from voiceguard.detect.windows import WindowGrid
 from voiceguard.errors import InvalidParameterError, ModelError
 from voiceguard.threads import check_threads, ordered_map, plan_threads, torch_threads
@@ -72,7 +74,7 @@ class Detector:
         Prior probability of bona fide speech (default: the config's, normally 0.5).
     threshold : float, optional
         Verdict threshold on ``spoof_probability`` (default: the config's ``threshold``;
-        the shipped default model's is 0.6941, the value that flags 5 % of held-out bona
+        the shipped default model's is 0.7077, the value that flags 5 % of held-out bona
         fide recordings; ``fast``'s is 0.5).
     threads : int, optional
         Most CPU threads a recording's scoring keeps busy. Default: the CPUs this process
@@ -120,6 +122,8 @@ class Detector:
         self.chunk_s = float(sc.get("chunk_s", DEFAULT_CHUNK_S))
         self.min_speech_fraction = float(sc["min_speech_fraction"])
         self.min_speech_s = float(sc["min_speech_s"])
+        #: The recording-level rule (:class:`voiceguard.detect.aggregate.RecordingRule`).
+        self.rule = RecordingRule.from_config(sc.get("aggregate", "mean_llr"))
         self.grid = WindowGrid.from_seconds(self.sr, self.window_s, self.hop_s, self.chunk_s)
         self.calibration = m.calibration
         self.backend = m.backend
@@ -154,7 +158,8 @@ class Detector:
 
     # -- pipeline -----------------------------------------------------------------------
 
-    def score(self, audio: PathLike | np.ndarray, sr: int | None = None) -> ScoreResult:
+    def score(self, audio: PathLike | np.ndarray, sr: int | None = None, *,
+              progress: Progress | None = None) -> ScoreResult:
         """Score a file or an array.
 
         Files are decoded, resampled and scored block by block, so memory stays bounded
@@ -169,6 +174,14 @@ class Detector:
             PCM).
         sr : int, optional
             Sample rate of an array (required for arrays, ignored for files).
+        progress : callable, optional
+            ``progress(stage, done_s, total_s)`` as a file is read: ``stage`` ``'reading'``
+            (the first pass: decoding and speech activity) then, for a recording longer than
+            5 minutes, ``'scoring'`` (the second pass, which feeds the model as it decodes;
+            a shorter recording's model pass reuses the first pass's audio and reports only
+            its end); ``done_s`` seconds of the recording so far, ``total_s`` its length from
+            the file's header (None when the header does not say). Called about every 4 s of
+            audio, and once at the end of each stage.
 
         Returns
         -------
@@ -186,8 +199,19 @@ class Detector:
         if isinstance(audio, (str, os.PathLike)):
             # two passes over the file (speech activity, then the model), each streamed
             first = open_stream(audio, None, min_sr=4000, purpose="spoof scoring")
-            return self._score_passes(first, lambda: open_stream(audio, None, min_sr=4000,
-                                                                  purpose="spoof scoring").blocks)
+            if progress is None:
+                return self._score_passes(first, lambda: open_stream(audio, None, min_sr=4000,
+                                                                      purpose="spoof scoring").blocks)
+            total = first.frames / first.sr if first.frames else None
+            first.blocks = _reporting(first.blocks, first.sr, total, "reading", progress)
+
+            def reopen() -> Any:
+                again = open_stream(audio, None, min_sr=4000, purpose="spoof scoring")
+                return _reporting(again.blocks, again.sr, total, "scoring", progress)
+
+            res = self._score_passes(first, reopen)
+            progress("scoring", res.duration_s, total)
+            return res
         from voiceguard.audio import read_input
 
         y, file_sr, name, channels = read_input(audio, sr, min_sr=4000, purpose="spoof scoring")
@@ -230,7 +254,7 @@ class Detector:
         act = decide_speech(energies.finish())
         base = dict(file=stream.name, duration_s=duration, speech_s=act.speech_s, sample_rate=sr_in,
                     channels=stream.channels, threshold=self.threshold, prior=self.prior, model=self.name,
-                    model_version=self.version)
+                    model_version=self.version, content=content_of(act, self.min_speech_s))
         if act.speech_s < self.min_speech_s:
             return ScoreResult(verdict=NO_SPEECH, spoof_probability=None, llr=None, **base)
         pieces = replay if replay is not None else resampled_blocks(reopen(), sr_in, self.sr)
@@ -326,7 +350,7 @@ class Detector:
         fracs = window_speech_fractions(activity.mask, bounds, self.sr, activity.hop_s)
         seg_llr = np.asarray(self.calibration.llr(raw))
         seg_p = np.asarray(spoof_probability(seg_llr, self.prior))
-        llr, used = recording_llr(seg_llr, fracs, self.min_speech_fraction)
+        llr, used = recording_llr(seg_llr, fracs, self.min_speech_fraction, self.rule)
         if not math.isfinite(llr):
             raise ModelError(f"{self.name} produced a non-finite score; the model file may be corrupt")
         p = float(spoof_probability(llr, self.prior))
@@ -337,6 +361,23 @@ class Detector:
         ]
         verdict = SPOOF if p >= self.threshold else BONAFIDE
         return ScoreResult(verdict=verdict, spoof_probability=p, llr=llr, segments=segments, **base)
+
+
+#: ``progress(stage, done_s, total_s)`` of :meth:`Detector.score`.
+Progress = Callable[[str, float, Union[float, None]], None]
+
+
+def _reporting(blocks: Any, sr: int, total_s: float | None, stage: str, progress: Progress) -> Any:
+    """``blocks`` as they are, calling ``progress`` about every 4 s of audio and at the end."""
+    n = last = 0
+    step = 4 * int(sr)
+    for b in blocks:
+        n += len(b)
+        if n - last >= step:
+            last = n
+            progress(stage, n / sr, total_s)
+        yield b
+    progress(stage, n / sr, total_s)
 
 
 def _counting(blocks: Any, counter: list[int]) -> Any:
@@ -359,6 +400,7 @@ def score(
     model: PathLike | None = None,
     prior: float | None = None,
     threshold: float | None = None,
+    progress: Progress | None = None,
 ) -> ScoreResult:
     """Score one recording with the shipped detector (or ``model``).
 
@@ -372,6 +414,8 @@ def score(
         Model config; default: the shipped one.
     prior, threshold : float, optional
         Override the prior P(bona fide) and the verdict threshold.
+    progress : callable, optional
+        ``progress(stage, done_s, total_s)`` within a long file (:meth:`Detector.score`).
 
     Returns
     -------
@@ -384,7 +428,7 @@ def score(
     >>> r.verdict, r.spoof_probability  # doctest: +SKIP
     ('bonafide', 0.031)
     """
-    return shared_detector(model, prior=prior, threshold=threshold).score(audio, sr)
+    return shared_detector(model, prior=prior, threshold=threshold).score(audio, sr, progress=progress)
 
 
 def shared_detector(model: PathLike | None = None, *, prior: float | None = None,

@@ -366,7 +366,7 @@ class LiveStream:
         llrs = np.asarray(det.calibration.llr(np.asarray(self._raw)))
         verdict, p, llr = PENDING, None, None
         if act.speech_s >= self.running_min_speech_s and len(bounds):
-            llr, _ = recording_llr(llrs, fracs, det.min_speech_fraction)
+            llr, _ = recording_llr(llrs, fracs, det.min_speech_fraction, det.rule)
             p = float(spoof_probability(llr, det.prior))
             verdict = SPOOF if p >= det.threshold else BONAFIDE
         probs = np.asarray(spoof_probability(llrs, det.prior))
@@ -390,7 +390,7 @@ class LiveStream:
         score`` of the kept audio); chunk models: the kept audio scored whole.
         """
         from voiceguard.audio.vad import decide_speech
-        from voiceguard.detect.result import NO_SPEECH
+        from voiceguard.detect.result import NO_SPEECH, content_of
 
         if self._final is not None:
             return self._final
@@ -407,7 +407,7 @@ class LiveStream:
             act = decide_speech(self._energies.finish())
             base = dict(file=None, duration_s=self._n / self.sr, speech_s=act.speech_s, sample_rate=self.sr,
                         channels=1, threshold=det.threshold, prior=det.prior, model=det.name,
-                        model_version=det.version)
+                        model_version=det.version, content=content_of(act, det.min_speech_s))
             res = det.result_from_windows(self._bounds, np.asarray(self._raw), act, self._n16, base)
         else:
             res = det.score_mono(self._samples(0, self._n), self.sr)

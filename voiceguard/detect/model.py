@@ -1,5 +1,26 @@
 """Loading a detector model from its config: the shipped models by name, config files and
-folders, the weights beside them, the backend its ``kind`` names, and its version."""
+folders, the weights beside them, the backend its ``kind`` names, and its version.
+
+**Weights are verified at load.** A config may pin the SHA-256 of every file it reads;
+:func:`load_model` refuses a file that differs, with a :class:`ModelError` naming the file,
+both digests and what to do. Two fields, both optional, both left out of the model's
+``version`` (they restate the bytes the version already hashes):
+
+``weights_sha256``
+    ``{"FILE": "HEX", ...}``: the config's own weights, FILE relative to the config's
+    folder (``{"whisper-base.pt": "64f4..."}``). When present it must name the file of
+    ``weights``; every file it names is checked.
+``encoder_sha256``
+    ``{"ENCODER": "HEX", ...}``: the speech encoders the model reads from other packages.
+    ``"whisper-base"`` and ``"whisper-tiny.en"`` are the SHA-256 of the assembled CTranslate2
+    ``model.bin`` (its parts concatenated in order,
+    :func:`voiceguard.detect.frontends.whisper.weights_sha256`).
+
+Both shipped configs carry them; a training export should fill them (``sha256sum FILE``,
+or :func:`file_sha256` and :func:`~voiceguard.detect.frontends.whisper.weights_sha256`).
+The Whisper encoders are also checked against their pinned release whatever the config
+says (:func:`voiceguard.detect.frontends.whisper.verify_weights`).
+"""
 
 from __future__ import annotations
 
@@ -37,6 +58,32 @@ DEFAULT_CHUNK_S = 30.0
 SHIPPED_MODELS = {"default": DEFAULT_MODEL, "fast": "fast.json"}
 
 
+def shipped_files() -> Any:
+    """The folder of the shipped models and configs (a ``Traversable``).
+
+    The installed ``voiceguard.models`` package; when ``voiceguard`` is imported from its
+    source folder without it (a clone's root after a non-editable ``pip install .``, whose
+    copy Python does not see from there), ``models/`` of that source tree.
+
+    Raises
+    ------
+    ModelError
+        Neither is there.
+    """
+    from importlib import resources
+
+    from voiceguard._version import install_hint, source_checkout
+
+    try:
+        return resources.files("voiceguard.models")
+    except ModuleNotFoundError:
+        root = source_checkout()
+        if root is not None and (root / "models" / DEFAULT_MODEL).is_file():
+            return root / "models"
+        raise ModelError("the shipped models (package voiceguard.models) are not installed with this voiceguard; "
+                         f"reinstall it: {install_hint()}") from None
+
+
 class _Location:
     """Where a model config lives: a folder on disk or the installed models package."""
 
@@ -51,17 +98,15 @@ class _Location:
             return contextlib.nullcontext(self.folder / name)
         from importlib import resources
 
-        return resources.as_file(resources.files("voiceguard.models") / name)
+        return resources.as_file(shipped_files() / name)
 
 
 def _resolve_config(model: PathLike | None) -> tuple[dict, _Location, str]:
     """Load a model config; returns (config, its location, a label for messages)."""
     if model is None or (isinstance(model, str) and model in SHIPPED_MODELS) or (
             isinstance(model, str) and model.endswith(".json") and os.sep not in model and not Path(model).exists()):
-        from importlib import resources
-
         fname = SHIPPED_MODELS.get(str(model), str(model)) if model is not None else DEFAULT_MODEL
-        res = resources.files("voiceguard.models") / fname
+        res = shipped_files() / fname
         if not res.is_file():
             raise ModelError(
                 f"the shipped model {fname} is missing from this installation; reinstall voiceguard "
@@ -84,6 +129,15 @@ def _resolve_config(model: PathLike | None) -> tuple[dict, _Location, str]:
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"model config {p} is not valid JSON ({exc})") from exc
     return cfg, _Location(p.parent), str(p)
+
+
+#: Config fields that pin digests (the module docstring); not part of the model's version.
+DIGEST_FIELDS = ("weights_sha256", "encoder_sha256")
+
+
+def file_sha256(path: PathLike) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB blocks."""
+    return _file_digest(Path(path))
 
 
 def _file_digest(path: Path) -> str:
@@ -142,7 +196,9 @@ def load_model(model: PathLike | LoadedModel | None = None, *, batch_size: int =
     name = str(cfg.get("name", "detector"))
     kind = cfg.get("kind")
     sr = int(cfg.get("features", {}).get("sr", cfg.get("sr", 16000)))
-    digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps({k: v for k, v in cfg.items() if k not in DIGEST_FIELDS},
+                                       sort_keys=True).encode())
+    _verify_encoders(cfg, label)
     ctx = LoadContext(location=where, batch_size=int(batch_size),
                       load_member=lambda m: load_model(m, batch_size=batch_size))
     weights = cfg.get("weights")
@@ -157,11 +213,55 @@ def load_model(model: PathLike | LoadedModel | None = None, *, batch_size: int =
             wpath = Path(wpath)
             if not wpath.is_file():
                 raise ModelError(f"model weights {wpath} are missing; retrain or reinstall the model")
-            digest.update(_file_digest(wpath).encode())
+            digest.update(_verify_weights(cfg, label, str(weights), wpath, where).encode())
             backend = load_backend(cfg, wpath, ctx)
     calibration = Calibration.from_dict(cfg.get("calibration", {"scale": 1.0, "offset": 0.0}))
     scoring = {**DEFAULT_SCORING, **cfg.get("scoring", {})}
     return LoadedModel(cfg, name, kind, sr, calibration, backend, f"{name}@{digest.hexdigest()[:12]}", scoring)
+
+
+def _pins(cfg: dict, field_name: str, label: str) -> dict[str, str]:
+    pins = cfg.get(field_name) or {}
+    if not isinstance(pins, dict) or not all(isinstance(k, str) and isinstance(v, str) and len(v) == 64
+                                             for k, v in pins.items()):
+        raise ModelError(f"{label}: {field_name} must map names to SHA-256 digests (64 hex digits)")
+    return {k: v.lower() for k, v in pins.items()}
+
+
+def _verify_weights(cfg: dict, label: str, weights: str, wpath: Path, where: _Location) -> str:
+    """The SHA-256 of the weights file; raises if the config pins another (or leaves it out)."""
+    pins = _pins(cfg, "weights_sha256", label)
+    got = _file_digest(wpath)
+    if pins and weights not in pins:
+        raise ModelError(f"{label}: weights_sha256 pins {', '.join(sorted(pins))} but not the weights file "
+                         f"{weights}; add its SHA-256 ({got})")
+    for name, want in pins.items():
+        if name == weights:
+            found, path = got, wpath
+        else:
+            with where.open_path(name) as other:
+                path = Path(other)
+                found = _file_digest(path) if path.is_file() else "missing"
+        if found != want:
+            from voiceguard._version import install_hint
+
+            raise ModelError(f"model file {path} does not match the SHA-256 that {label} pins (expected {want}, "
+                             f"found {found}): it was modified or damaged. Reinstall the model (the shipped ones: "
+                             f"{install_hint()}) or retrain it; never score with weights you cannot trace")
+    return got
+
+
+def _verify_encoders(cfg: dict, label: str) -> None:
+    """Check every encoder the config pins (``encoder_sha256``)."""
+    for name, want in _pins(cfg, "encoder_sha256", label).items():
+        if not name.startswith("whisper-"):
+            raise ModelError(f"{label}: encoder_sha256 names an unknown encoder {name!r} (known: whisper-base, "
+                             "whisper-tiny.en)")
+        from voiceguard.detect.frontends.whisper import WHISPER_MODELS, verify_weights
+
+        if name[len("whisper-"):] not in WHISPER_MODELS:
+            raise ModelError(f"{label}: encoder_sha256 names an unknown encoder {name!r}")
+        verify_weights(name[len("whisper-"):], want, pinned_by=label)
 
 
 def shipped_config(name: str = "default") -> dict:
@@ -170,10 +270,8 @@ def shipped_config(name: str = "default") -> dict:
     Help texts quote what the shipped models do (their thresholds) from here, so they can
     never disagree with the models.
     """
-    from importlib import resources
-
     fname = SHIPPED_MODELS.get(name, name)
     try:
-        return json.loads((resources.files("voiceguard.models") / fname).read_text(encoding="utf-8"))
+        return json.loads((shipped_files() / fname).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelError(f"the shipped model {fname} is missing or unreadable ({exc}); reinstall voiceguard") from exc

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["BONAFIDE", "SPOOF", "NO_SPEECH", "SPEECH", "NON_SPEECH", "SILENCE", "Segment", "ScoreResult",
+           "content_of", "output_schema"]
+
 BONAFIDE = "bonafide"
 
 
@@ -12,6 +15,15 @@ SPOOF = "spoof"
 
 
 NO_SPEECH = "no_speech"
+
+
+#: ``content`` of a recording: speech was found (the verdict is ``bonafide`` or ``spoof``).
+SPEECH = "speech"
+#: ``content`` of a ``no_speech`` recording that holds sound above the floor of its samples
+#: but no speech the voice activity detector found: not screened, not a pass (exit code 3).
+NON_SPEECH = "non_speech"
+#: ``content`` of a ``no_speech`` recording that is silent (digital silence, rounding noise).
+SILENCE = "silence"
 
 
 @dataclass
@@ -84,6 +96,10 @@ class ScoreResult:
         Name of the model that scored it.
     model_version : str
         :attr:`Detector.version` of that model.
+    content : str
+        What the recording holds: ``'speech'`` (scored), ``'non_speech'`` (``no_speech``, but
+        it holds sound: noise, music, a tone, speech the detector could not find; not
+        screened, so not a pass) or ``'silence'`` (``no_speech`` and silent).
     """
 
     file: str | None
@@ -99,17 +115,29 @@ class ScoreResult:
     segments: list[Segment] = field(default_factory=list)
     model: str = ""
     model_version: str = ""
+    content: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.content:
+            self.content = SPEECH if self.verdict != NO_SPEECH else (NON_SPEECH if self.speech_s > 0 else SILENCE)
 
     @property
     def is_spoof(self) -> bool:
         """bool : the verdict is ``'spoof'``."""
         return self.verdict == SPOOF
 
+    @property
+    def unscreened(self) -> bool:
+        """bool : ``no_speech`` although the recording holds sound (``content`` is
+        ``'non_speech'``): nothing could be judged, and it is not a pass."""
+        return self.verdict == NO_SPEECH and self.content == NON_SPEECH
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, keys in a stable order (``file`` first)."""
         return {
             "file": self.file,
             "verdict": self.verdict,
+            "content": self.content,
             "spoof_probability": None if self.spoof_probability is None else round(self.spoof_probability, 6),
             "llr": None if self.llr is None else round(self.llr, 4),
             "duration_s": round(self.duration_s, 3),
@@ -122,3 +150,40 @@ class ScoreResult:
             "model_version": self.model_version,
             "segments": [s.to_dict() for s in self.segments],
         }
+
+
+def content_of(activity: Any, min_speech_s: float) -> str:
+    """:attr:`ScoreResult.content` of a recording from its speech activity
+    (:class:`voiceguard.audio.vad.SpeechActivity`) and the detector's ``min_speech_s``."""
+    if activity.speech_s >= min_speech_s:
+        return SPEECH
+    return NON_SPEECH if getattr(activity, "audible", False) else SILENCE
+
+
+def output_schema(kind: str = "score") -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of voiceguard's JSON output, shipped in the package
+    (``voiceguard/detect/schema/output.schema.json``).
+
+    Parameters
+    ----------
+    kind : {'score', 'verify'}
+        ``'score'``: a line of ``voiceguard score --format jsonl``, the body of ``POST
+        /v1/score``, a row of a ``batch`` JSONL part (a :class:`ScoreResult` or an error
+        row). ``'verify'``: a line of ``voiceguard verify --format jsonl``, the body of
+        ``POST /v1/verify``.
+
+    Returns
+    -------
+    dict
+        A schema any JSON Schema validator takes (``jsonschema.validate(row, schema)``).
+    """
+    import json
+    from importlib import resources
+
+    schema = json.loads((resources.files("voiceguard.detect") / "schema" / "output.schema.json")
+                        .read_text(encoding="utf-8"))
+    if kind == "verify":
+        return {**{k: v for k, v in schema.items() if k != "oneOf"}, "$ref": "#/$defs/verify_line"}
+    if kind != "score":
+        raise ValueError(f"kind must be 'score' or 'verify', got {kind!r}")
+    return schema

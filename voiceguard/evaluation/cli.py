@@ -18,9 +18,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     if None in models:
         from importlib import resources
 
-        from voiceguard.detect.model import DEFAULT_MODEL
+        from voiceguard.detect.model import DEFAULT_MODEL, shipped_files
 
-        with resources.as_file(resources.files("voiceguard.models") / DEFAULT_MODEL) as p:
+        with resources.as_file(shipped_files() / DEFAULT_MODEL) as p:
             models = [str(p) if m is None else m for m in models]
     bar = ProgressBar(2, sys.stderr, enabled=False if args.no_progress else None)
 
@@ -32,7 +32,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     bar.close()
     with open(os.path.join(args.out, "tables.md"), encoding="utf-8") as fh:
         sys.stdout.write(fh.read())
-    print(f"report: {os.path.join(args.out, 'report.json')}  DET: {os.path.join(args.out, 'det.png')}  "
+    det = os.path.join(args.out, "det.png") if report.get("det_plots") else "not drawn (no matplotlib)"
+    print(f"report: {os.path.join(args.out, 'report.json')}  DET: {det}  "
           f"({report['n_scored']} clips scored, {len(report['errors'])} errors)")
     if report["errors"]:
         print(f"voiceguard: error: {report['errors_summary']}", file=sys.stderr)

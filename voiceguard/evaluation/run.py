@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -170,6 +171,32 @@ def error_summary(errors: Sequence[dict[str, str]], manifest: Any, limit: int = 
     return text
 
 
+def _det_plots(names: list[str], llrs: dict, kept_rows: list[Any], out: Path, split: str | None) -> list[str]:
+    """det.png (pooled) and det_BAND.png; none, and a note, when matplotlib is missing (it
+    comes with the data and report extras, not the default install)."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        from voiceguard._version import install_hint
+
+        print("voiceguard: note: DET curves (det.png) not drawn: they need matplotlib, which is not installed "
+              f"({install_hint('report')}); report.json, tables.md and scores.tsv are complete", file=sys.stderr)
+        return []
+    written = []
+    lab = np.array([r.label == "bonafide" for r in kept_rows])
+    curves = [det_curve(np.asarray(llrs[(n, "kept")])[lab], np.asarray(llrs[(n, "kept")])[~lab], n) for n in names]
+    plot_det(curves, str(out / "det.png"), title=f"DET, {split or 'all'} split, pooled")
+    written.append(str(out / "det.png"))
+    for band in sorted({band_of(r.condition) for r in kept_rows}):
+        sel = np.array([band_of(r.condition) == band for r in kept_rows])
+        if (sel & lab).any() and (sel & ~lab).any():
+            cs = [det_curve(np.asarray(llrs[(n, "kept")])[sel & lab], np.asarray(llrs[(n, "kept")])[sel & ~lab], n)
+                  for n in names]
+            plot_det(cs, str(out / f"det_{band}.png"), title=f"DET, {split or 'all'} split, {band}")
+            written.append(str(out / f"det_{band}.png"))
+    return written
+
+
 def evaluate(
     models: Sequence[str | os.PathLike],
     manifest: Any,
@@ -295,17 +322,9 @@ def evaluate(
             "n_parameters": d.config.get("n_parameters"),
             "variants": {v: _tables(np.asarray(llrs[(n, v)]), kept_rows) for v in variants},
         }
+    report["det_plots"] = _det_plots(names, llrs, kept_rows, out, split)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (out / "tables.md").write_text(_markdown(report), encoding="utf-8")
-    lab = np.array([r.label == "bonafide" for r in kept_rows])
-    curves = [det_curve(np.asarray(llrs[(n, "kept")])[lab], np.asarray(llrs[(n, "kept")])[~lab], n) for n in names]
-    plot_det(curves, str(out / "det.png"), title=f"DET, {split or 'all'} split, pooled")
-    for band in sorted({band_of(r.condition) for r in kept_rows}):
-        sel = np.array([band_of(r.condition) == band for r in kept_rows])
-        if (sel & lab).any() and (sel & ~lab).any():
-            cs = [det_curve(np.asarray(llrs[(n, "kept")])[sel & lab], np.asarray(llrs[(n, "kept")])[sel & ~lab], n)
-                  for n in names]
-            plot_det(cs, str(out / f"det_{band}.png"), title=f"DET, {split or 'all'} split, {band}")
     if math.isfinite(seconds) and seconds > 0:
         report["realtime_factor"] = round(total_audio / seconds, 1)
     return report

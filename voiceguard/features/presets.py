@@ -147,7 +147,8 @@ def _resolve_lfcc(preset: str, sr: float, overrides: dict[str, Any]) -> dict[str
         if "n_fft" not in overrides and "win_length" not in overrides:
             raise SampleRateError(
                 f"{msg} that preset {preset!r} uses at sr={sr:g} Hz; resample the audio to "
-                f"16 kHz or pass a larger n_fft (e.g. n_fft={1 << (p['win_length'] - 1).bit_length()})"
+                f"16 kHz (voiceguard features --sr 16000) or use a larger FFT (Python: n_fft="
+                f"{1 << (p['win_length'] - 1).bit_length()})"
             )
         raise InvalidParameterError(msg + "; n_fft must be >= win_length")
     if p["n_coeffs"] > p["n_filters"]:

@@ -1,7 +1,7 @@
 """C2PA manifests: reading and validating them, and signing registered originals.
 
 Uses the official ``c2pa-python`` bindings (the Content Authenticity Initiative's C2PA
-library; optional extra ``voiceguard[provenance]``). Audio formats with C2PA support
+library; the optional ``provenance`` extra). Audio formats with C2PA support
 there: WAV, FLAC, MP3 (and MP4/M4A audio). Everything runs offline: no time-stamp
 authority and no OCSP fetching; the signer's certificate is checked against the trust
 anchors passed in (``trust_anchors``), otherwise it is reported as untrusted while the
@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
+from voiceguard._version import install_hint
 from voiceguard.errors import InvalidParameterError, VoiceguardError
 
 __all__ = ["read", "sign", "available", "C2paUnavailableError", "ASSERTION_LABEL", "SIGNABLE"]
@@ -31,7 +32,9 @@ ASSERTION_LABEL = "org.voiceguard.provenance"
 SIGNABLE = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg"}
 _HASH_CODES = ("assertion.dataHash", "assertion.bmffHash", "assertion.boxesHash", "assertion.collectionHash")
 _IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-_INSTALL = "pip install 'voiceguard[provenance]'"
+_INSTALL = install_hint("provenance")
+#: How the ``error`` of :func:`read` starts when c2pa-python is missing.
+NOT_INSTALLED = "c2pa-python is not installed"
 
 
 class C2paUnavailableError(VoiceguardError, RuntimeError):
@@ -97,7 +100,7 @@ def read(source: PathLike | bytes, *, trust_anchors: PathLike | str | None = Non
     try:
         import c2pa
     except ImportError:
-        return {"error": f"c2pa-python is not installed, C2PA manifests were not read: {_INSTALL}"}
+        return {"error": f"{NOT_INSTALLED}, C2PA manifests were not read: {_INSTALL}"}
     try:
         ctx = _context(trust_anchors)
         if isinstance(source, (bytes, bytearray)):

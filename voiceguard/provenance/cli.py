@@ -20,6 +20,7 @@ from voiceguard.audio.files import expand_inputs
 from voiceguard.console import Commands, add_report_option, judging, no_files, open_reports, positive_int
 from voiceguard.detect.cli import add_detector_options, detector_from_args
 from voiceguard.errors import VoiceguardError
+from voiceguard.provenance.c2pa_manifest import NOT_INSTALLED
 
 __all__ = ["add_parsers"]
 
@@ -108,6 +109,7 @@ def _provenance_command(args: argparse.Namespace) -> int:
     folder = open_reports(args)
     c2pa_opts: Any = False if args.no_c2pa else ({"trust_anchors": args.c2pa_trust} if args.c2pa_trust else True)
     n_err = n_bad = 0
+    said_c2pa = False
     out = sys.stdout
     with Registry(args.db, create=False) as reg:
         for f in files:
@@ -135,7 +137,12 @@ def _provenance_command(args: argparse.Namespace) -> int:
                               f"{100 * d['original_coverage']:.0f} % of the original present{sig}\n")
                     for s in d["segments"]:
                         out.write(_fmt_span(s) + "\n")
-                if d["c2pa"]:
+                if d["c2pa"] and str(d["c2pa"].get("error", "")).startswith(NOT_INSTALLED):
+                    # the same for every file: said once, on stderr
+                    if not said_c2pa:
+                        print(f"voiceguard: note: {d['c2pa']['error']}", file=sys.stderr)
+                        said_c2pa = True
+                elif d["c2pa"]:
                     c = d["c2pa"]
                     out.write(f"  C2PA: {c.get('error') or c['validation_state']}"
                               + ("" if "error" in c else f", hard binding {c['hard_binding']}, signer "
@@ -218,8 +225,8 @@ def add_parsers(sub: Any, commands: Commands) -> None:
 
 
 def _add_register(sub: Any) -> None:
-    rg = sub.add_parser(
-        "register", help="register original recordings (fingerprint + exact hash, signed)",
+    rg = judging(
+        sub, "register", help="register original recordings (fingerprint + exact hash, signed)",
         description="Store a robust acoustic fingerprint and the exact SHA-256 of each recording (never the audio) "
                     "in the database, signed with the local Ed25519 key; optionally write a C2PA-signed copy. Exit "
                     "code 0: all registered (or already registered); 2: any error.")
@@ -259,8 +266,8 @@ def _add_provenance(sub: Any, commands: Commands) -> None:
 
 
 def _add_registry(sub: Any) -> None:
-    rs = sub.add_parser(
-        "registry", help="list, export, verify, import or delete registered originals",
+    rs = judging(
+        sub, "registry", help="list, export, verify, import or delete registered originals",
         description="'export' writes every original with its fingerprint and signatures as JSON signed as a "
                     "whole; 'verify FILE' checks such an export anywhere (exit 0: verifies, 1: does not); "
                     "'import FILE' adds a verified export's originals; 'key' shows the signing key's id.")

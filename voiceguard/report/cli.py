@@ -15,7 +15,7 @@ from typing import Any
 from voiceguard import exit_codes
 from voiceguard.audio.files import expand_inputs
 from voiceguard.console import Commands, judging, no_files, run_collecting_warnings
-from voiceguard.detect.cli import add_detector_options, detector_from_args
+from voiceguard.detect.cli import add_detector_options, detector_from_args, say_unscreened
 from voiceguard.errors import VoiceguardError
 from voiceguard.report.evidence import RecordingEvidence, analyse, failed
 
@@ -103,7 +103,7 @@ def add_parsers(sub: Any, commands: Commands) -> None:
                     help="the HTML file to write (default: report.html)")
     rp.add_argument("--png", action="store_true",
                     help="also write each recording's figure as a PNG beside the HTML (FILE-1-NAME.png, ...); "
-                         "needs pip install 'voiceguard[report]'")
+                         "needs the report extra (matplotlib)")
     rp.add_argument("--title", default="voiceguard report", help="title of the report page")
     rp.add_argument("--speaker", metavar="NAME", default=None,
                     help="also verify every recording against this enrolled speaker (as voiceguard verify)")
@@ -159,16 +159,18 @@ def report_command(args: argparse.Namespace) -> int:
     path = write_html(args.output, evidence, title=args.title)
     n_flag = sum(ev.flagged for ev in evidence)
     n_err = sum(ev.error is not None for ev in evidence)
+    n_unscreened = sum(verifier is None and ev.result is not None and ev.result.unscreened for ev in evidence)
     what = "not accepted" if verifier is not None else "spoof"
+    unscreened = f"{n_unscreened} not screened (sound without speech), " if n_unscreened else ""
     print(f"report: {path} ({len(evidence)} recording{'s' if len(evidence) != 1 else ''}: {n_flag} {what}, "
-          f"{n_err} error{'s' if n_err != 1 else ''})")
+          f"{unscreened}{n_err} error{'s' if n_err != 1 else ''})")
     if args.png:
         from voiceguard.report.png import write_png
 
         for i, ev in enumerate(evidence, 1):
             if ev.result is not None:
                 print(f"figure: {write_png(_png_path(args.output, i, ev.file), ev)}")
-    return exit_codes.status(n_flag, n_err)
+    return exit_codes.status(n_flag, n_err, n_unscreened)
 
 
 def _gather(files: Sequence[str], detector: Any, verifier: Any, speaker: str | None) -> list[RecordingEvidence]:
@@ -178,6 +180,11 @@ def _gather(files: Sequence[str], detector: Any, verifier: Any, speaker: str | N
             out.append(analyse(f, detector, verifier=verifier, speaker=speaker))
         except VoiceguardError as exc:
             out.append(failed(f, str(exc), detector))
+            # which file and why, not only a count in the closing line (the page shows it too)
+            msg = str(exc)
+            print(f"voiceguard: error: {msg if msg.startswith(f) else f'{f}: {msg}'}", file=sys.stderr)
         for w in out[-1].warnings:
             print(f"voiceguard: warning: {w}", file=sys.stderr)
+        if verifier is None and out[-1].result is not None:
+            say_unscreened(f, out[-1].result)
     return out

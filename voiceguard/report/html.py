@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from voiceguard.report.evidence import RecordingEvidence
 from voiceguard.report.svg import flagged_ranges, timeline_svg, window_layout
 
-__all__ = ["render_html", "write_html", "llr_words"]
+__all__ = ["render_html", "write_html", "llr_words", "flagged_windows"]
 
 _CSS = """
 :root { color-scheme: light; --red: #b91c1c; --blue: #1d4ed8; --grey: #475569; --line: #e2e8f0; }
@@ -39,6 +39,7 @@ p { margin: 0.4em 0; }
 .chip.spoof, .chip.rejected { background: #fee2e2; color: var(--red); }
 .chip.bonafide, .chip.accepted { background: #dbeafe; color: var(--blue); }
 .chip.no_speech, .chip.error { background: #e2e8f0; color: #334155; }
+.flagged { display: block; color: var(--red); font-size: 0.85em; font-weight: 600; margin-top: 2px; }
 .verdict { font-size: 1.2rem; font-weight: 600; }
 .numbers { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 0.5em 0; }
 .numbers div { min-width: 7em; }
@@ -63,6 +64,11 @@ footer { color: var(--grey); font-size: 0.85rem; margin: 24px 0 8px; }
   .card { padding: 10px; }
   .numbers b { font-size: 1.1rem; }
   table.summary td:first-child, table.summary th:first-child { display: none; }
+  table.summary td.dur, table.summary th.dur { display: none; }
+  /* the figure fits the screen (no sideways scrolling); its labels are drawn larger */
+  .figure svg { min-width: 0; }
+  .figure svg text { font-size: 26px; }
+  .figure svg text.axis-title { display: none; }
 }
 """
 
@@ -108,18 +114,33 @@ def _state(ev: RecordingEvidence) -> tuple[str, str]:
     return v, {"bonafide": "bona fide", "spoof": "spoof", "no_speech": "no speech"}.get(v, v)
 
 
+def flagged_windows(ev: RecordingEvidence) -> tuple[int, int]:
+    """(windows judged spoof on their own, windows): the red shading of the figure, shown in
+    the summary whatever the recording's verdict (a rule that judges the recording as a
+    whole, such as the mean LLR, can call bona fide a call with a spliced synthetic part)."""
+    if ev.result is None:
+        return 0, 0
+    segs = ev.result.segments
+    return sum(s.spoof_probability >= ev.result.threshold for s in segs), len(segs)
+
+
 def _summary(evs: Sequence[RecordingEvidence]) -> str:
     speaker = any(ev.verification is not None for ev in evs)
     head = "<tr><th>#</th><th>recording</th><th>" + ("decision" if speaker else "verdict") + \
-           '</th><th class="num">P(spoof)</th><th class="num">duration</th></tr>'
+           '</th><th class="num">P(spoof)</th><th class="num dur">duration</th></tr>'
     rows = []
     for i, ev in enumerate(evs, 1):
         cls, label = _state(ev)
         p = "" if ev.result is None or ev.result.spoof_probability is None else _pct(ev.result.spoof_probability)
         dur = "" if ev.error is not None else f"{ev.duration_s:.1f} s"
+        n_flag, n_win = flagged_windows(ev)
+        # said where the verdict is not spoof (a recording-level rule may pass a call with a
+        # synthetic passage); for a spoof verdict the chip already says it
+        flag = (f'<span class="flagged" data-flagged="{n_flag}">&#9888; {n_flag} of {n_win} window'
+                f'{"s" if n_win != 1 else ""} spoof</span>' if n_flag and cls not in ("spoof", "rejected") else "")
         rows.append(f'<tr><td class="num">{i}</td><td class="file"><a href="#rec-{i}">{_e(ev.file)}</a></td>'
-                    f'<td><span class="chip {cls}">{_e(label)}</span></td><td class="num">{p}</td>'
-                    f'<td class="num">{dur}</td></tr>')
+                    f'<td><span class="chip {cls}">{_e(label)}</span>{flag}</td><td class="num">{p}</td>'
+                    f'<td class="num dur">{dur}</td></tr>')
     return f'<div class="scroll"><table class="summary">{head}{"".join(rows)}</table></div>'
 
 
@@ -127,9 +148,12 @@ def _meaning(ev: RecordingEvidence) -> str:
     res = ev.result
     prior, thr = res.prior, res.threshold
     if res.verdict == "no_speech":
+        unscreened = ("" if getattr(res, "content", "") != "non_speech" else
+                      " The recording does hold sound (noise, music, a tone, or speech the detector could not "
+                      "find), so it was <b>not screened</b>: this is not a pass (exit code 3); listen to it.")
         return (f'<p class="meaning">Only {res.speech_s:.1f} s of speech was found in {ev.duration_s:.1f} s, too '
                 "little to judge: voiceguard gives no score rather than guess. Send a recording with more "
-                "speech.</p>")
+                f"speech.{unscreened}</p>")
     p, llr = res.spoof_probability, res.llr
     side = "at or above" if p >= thr else "below"
     verdict = "spoof" if p >= thr else "bona fide"
@@ -184,6 +208,8 @@ def _speaker(ev: RecordingEvidence) -> str:
         "reject_spoof": "Rejected as spoof: the detector judged the audio synthetic or cloned, so the voice match "
                         "does not count (a clone is made to match).",
         "reject_speaker": f"Rejected: the voice does not match {who}'s voiceprint.",
+        "reject_clone": f"Rejected as a clone: the voice resembles a vocoded copy of {who} more than {who}'s real "
+                        "voice (the per-speaker clone check).",
         "no_speech": "No decision: too little speech to compare voices or judge the audio.",
     }.get(v.decision, _e(v.decision))
     rows = [("decision", f"<b>{_e(v.decision)}</b>"), ("claimed speaker", who)]
@@ -198,6 +224,11 @@ def _speaker(ev: RecordingEvidence) -> str:
     if v.spoof_llr is not None:
         rows.append(("spoof gate", f"detector LLR {v.spoof_llr:+.2f}, verdict {_e(v.spoof_verdict)} (spoof when "
                                    f"LLR &le; {v.spoof_threshold_llr:+.2f})"))
+    if v.clone_llr is not None:
+        rows.append(("clone check", f"clone LLR {v.clone_llr:+.2f} (real {_e(v.speaker)} over a vocoded copy; "
+                                    f"reject_clone below {v.clone_threshold:g})"))
+    else:
+        rows.append(("clone check", "not run (the voiceprint has no clone model, or it was switched off)"))
     if v.fused_score is not None:
         rows.append(("fused score", f"{v.fused_score:+.2f} (the weaker of the two margins; accept when &ge; 0)"))
     if v.single_voice is False:
@@ -231,10 +262,10 @@ def _card(i: int, ev: RecordingEvidence) -> str:
     verdict = {"spoof": "Judged spoof: synthetic or cloned speech",
                "bonafide": "Judged bona fide: no evidence of synthetic speech in the recording as a whole",
                "no_speech": "No verdict: too little speech"}.get(res.verdict, res.verdict)
-    flagged = [s for s in res.segments if s.used and s.spoof_probability >= res.threshold]
-    if res.verdict == "bonafide" and flagged:
+    n_flag, n_win = flagged_windows(ev)
+    if res.verdict != "spoof" and n_flag:
         # a short synthetic passage in a long real recording barely moves the mean LLR
-        verdict += (f", but {len(flagged)} of its {len(res.segments)} windows are judged spoof on their own "
+        verdict += (f", but {n_flag} of its {n_win} windows are judged spoof on their own "
                     "(shaded red below): listen to them")
     warn = "".join(f'<p class="warn">&#9888; {_e(w)}</p>' for w in ev.warnings)
     model = (f'<p class="sub">Model <b>{_e(ev.model)}</b>, version {_e(ev.model_version)}; prior P(bona fide) '

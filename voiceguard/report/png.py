@@ -2,7 +2,8 @@
 
 The same three panels as the HTML figure (:mod:`.svg`), drawn with matplotlib's
 object-oriented API (no pyplot, no global state, the Agg canvas). matplotlib is an
-optional dependency: ``pip install 'voiceguard[report]'``. The HTML report needs nothing.
+optional dependency: the ``report`` extra (in the clone: ``pip install -c constraints.txt
+-e '.[report]'``). The HTML report needs nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 
 import numpy as np
 
+from voiceguard._version import install_hint
 from voiceguard.errors import MissingExtraError
 from voiceguard.report.evidence import RecordingEvidence
 from voiceguard.report.raster import palette
@@ -25,7 +27,7 @@ def _matplotlib():
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise MissingExtraError(
-            "--png needs matplotlib, which is not installed: pip install 'voiceguard[report]' "
+            f"--png needs matplotlib, which is not installed: {install_hint('report')} "
             "(the HTML report needs nothing more)") from exc
     return Figure, FigureCanvasAgg, ListedColormap
 

@@ -30,6 +30,7 @@ _L, _R = 58, 14  # left margin (tick labels), right margin
 _PW = WIDTH - _L - _R
 _WAVE = (8, 90)  # (top, height) of each panel
 _SPEECH_H = 9  # the speech strip at the bottom of the waveform panel
+_LABEL_H = 22  # the band at the top of the waveform panel that holds its label, above the signal
 _SPEC = (106, 130)
 _PROB = (244, 120)
 _PROB_PAD = (24, 6)  # room above p = 1 (the panel label) and below p = 0
@@ -150,7 +151,8 @@ def _waveform_panel(ev: RecordingEvidence, x: Any) -> list[str]:
                    f'width="{_n(max(0.5, x(e) - x(s)))}" height="{_SPEECH_H}" fill="{SPEECH_GREEN}"/>')
     env = ev.envelope
     if env.shape[1]:
-        mid, half = top + (h - _SPEECH_H) / 2, (h - _SPEECH_H) / 2 - 3
+        band = h - _SPEECH_H - _LABEL_H  # the signal keeps clear of the label
+        mid, half = top + _LABEL_H + band / 2, band / 2 - 2
         cols = env.shape[1]
         xs = [_L + _PW * (i + 0.5) / cols for i in range(cols)]
         upper = " L".join(f"{_n(xs[i])} {_n(mid - env[1, i] * half)}" for i in range(cols))
@@ -174,8 +176,8 @@ def _spectrogram_panel(ev: RecordingEvidence) -> list[str]:
     for k in range(0, int(fmax_k) + 1, 2):
         yk = top + h - h * k / fmax_k
         out.append(f'<text x="{_L - 6}" y="{_n(yk + 4)}" text-anchor="end" fill="#475569">{k}</text>')
-    out.append(f'<text x="14" y="{top + h / 2}" transform="rotate(-90 14 {top + h / 2})" text-anchor="middle" '
-               'fill="#475569">kHz</text>')
+    out.append(f'<text class="axis-title" x="14" y="{top + h / 2}" transform="rotate(-90 14 {top + h / 2})" '
+               'text-anchor="middle" fill="#475569">kHz</text>')
     out.append(_panel_label(top, f"spectrogram 0\u2013{fmax_k:g} kHz", dark=True))
     return out
 
@@ -192,8 +194,8 @@ def _probability_panel(ev: RecordingEvidence, x: Any, thr: float) -> list[str]:
     for p in (0.0, 0.5, 1.0):
         out.append(f'<line x1="{_L}" x2="{_L + _PW}" y1="{_n(yp(p))}" y2="{_n(yp(p))}" stroke="#e2e8f0"/>')
         out.append(f'<text x="{_L - 6}" y="{_n(yp(p) + 4)}" text-anchor="end" fill="#475569">{p:g}</text>')
-    out.append(f'<text x="14" y="{top + h / 2}" transform="rotate(-90 14 {top + h / 2})" text-anchor="middle" '
-               'fill="#475569">P(spoof)</text>')
+    out.append(f'<text class="axis-title" x="14" y="{top + h / 2}" transform="rotate(-90 14 {top + h / 2})" '
+               'text-anchor="middle" fill="#475569">P(spoof)</text>')
     out.append(f'<line class="threshold" x1="{_L}" x2="{_L + _PW}" y1="{_n(yp(thr))}" y2="{_n(yp(thr))}" '
                f'stroke="{SPOOF_RED}" stroke-dasharray="5 4" stroke-width="1"/>')
     out.append(f'<text x="{_L + _PW - 4}" y="{_n(yp(thr) - 4)}" text-anchor="end" fill="{SPOOF_RED}">'
@@ -240,8 +242,9 @@ def _time_axis(dur: float, x: Any) -> list[str]:
 
 
 def _panel_label(top: float, text: str, dark: bool = False) -> str:
+    # a halo (the text's own stroke, painted under it) instead of a box: readable over the
+    # spectrogram at any font size (the page draws the figure's text larger on a phone)
     fg, bg = ("#f8fafc", "#0f172a") if dark else ("#0f172a", "#ffffff")
-    w = 6.2 * len(text) + 10
-    return (f'<g class="panel-label"><rect x="{_L + 4}" y="{top + 4}" width="{_n(w)}" height="16" rx="3" '
-            f'fill="{bg}" fill-opacity="0.78"/><text x="{_L + 9}" y="{top + 16}" fill="{fg}">'
+    return (f'<g class="panel-label"><text x="{_L + 6}" y="{top + 15}" fill="{fg}" stroke="{bg}" '
+            f'stroke-width="3" stroke-opacity="0.85" paint-order="stroke" stroke-linejoin="round">'
             f"{html.escape(text)}</text></g>")

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from voiceguard import exit_codes
+from voiceguard._version import install_hint
 from voiceguard.console import Commands, positive_int
 
 
@@ -19,7 +20,7 @@ def serve_command(args: argparse.Namespace) -> int:
     missing = missing_modules(cfg)
     if missing:
         print(f"voiceguard: error: voiceguard serve needs the 'serve' extra, which is not installed (missing: "
-              f"{', '.join(missing)}): pip install 'voiceguard[serve]'", file=sys.stderr)
+              f"{', '.join(missing)}): {install_hint('serve')}", file=sys.stderr)
         return exit_codes.ERROR
     return run_service(cfg)
 
@@ -31,8 +32,8 @@ def add_parsers(sub: Any, commands: Commands) -> None:
         description="One process, one model in memory: live calls over Asterisk AudioSocket, and an HTTP API "
                     "(score, verify, enroll, call state). Every HTTP endpoint but /healthz needs "
                     "'Authorization: Bearer $VOICEGUARD_TOKEN'; without a token only loopback addresses are "
-                    "allowed. The HTTP API and webhooks need the serve extra: pip install 'voiceguard[serve]'. "
-                    "See docs/service.md.")
+                    "allowed. The HTTP API and webhooks need the serve extra (from the clone: pip install -c "
+                    "constraints.txt -e '.[serve]'). See docs/service.md.")
     sv.add_argument("--audiosocket", metavar="HOST:PORT", default=None, help="AudioSocket listener")
     sv.add_argument("--http", metavar="HOST:PORT", default=None, help="HTTP API listener")
     sv.add_argument("--config", metavar="FILE", default=None, help="TOML config file (see docs/service.md)")

@@ -27,12 +27,12 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
 from voiceguard.errors import AudioReadError, InvalidAudioError, InvalidParameterError, VoiceguardError
 from voiceguard.service.core import Service
+from voiceguard.service.docs_page import docs_html
 from voiceguard.service.uploads import UploadError, UploadReader, decode_upload
 
 __all__ = ["create_app", "decode_upload", "UploadError"]
@@ -159,9 +159,9 @@ def _health_routes(app: Any, service: Service, auth: list[Any]) -> None:
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/docs", include_in_schema=False, dependencies=auth)
-    async def docs() -> Any:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="voiceguard API")
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Any:  # no token: the page asks for it and sends it (docs_page)
+        return HTMLResponse(docs_html("/openapi.json", needs_token=bool(service.config.token)))
 
 
 def _scoring_routes(app: Any, service: Service, auth: list[Any], uploads: UploadReader) -> None:
@@ -170,11 +170,13 @@ def _scoring_routes(app: Any, service: Service, auth: list[Any], uploads: Upload
               description="Body: the audio (raw with its media type, or multipart 'file'). Returns the JSON "
                           "object `voiceguard score --format jsonl` prints for a file.")
     async def score(request: Request) -> dict[str, Any]:
-        [(y, sr, channels, name)] = await uploads.audio(request)
+        notes: list[str] = []
+        [(y, sr, channels, name)] = await uploads.audio(request, notes=notes)
         uploads.check_duration(y, sr)
         res = await service.run_scoring(functools.partial(service.detector.score_mono, y, sr, name=name,
                                                           channels=channels))
-        return res.to_dict()
+        # as `voiceguard score --format jsonl`: "warnings" only when there are any
+        return {**res.to_dict(), **({"warnings": notes} if notes else {})}
 
     @app.post("/v1/verify", tags=["voiceprints"], dependencies=auth,
               summary="Verify a recording against an enrolled speaker (spoof-aware)",

@@ -47,7 +47,7 @@ def _media(content_type: str | None) -> tuple[str, dict[str, str]]:
 
 
 def decode_upload(data: bytes, content_type: str | None, filename: str | None = None, *,
-                  max_duration_s: float | None = None) -> tuple[np.ndarray, int, int]:
+                  max_duration_s: float | None = None, notes: list[str] | None = None) -> tuple[np.ndarray, int, int]:
     """Decode an uploaded recording.
 
     Parameters
@@ -63,6 +63,9 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
         byte limit alone does not bound the memory the decoded samples need. The samples
         are decoded in blocks and mixed down as they come, so memory is that of the mono
         result.
+    notes : list of str, optional
+        Receives what ``voiceguard score`` warns about a file (a WAV upload holding less
+        audio than its header announces), as the response's ``warnings``.
 
     Returns
     -------
@@ -89,6 +92,10 @@ def decode_upload(data: bytes, content_type: str | None, filename: str | None = 
         raise UploadError(415, f"unsupported media type {mtype!r}: send WAV, FLAC, OGG, MP3 or AIFF (audio/wav, "
                                "audio/flac, ...), G.711 (audio/basic, audio/PCMU, audio/PCMA), or multipart/form-data "
                                "with a 'file' field")
+    if notes is not None:
+        from voiceguard.audio.decode import wav_problems
+
+        notes += wav_problems(io.BytesIO(data), len(data), "the upload")
     return _decode_sndfile(data, max_duration_s)
 
 
@@ -115,9 +122,11 @@ def _decode_sndfile(data: bytes, max_duration_s: float | None) -> tuple[np.ndarr
     import soundfile as sf
 
     from voiceguard.audio import to_mono_array
+    from voiceguard.audio.decode import check_range
+    from voiceguard.audio.quiet import c_stderr_filtered, looks_like_mpeg
 
     try:
-        with sf.SoundFile(io.BytesIO(data)) as f:
+        with c_stderr_filtered(looks_like_mpeg(data[:4])), sf.SoundFile(io.BytesIO(data)) as f:
             sr, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
             _check_length(frames, sr, max_duration_s)
             y = np.empty(frames, np.float64)
@@ -136,6 +145,7 @@ def _decode_sndfile(data: bytes, max_duration_s: float | None) -> tuple[np.ndarr
         raise UploadError(422, "the upload decodes to no audio samples")
     try:
         y, _ = to_mono_array(y[:n], frames_first=True)
+        check_range(y, "the upload")
     except InvalidAudioError as exc:
         raise UploadError(422, f"the upload is not usable audio ({exc})") from exc
     return y, sr, channels
@@ -186,21 +196,23 @@ class UploadReader:
                                    "'file' field, e.g. curl -F file=@clip.wav") from exc
         return form, [f for k, f in form.multi_items() if k == "file" and hasattr(f, "read")]
 
-    async def audio(self, request: Any, many: bool = False) -> list[tuple[np.ndarray, int, int, str | None]]:
-        """The recording(s) of a request: ``[(y, sr, channels, file name)]``."""
+    async def audio(self, request: Any, many: bool = False,
+                    notes: list[str] | None = None) -> list[tuple[np.ndarray, int, int, str | None]]:
+        """The recording(s) of a request: ``[(y, sr, channels, file name)]``; ``notes``
+        receives their warnings (:func:`decode_upload`)."""
         body = await self.body(request)
         ctype = request.headers.get("content-type")
         limit = self.cfg.max_upload_duration_s
         if _media(ctype)[0] != "multipart/form-data":
-            return [(*decode_upload(body, ctype, max_duration_s=limit), None)]
+            return [(*decode_upload(body, ctype, max_duration_s=limit, notes=notes), None)]
         form, files = await self._form_files(request, body)
         try:
             if not files:
                 raise UploadError(422, "multipart upload without a 'file' field holding the audio")
             if len(files) > 1 and not many:
                 raise UploadError(422, "send one 'file' per request")
-            return [(*decode_upload(await f.read(), f.content_type, f.filename, max_duration_s=limit), f.filename)
-                    for f in files]
+            return [(*decode_upload(await f.read(), f.content_type, f.filename, max_duration_s=limit, notes=notes),
+                     f.filename) for f in files]
         finally:
             await form.close()
 

@@ -129,18 +129,7 @@ def extract(
     tasks = [(str(out / "parts" / f"{i // part_size:05d}.npz"), paths[i: i + part_size], model, max_layer, geom)
              for i in range(0, len(paths), part_size)]
     t0 = time.time()
-    todo = [t for t in tasks if not os.path.exists(t[0])]
-    log(f"embeddings: {len(paths)} clips in {len(tasks)} parts, {len(todo)} to compute, {jobs} jobs")
-    if jobs <= 1:
-        for i, t in enumerate(todo):
-            _part_worker(t)
-            log(f"  part {i + 1}/{len(todo)} {time.time() - t0:.0f} s")
-    else:
-        import multiprocessing as mp
-
-        with mp.get_context("spawn").Pool(jobs) as pool:
-            for i, _ in enumerate(pool.imap_unordered(_part_worker, todo)):
-                log(f"  part {i + 1}/{len(todo)} {time.time() - t0:.0f} s")
+    run_parts(tasks, _part_worker, jobs, log, f"embeddings: {len(paths)} clips")
     pooled, rows = [], []
     for pi, t in enumerate(tasks):
         with np.load(t[0]) as z:
@@ -150,12 +139,7 @@ def extract(
         rows.append(r)
     arr = np.concatenate(pooled)
     np.save(out / "pooled.npy", arr)
-    idx = np.concatenate(rows)
-    with open(out / "index.tsv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(["clip", "window", "start", "stop", "speech_fraction"])
-        for c, k, a, b, fr in idx:
-            w.writerow([int(c), int(k), int(a), int(b), f"{fr:.4f}"])
+    write_index(out / "index.tsv", np.concatenate(rows))
     m.write(out / "clips.tsv")
     (out / "meta.json").write_text(json.dumps({
         "model": model, "layers": int(arr.shape[1]), "dim": int(arr.shape[2]), **geom,
@@ -163,6 +147,33 @@ def extract(
         "manifest": Path(manifest).name,
     }, indent=1), encoding="utf-8")
     return out
+
+
+def run_parts(tasks: Sequence[tuple], worker: Any, jobs: int, log: Any, what: str) -> None:
+    """Compute the resumable parts not yet on disk (``task[0]`` is a part's path), in ``jobs``
+    spawned worker processes (one torch thread each) or in this process."""
+    t0 = time.time()
+    todo = [t for t in tasks if not os.path.exists(t[0])]
+    log(f"{what} in {len(tasks)} parts, {len(todo)} to compute, {jobs} jobs")
+    if jobs <= 1:
+        for i, t in enumerate(todo):
+            worker(t)
+            log(f"  part {i + 1}/{len(todo)} {time.time() - t0:.0f} s")
+        return
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        for i, _ in enumerate(pool.imap_unordered(worker, todo)):
+            log(f"  part {i + 1}/{len(todo)} {time.time() - t0:.0f} s")
+
+
+def write_index(path: Path, idx: np.ndarray) -> None:
+    """The per-window index of a cache: clip, window, start and stop sample, speech fraction."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["clip", "window", "start", "stop", "speech_fraction"])
+        for c, k, a, b, fr in idx:
+            w.writerow([int(c), int(k), int(a), int(b), f"{fr:.4f}"])
 
 
 class EmbeddingTable:

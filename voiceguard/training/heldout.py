@@ -29,6 +29,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,8 @@ class ClipInfo:
     band: np.ndarray  # '16k' or 'tel'
     group: np.ndarray
     source: np.ndarray
+    duration: np.ndarray | None = None  # seconds
+    language: np.ndarray | None = None  # language code, '-' when unknown
 
     def __len__(self) -> int:
         return len(self.label)
@@ -70,6 +73,8 @@ def clip_info(clips: Any) -> ClipInfo:
         repo=col(lambda r: r.extra.get("repo", "-")),
         band=col(lambda r: "tel" if r.condition.startswith("tel") else "16k"),
         group=col(lambda r: r.group), source=col(lambda r: r.source),
+        duration=np.asarray([float(r.duration_s or 0.0) for r in clips]),
+        language=col(lambda r: r.language or "-"),
     )
 
 
@@ -85,10 +90,16 @@ def folds(info: ClipInfo, scheme: str) -> list[tuple[str, np.ndarray, np.ndarray
     Parameters
     ----------
     info : ClipInfo
-    scheme : {'repo', 'family', 'none'}
+    scheme : {'repo', 'family', 'none', 'system', 'repos'}
         ``'none'`` is one fold training on everything (the shipped model) and testing on
-        the held-out bona fide only.
+        the held-out bona fide only; ``'system'`` and ``'repos'`` are the folds of
+        :func:`voiceguard.training.systemfolds.scheme_folds` (system clusters, groups of
+        repositories).
     """
+    if scheme in ("system", "repos"):
+        from voiceguard.training.systemfolds import scheme_folds
+
+        return scheme_folds(info, scheme, duration=info.duration)
     demo = info.split == "demo"
     corpus_train = info.split == "train"
     heldout_bona = np.isin(info.split, HELDOUT_BONAFIDE_SPLITS) & (info.label == 1)
@@ -111,7 +122,7 @@ def folds(info: ClipInfo, scheme: str) -> list[tuple[str, np.ndarray, np.ndarray
     elif scheme == "none":
         out.append(("all", corpus_train | demo, heldout_bona))
     else:
-        raise InvalidParameterError(f"scheme must be 'repo', 'family' or 'none', got {scheme!r}")
+        raise InvalidParameterError(f"scheme must be 'repo', 'family', 'none', 'system' or 'repos', got {scheme!r}")
     return out
 
 
@@ -270,8 +281,9 @@ def clip_scores(head: Any, X: np.ndarray, clip_of_window: np.ndarray, speech_fra
 
 def evaluate_folds(X: np.ndarray, clip_of_window: np.ndarray, speech_fraction: np.ndarray, info: ClipInfo,
                    cfg: HeadConfig, scheme: str, *, n_layer_inputs: int,
-                   log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train one head per fold and score its held-out trials.
+                   log: Callable[[str], None] = print, save_models: Any = None) -> dict[str, Any]:
+    """Train one head per fold and score its held-out trials (each fold's head kept as
+    ``save_models/FOLD.pt`` when a folder is given).
 
     Returns
     -------
@@ -283,6 +295,11 @@ def evaluate_folds(X: np.ndarray, clip_of_window: np.ndarray, speech_fraction: n
     res: dict[str, Any] = {"config": dataclasses.asdict(cfg), "scheme": scheme, "folds": {}}
     for name, train, test in folds(info, scheme):
         head = train_head(X, clip_of_window, info, train, cfg, n_layer_inputs=n_layer_inputs)
+        if save_models is not None:
+            import torch
+
+            Path(save_models).mkdir(parents=True, exist_ok=True)
+            torch.save(head.state_dict(), Path(save_models) / f"{name}.pt")
         clips = np.flatnonzero(test)
         s = clip_scores(head, X, clip_of_window, speech_fraction, clips)
         res["folds"][name] = {"clips": clips.tolist(), "scores": s.tolist()}

@@ -60,15 +60,46 @@ def _inputs(table: Any, cfg: HeadConfig) -> tuple[np.ndarray, np.ndarray, np.nda
     return X, table.clip[keep], table.speech_fraction[keep]
 
 
-def run_evaluation(emb: str | Path, cfg: HeadConfig, scheme: str, *, log: Any = print) -> dict[str, Any]:
-    """Held-out evaluation of one head configuration; returns scores and summary."""
+def _load_fixed_head(model: str | Path) -> tuple[Any, HeadConfig]:
+    """A shipped or exported pooled-statistics head, and the layers it reads."""
+    import torch
+
+    from voiceguard.detect.nets import PooledHead
+
+    path = Path(model)
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    if cfg.get("kind") != "whisper":
+        raise VoiceguardError(f"{path}: --fixed needs a Whisper pooled-head model, got kind {cfg.get('kind')!r}")
+    head = PooledHead(**{k: v for k, v in cfg["head"].items() if k != "kind"})
+    head.load_state_dict(torch.load(path.parent / cfg["weights"], map_location="cpu", weights_only=True))
+    head.eval()
+    return head, HeadConfig(layers=tuple(int(k) for k in cfg["frontend"]["layers"]))
+
+
+def run_evaluation(emb: str | Path, cfg: HeadConfig, scheme: str, *, log: Any = print,
+                   fixed: str | Path | None = None, save_models: str | Path | None = None) -> dict[str, Any]:
+    """Held-out evaluation of one head configuration; returns scores and summary.
+
+    With ``fixed`` (a model config), no head is trained: that model scores every fold's
+    test trials as it is (how an already shipped model fares on the same folds).
+    """
     from voiceguard.training.embeddings import load
+    from voiceguard.training.heldout import clip_scores
 
     table = load(emb)
     info = clip_info(table.clips)
-    X, cw, sf = _inputs(table, cfg)
     t0 = time.time()
-    res = evaluate_folds(X, cw, sf, info, cfg, scheme, n_layer_inputs=len(cfg.layers), log=log)
+    if fixed is not None:
+        head, cfg = _load_fixed_head(fixed)
+        X, cw, sf = _inputs(table, cfg)
+        res = {"config": {**dataclasses.asdict(cfg), "fixed": str(fixed)}, "scheme": scheme, "folds": {}}
+        for name, _, test in folds(info, scheme):
+            clips = np.flatnonzero(test)
+            res["folds"][name] = {"clips": clips.tolist(), "scores": clip_scores(head, X, cw, sf, clips).tolist()}
+    else:
+        X, cw, sf = _inputs(table, cfg)
+        res = evaluate_folds(X, cw, sf, info, cfg, scheme, n_layer_inputs=len(cfg.layers), log=log,
+                             save_models=save_models)
     res["summary"] = summarise_folds(res, info)
     res["embeddings"] = table.meta
     pct = {k: "-" if v is None else f"{v:.1%}" for k, v in res["summary"]["pooled"].items()}
@@ -114,13 +145,10 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
         "name": name,
         "kind": "whisper",
         "weights": weights,
+        **_digests(out / weights, meta["model"]),
         "sr": 16000,
-        "frontend": {"kind": "whisper", "model": meta["model"], "layers": list(cfg.layers)},
-        "head": {"n_inputs": int(X.shape[1]), "n_layers": len(cfg.layers), "mix": cfg.mix, "hidden": cfg.hidden,
-                 "dropout": cfg.dropout},
+        **_geometry(meta, cfg, int(X.shape[1])),
         "n_parameters": int(sum(p.numel() for p in head.parameters())),
-        "scoring": {"window_s": meta["window_s"], "hop_s": meta["hop_s"], "chunk_s": meta["chunk_s"],
-                    "min_speech_fraction": 0.25, "min_speech_s": 0.5, "aggregate": "mean_llr"},
         "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {evaluation['scheme']} scores",
                         "n_bonafide": len(bona), "n_spoof": len(spoof)},
         "prior": 0.5,
@@ -140,6 +168,36 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
     log(f"wrote {out / (name + '.json')} ({config['n_parameters']} head parameters, calibration "
         f"scale {cal.scale:.3f} offset {cal.offset:.3f})")
     return out / f"{name}.json"
+
+
+def _digests(weights: Path, encoder: str) -> dict[str, Any]:
+    """SHA-256 pins of the head's weights and of the encoder it reads (checked at load)."""
+    import hashlib
+
+    pins: dict[str, Any] = {"weights_sha256": {weights.name: hashlib.sha256(weights.read_bytes()).hexdigest()}}
+    try:
+        from voiceguard.detect.frontends.whisper import weights_sha256
+    except ImportError:  # a voiceguard without encoder pins
+        return pins
+    return pins | {"encoder_sha256": {f"whisper-{encoder}": weights_sha256(encoder)}}
+
+
+def _geometry(meta: dict[str, Any], cfg: HeadConfig, n_inputs: int) -> dict[str, Any]:
+    """The ``frontend``, ``head`` and ``scoring`` sections for the geometry the features were
+    extracted in: blocks encoded alone (:mod:`voiceguard.training.frames`) or chunks
+    (:mod:`voiceguard.training.embeddings`)."""
+    head = {"n_inputs": n_inputs, "n_layers": len(cfg.layers), "mix": cfg.mix, "hidden": cfg.hidden,
+            "dropout": cfg.dropout}
+    frontend = {"kind": "whisper", "model": meta["model"], "layers": list(cfg.layers)}
+    scoring: dict[str, Any] = {"min_speech_fraction": 0.25, "min_speech_s": 0.5, "aggregate": "mean_llr"}
+    if meta.get("block_s"):
+        block, per = float(meta["block_s"]), int(meta["blocks_per_window"])
+        frontend["block_s"] = block
+        head = {"kind": "pooled", **head}
+        scoring |= {"window_s": block * per, "hop_s": block, "blocks_per_window": per}
+    else:
+        scoring |= {"window_s": meta["window_s"], "hop_s": meta["hop_s"], "chunk_s": meta["chunk_s"]}
+    return {"frontend": frontend, "head": head, "scoring": scoring}
 
 
 def _config_from_args(args: argparse.Namespace) -> HeadConfig:
@@ -167,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="bona fide weighting when it differs from --balance")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--exclude-families", help="comma-separated spoof families left out of training (ablation)")
-    ev.add_argument("--scheme", default="repo", choices=["repo", "family"], help="held-out folds")
+    ev.add_argument("--scheme", default="repo", choices=["repo", "family", "system", "repos"], help="held-out folds")
+    ev.add_argument("--fixed", help="score the folds with this model config as it is, training nothing")
+    ev.add_argument("--save-models", help="folder to keep each fold's head in (FOLD.pt)")
     ev.add_argument("-o", "--out", required=True, help="result JSON")
     ex = sub.add_parser("export", help="train the evaluated configuration on everything, calibrate, write a model")
     ex.add_argument("emb")
@@ -183,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(getattr(args, "threads", 1))
     try:
         if args.cmd == "evaluate":
-            res = run_evaluation(args.emb, _config_from_args(args), args.scheme)
+            res = run_evaluation(args.emb, _config_from_args(args), args.scheme, fixed=args.fixed,
+                                 save_models=args.save_models)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(to_json(res), encoding="utf-8")
         else:

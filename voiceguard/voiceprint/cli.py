@@ -95,7 +95,8 @@ def _verify_command(args: argparse.Namespace) -> int:
 
 
 _VERIFY_CSV = ["file", "speaker", "decision", "speaker_llr", "speaker_similarity", "spoof_llr", "spoof_probability",
-               "condition", "single_voice", "duration_s", "speech_s", "sample_rate", "channels", "clone_llr", "error"]
+               "condition", "single_voice", "duration_s", "speech_s", "sample_rate", "channels", "clone_llr",
+               "clone_check", "error"]
 
 
 def _verify_header(out: Any, fmt_: str, width: int) -> Any:
@@ -113,13 +114,19 @@ def _verify_error_row(out: Any, fmt_: str, writer: Any, f: str, speaker: str, ms
     if fmt_ == "jsonl":
         out.write(json.dumps({"file": f, "speaker": speaker, "error": msg}) + "\n")
     elif writer is not None:
-        writer.writerow([f, speaker, "error"] + [""] * 11 + [msg])
+        writer.writerow([f, speaker, "error"] + [""] * 12 + [msg])
     else:
         out.write(f"{f:<{width}}  {'error':<14}  {msg}\n")
 
 
 def _r(x: float | None, digits: int) -> str:
     return "" if x is None else f"{x:.{digits}f}"
+
+
+def _clone_cell(res: Any) -> str:
+    """The CLONE_LLR cell: the score when the clone check ran, else why it did not
+    (``telephone``: it cannot run on 8 kHz audio)."""
+    return fmt(res.clone_llr, "9.2f") if res.clone_check == "ran" else res.clone_check
 
 
 def _verify_row(out: Any, fmt_: str, writer: Any, f: str, res: Any, width: int) -> None:
@@ -129,12 +136,13 @@ def _verify_row(out: Any, fmt_: str, writer: Any, f: str, res: Any, width: int) 
         writer.writerow([f, res.speaker, res.decision, _r(res.speaker_llr, 4), _r(res.speaker_similarity, 5),
                          _r(res.spoof_llr, 4), _r(res.spoof_probability, 6), res.condition,
                          "" if res.single_voice is None else res.single_voice, f"{res.duration_s:.3f}",
-                         f"{res.speech_s:.2f}", res.sample_rate, res.channels, _r(res.clone_llr, 4), ""])
+                         f"{res.speech_s:.2f}", res.sample_rate, res.channels, _r(res.clone_llr, 4),
+                         res.clone_check, ""])
     else:
         note = "  (several voices?)" if res.single_voice is False else ""
         out.write(f"{f:<{width}}  {res.decision:<14}  {fmt(res.speaker_llr, '7.2f')}  "
                   f"{fmt(res.speaker_similarity, '6.3f')}  {fmt(res.spoof_llr, '9.2f')}  "
-                  f"{fmt(res.spoof_probability, '8.3f')}  {fmt(res.clone_llr, '9.2f')}  {res.condition:<11}  "
+                  f"{fmt(res.spoof_probability, '8.3f')}  {_clone_cell(res):>9}  {res.condition:<11}  "
                   f"{res.speech_s:5.1f}s{note}\n")
 
 
@@ -275,7 +283,9 @@ def _add_verify(sub: Any, commands: Commands) -> None:
     ve = judging(
         sub, "verify", help="verify recordings against an enrolled speaker, with the spoof detector",
         description="Speaker score (calibrated per channel), spoof score and one decision per recording: "
-                    "accept, reject_spoof, reject_clone, reject_speaker or no_speech.")
+                    "accept, reject_spoof, reject_clone, reject_speaker or no_speech. The per-speaker clone check does "
+                    "not run on telephone (8 kHz) audio: there clone_check says 'telephone' and an accept rests "
+                    "on the voiceprint and the detector alone.")
     ve.add_argument("name", help="enrolled speaker")
     ve.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="audio files or folders (recursive)")
     ve.add_argument("--db", default=None, help=db_help)

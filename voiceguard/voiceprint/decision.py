@@ -195,9 +195,9 @@ class SpeakerCalibration:
 
         try:
             if path is None:
-                from importlib import resources
+                from voiceguard.detect.model import shipped_files
 
-                res: Any = resources.files("voiceguard.models")
+                res: Any = shipped_files()
                 text = (res / SPEAKER_CALIBRATION).read_text(encoding="utf-8")
                 where = f"voiceguard/models/{SPEAKER_CALIBRATION}"
             else:

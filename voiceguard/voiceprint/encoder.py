@@ -50,7 +50,8 @@ from voiceguard.threads import check_threads, torch_threads
 from voiceguard.voiceprint.channel import TELEPHONE, WIDEBAND, detect_channel, telephone_band, telephone_simulation
 from voiceguard.voiceprint.embedding import SPEAKER_SR, SpeakerEmbedding, unit_vector, voice_consistency
 
-__all__ = ["GE2EEncoder", "default_encoder", "log_mel_free_spectrogram", "resemblyzer_weights_path"]
+__all__ = ["GE2EEncoder", "RESEMBLYZER_SHA256", "default_encoder", "log_mel_free_spectrogram",
+           "resemblyzer_weights_path", "verify_resemblyzer_weights"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -132,14 +133,67 @@ def resemblyzer_weights_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(
             "the speaker encoder's weights come with the 'resemblyzer' package, which is not "
-            "installed; run: pip install resemblyzer"
+            f"installed; run: {_RESEMBLYZER_REINSTALL}"
         )
     for loc in spec.submodule_search_locations:
         p = Path(loc) / "pretrained.pt"
         if p.is_file():
             return p
-    raise ModelError("the resemblyzer package has no pretrained.pt; reinstall it: "
-                     "pip install --force-reinstall resemblyzer")
+    raise ModelError(f"the resemblyzer package has no pretrained.pt; reinstall it: {_RESEMBLYZER_REINSTALL}")
+
+
+#: SHA-256 of ``resemblyzer/pretrained.pt`` in the pinned release (resemblyzer 0.1.4, whose
+#: wheel ``requirements/weights.txt`` pins by hash): the speaker encoder's weights come
+#: from a third-party package, so they are checked before use like the detector's
+#: (issue 23).
+RESEMBLYZER_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
+#: The command that puts the published file back (run in the voiceguard clone).
+_RESEMBLYZER_REINSTALL = ("pip install --force-reinstall --no-deps --require-hashes -r requirements/weights.txt "
+                          "(in the voiceguard clone: the weight packages pinned by version and hash)")
+
+_digests: dict[tuple[str, int, int], str] = {}
+_digests_lock = threading.Lock()
+
+
+def verify_resemblyzer_weights(path: PathLike | None = None, expected: str = RESEMBLYZER_SHA256) -> Path:
+    """Refuse a speaker encoder weights file that is not the pinned release's.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        The file (default: ``pretrained.pt`` of the installed ``resemblyzer``).
+    expected : str
+        Its SHA-256 (hex); default :data:`RESEMBLYZER_SHA256`.
+
+    Returns
+    -------
+    pathlib.Path
+        The verified file.
+
+    Raises
+    ------
+    ModelError
+        The file is missing or its digest differs: the message names it, both digests and
+        how to reinstall the published package.
+    """
+    import hashlib
+
+    p = Path(path) if path is not None else resemblyzer_weights_path()
+    st = p.stat()
+    key = (str(p), st.st_size, st.st_mtime_ns)
+    with _digests_lock:
+        if key not in _digests:
+            h = hashlib.sha256()
+            with open(p, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            _digests[key] = h.hexdigest()
+        got = _digests[key]
+    if got != expected.lower():
+        raise ModelError(f"the speaker encoder weights {p} do not match the SHA-256 voiceguard pins (expected "
+                         f"{expected.lower()}, found {got}): not the published file of resemblyzer 0.1.4 (modified, "
+                         f"damaged or another release); reinstall it: {_RESEMBLYZER_REINSTALL}")
+    return p
 
 
 def _build_net(state: dict[str, Any]) -> Any:
@@ -171,7 +225,9 @@ class GE2EEncoder:
     ----------
     weights : str or os.PathLike, optional
         A ``pretrained.pt`` file (a dict with ``model_state``, or a bare state dict).
-        Default: the one inside the installed ``resemblyzer`` package.
+        Default: the one inside the installed ``resemblyzer`` package, refused unless its
+        SHA-256 is :data:`RESEMBLYZER_SHA256` (:func:`verify_resemblyzer_weights`); a file
+        named here is the caller's to vouch for.
     threads : int, optional
         torch threads while the network runs (:func:`voiceguard.threads.torch_threads`: set
         around each pass and restored, never for the whole process); default: torch's own.
@@ -190,7 +246,7 @@ class GE2EEncoder:
                  min_speech_s: float = 0.5) -> None:
         import torch
 
-        path = Path(weights) if weights is not None else resemblyzer_weights_path()
+        path = Path(weights) if weights is not None else verify_resemblyzer_weights()
         if not path.is_file():
             raise ModelError(f"speaker encoder weights {path} do not exist")
         self.threads = check_threads(threads)
@@ -202,7 +258,7 @@ class GE2EEncoder:
             self._net = _build_net(state)
         except Exception as exc:  # any failure means an unusable file
             raise ModelError(f"cannot load the speaker encoder weights {path} ({exc}); "
-                             "reinstall resemblyzer (pip install --force-reinstall resemblyzer)") from exc
+                             f"reinstall resemblyzer: {_RESEMBLYZER_REINSTALL}") from exc
         self.weights = str(path)
         self.min_speech_s = float(min_speech_s)
 

@@ -15,7 +15,8 @@ any length):
    verdict;
 3. **one voice** per clip (:func:`voiceguard.voiceprint.embedding.voice_consistency`) and, with two or
    more clips, **agreement**: each clip's clean-clean speaker LLR against the mean of the
-   others reaches the verification threshold (refused unless ``force``).
+   others reaches the verification threshold (refused unless ``force``); the same audio
+   twice (speaker similarity :data:`DUPLICATE_SIMILARITY`) is refused outright.
 
 The voiceprint is the normalised mean of the clip embeddings (and of their simulated
 telephone versions). The **per-speaker clone check**
@@ -49,6 +50,10 @@ PathLike = Union[str, os.PathLike]
 
 #: Default minimum speech per enrollment clip (seconds, after speech activity detection).
 MIN_ENROLL_SPEECH_S = 3.0
+
+#: Speaker similarity at which two enrollment clips are the same audio (refused): two takes
+#: of one speaker stay well below it; a file and its copy, or the same file named twice, reach 1.
+DUPLICATE_SIMILARITY = 0.9999
 
 
 class EnrollmentError(VoiceguardError, ValueError):
@@ -200,15 +205,16 @@ def enroll(
                       detector_version(det), cc.CloneModelBuilder() if clone_check else None)
     for i, clip in enumerate(clips):
         run.add_clip(i, clip, min_speech_s=min_speech_s, allow_spoof=allow_spoof)
+    run.refuse_duplicates()
     if run.spoofed:
         raise SpoofedEnrollmentError("; ".join(run.spoofed) + ". Enrollment refused: enroll genuine recordings of "
-                                     "the speaker, or pass allow_spoof=True (--allow-spoof) to enroll deliberately "
-                                     "(recorded in the store)")
+                                     "the speaker, or enroll these deliberately with --allow-spoof (Python: "
+                                     "allow_spoof=True; recorded in the store)")
     run.check_agreement()
     if len({r.channel for r in run.records}) > 1:
         run.warnings.append("the clips mix wideband and telephone audio; the voiceprint is marked telephone")
     if run.problems and not force:
-        raise EnrollmentError("; ".join(run.problems) + ". Check the clips, or pass force=True (--force) to "
+        raise EnrollmentError("; ".join(run.problems) + ". Check the clips, or use --force (Python: force=True) to "
                               "enroll anyway")
     run.warnings.extend(run.problems)
     model_bytes = None
@@ -290,6 +296,18 @@ class _Enrollment:
                            "spoof_verdict": sp.verdict, "flags": flags})
         if self.builder is not None:
             self.builder.end_clip()
+
+    def refuse_duplicates(self) -> None:
+        """The same audio twice (one file named twice, or copies of it) is not two takes of the
+        speaker: it would only make the clips agree with themselves (similarity 1.000)."""
+        V = np.stack([r.embedding for r in self.records]).astype(np.float64) if self.records else np.zeros((0, 1))
+        V /= np.linalg.norm(V, axis=1, keepdims=True).clip(1e-12)
+        same = [(self.records[i].source, self.records[j].source) for i in range(len(V)) for j in range(i + 1, len(V))
+                if float(V[i] @ V[j]) >= DUPLICATE_SIMILARITY]
+        if same:
+            pairs = ", ".join(f"{a} and {b}" for a, b in same)
+            raise EnrollmentError(f"{pairs}: the same audio given more than once (speaker similarity 1.000); enroll "
+                                  "different recordings of the speaker")
 
     def check_agreement(self) -> None:
         """With two or more clips: each against the mean of the others (speaker LLR)."""

@@ -30,12 +30,33 @@ from voiceguard.voiceprint.decision import (
 from voiceguard.voiceprint.enroll import MIN_ENROLL_SPEECH_S, _open_store
 from voiceguard.voiceprint.longaudio import detector_result
 
-__all__ = ["MIN_VERIFY_SPEECH_S", "SpeakerEvidence", "VerifyResult", "Verifier", "verify"]
+__all__ = ["MIN_VERIFY_SPEECH_S", "CLONE_CHECK_STATES", "SpeakerEvidence", "VerifyResult", "Verifier", "verify",
+           "clone_check_state"]
 
 PathLike = Union[str, os.PathLike]
 
 #: Default minimum speech in a verification recording.
 MIN_VERIFY_SPEECH_S = 1.0
+
+#: What ``VerifyResult.clone_check`` says about the per-speaker clone check of one recording.
+CLONE_CHECK_STATES = ("ran", "telephone", "not_built", "off", "no_speech")
+
+
+def clone_check_state(enabled: bool, has_model: bool, has_speech: bool, condition: str) -> str:
+    """Whether the clone check can run on a recording, before scoring it.
+
+    ``'off'`` when the caller disabled it, ``'not_built'`` when the voiceprint has no clone
+    model, ``'no_speech'`` without a speaker score, ``'telephone'`` when the recording is
+    compared through the telephone condition (the clone model is wideband: it does not run
+    on 8 kHz audio), else ``'ran'`` (one of :data:`CLONE_CHECK_STATES`).
+    """
+    if not enabled:
+        return "off"
+    if not has_model:
+        return "not_built"
+    if not has_speech:
+        return "no_speech"
+    return "ran" if condition == CLEAN_CLEAN else "telephone"
 
 
 # --------------------------------------------------------------------------------------
@@ -110,6 +131,12 @@ class VerifyResult:
         the voiceprint has no clone model (or no speech).
     clone_threshold : float
         ``reject_clone`` below it.
+    clone_check : str
+        Whether the per-speaker clone check ran on this recording: ``'ran'``;
+        ``'telephone'`` (skipped: 8 kHz telephone audio, which the wideband clone model cannot
+        judge; the decision rests on the voiceprint and the detector alone); ``'not_built'``
+        (the voiceprint has no clone model); ``'off'`` (disabled by the caller);
+        ``'no_speech'`` (nothing to score). See :data:`CLONE_CHECK_STATES`.
     fused_score : float or None
         ``min(speaker_llr - speaker_threshold, spoof_llr - spoof_threshold_llr, clone_llr -
         clone_threshold)``.
@@ -149,6 +176,7 @@ class VerifyResult:
     encoder: str
     model: str
     warnings: list[str] = field(default_factory=list)
+    clone_check: str = "ran"
 
     @property
     def accepted(self) -> bool:
@@ -172,7 +200,7 @@ class VerifyResult:
             "single_voice": self.single_voice, "voice_consistency": r(self.voice_consistency, 4),
             "duration_s": round(self.duration_s, 3), "speech_s": round(self.speech_s, 2),
             "sample_rate": self.sample_rate, "channels": self.channels, "encoder": self.encoder,
-            "model": self.model, "warnings": list(self.warnings),
+            "model": self.model, "clone_check": self.clone_check, "warnings": list(self.warnings),
         }
 
 
@@ -322,15 +350,16 @@ class Verifier:
             spoof = detector_result(self.detector, blocks)
         clone_llr = None
         warnings = list(ev.warnings)
-        if clone is not None and ev.speaker_llr is not None:
-            if ev.condition == CLEAN_CLEAN:
-                raw = clone.score()
-                clone_llr = None if raw is None else self.calibration.clone_llr(raw)
-            else:
-                # the clone model holds wideband enrollment frames and is calibrated on wideband
-                # trials: on telephone audio its score measures the channel, not the vocoder
-                warnings.append("clone check skipped: telephone audio (the voiceprint's clone model is "
-                                "wideband); only the detector guards against clones on this call")
+        state = clone_check_state(self.use_clone_check, clone is not None, ev.speaker_llr is not None, ev.condition)
+        if state == "ran":
+            raw = clone.score() if clone is not None else None
+            clone_llr = None if raw is None else self.calibration.clone_llr(raw)
+            state = "ran" if clone_llr is not None else "no_speech"
+        elif state == "telephone":
+            # the clone model holds wideband enrollment frames and is calibrated on wideband
+            # trials: on telephone audio its score measures the channel, not the vocoder
+            warnings.append("clone check skipped: telephone audio (the voiceprint's clone model is "
+                            "wideband); only the detector guards against clones on this call")
         decision, fused = fuse(ev.speaker_llr, spoof.llr, speaker_threshold=self.speaker_threshold,
                                spoof_threshold=self.spoof_threshold_llr, spoof_verdict=spoof.verdict,
                                clone_llr=clone_llr, clone_threshold=self.clone_threshold)
@@ -343,7 +372,7 @@ class Verifier:
             fused_score=fused, single_voice=ev.single_voice,
             voice_consistency=ev.voice_consistency, duration_s=ev.duration_s, speech_s=ev.speech_s,
             sample_rate=blocks.sr, channels=blocks.channels, encoder=self.encoder.name, model=self.detector.name,
-            warnings=warnings)
+            warnings=warnings, clone_check=state)
 
     def running_decision(self, speaker_llr: float, spoof_llr: float, spoof_verdict: str) -> str:
         """The fused decision of a running (streamed) result: voiceprint and detector only, no

@@ -110,17 +110,21 @@ class BlockWhisperBackend:
     through chunks: :meth:`score_chunk` says so.
     """
 
-    def __init__(self, frontend: dict, head: Any, head_kind: str, blocks_per_window: int) -> None:
+    def __init__(self, frontend: dict, head: Any, head_kind: str, blocks_per_window: int, *,
+                 tuned: Any = None) -> None:
         from voiceguard.detect.blocks import BlockEncoder, BlockGeometry, BlockModel
         from voiceguard.detect.frontends.whisper import load_encoder
 
         self.frontend = frontend
         self.layers = [int(k) for k in frontend["layers"]]
-        self.encoder = load_encoder(str(frontend.get("model", "base")), n_layers=max(1, max(self.layers)))
+        # with tuned blocks, the frozen encoder stops where they take over
+        frozen = max(self.layers) if tuned is None else int(tuned.first)
+        self.encoder = load_encoder(str(frontend.get("model", "base")), n_layers=max(1, frozen))
         self.sr = 16000
         self.head = head
         geometry = BlockGeometry.from_seconds(float(frontend["block_s"]), int(blocks_per_window), self.sr)
-        self.block_model = BlockModel(BlockEncoder(self.encoder, self.layers), head, geometry, head_kind)
+        self.block_model = BlockModel(BlockEncoder(self.encoder, self.layers, tuned=tuned), head, geometry,
+                                      head_kind)
 
     def score_chunk(self, y: np.ndarray, windows: Windows) -> np.ndarray:
         from voiceguard.errors import InvalidParameterError
@@ -137,10 +141,10 @@ def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> WhisperBacke
     head_cfg = dict(cfg["head"])
     head_kind = str(head_cfg.pop("kind", "pooled"))
     frontend = dict(cfg["frontend"])
+    if head_kind == "frames":
+        return _load_frame_model(cfg, head_cfg, frontend, weights_path)
     if head_kind == "pooled":
         make: Any = lambda: nets.PooledHead(**head_cfg)
-    elif head_kind == "frames" and hasattr(nets, "FrameHead"):
-        make = lambda: nets.FrameHead(**head_cfg)
     else:
         raise ModelError(f"{cfg.get('name')}: head kind {head_kind!r} is not known to this voiceguard "
                          "(expected 'pooled' or 'frames'); update voiceguard")
@@ -151,3 +155,39 @@ def load(cfg: dict, weights_path: Path | None, ctx: LoadContext) -> WhisperBacke
         per = int(cfg.get("scoring", {}).get("blocks_per_window", 2))
         return BlockWhisperBackend(frontend, head, head_kind, per)
     return WhisperBackend(frontend, head)
+
+
+def _load_frame_model(cfg: dict, head_cfg: dict, frontend: dict, weights_path: Path | None) -> BlockWhisperBackend:
+    """A frame-sequence head (and its tuned encoder blocks, ``"tuned": {"first", "n"}``): one
+    weights file whose keys start with ``head.`` and ``tuned.``."""
+    from voiceguard.detect import frame_nets
+    from voiceguard.detect.frontends.whisper import WHISPER_MODELS
+    from voiceguard.errors import ModelError
+
+    if not frontend.get("block_s"):
+        raise ModelError(f"{cfg.get('name')}: a 'frames' head needs the block geometry (frontend.block_s)")
+    spec = WHISPER_MODELS.get(str(frontend.get("model", "base")))
+    tuned_cfg = cfg.get("tuned")
+
+    class _Both:  # one state dict for the head and the tuned blocks
+        def __init__(self) -> None:
+            self.head = frame_nets.FrameHead(**head_cfg)
+            self.tuned = None
+            if tuned_cfg:
+                heads = 8 if spec is None or spec.d_model == 512 else 6
+                self.tuned = frame_nets.TunedBlocks(int(head_cfg["d_model"]), heads, int(tuned_cfg["n"]),
+                                                    int(tuned_cfg["first"]))
+
+        def load_state_dict(self, state: dict) -> None:
+            self.head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
+            if self.tuned is not None:
+                self.tuned.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("tuned.")})
+
+        def eval(self) -> None:
+            self.head.eval()
+            if self.tuned is not None:
+                self.tuned.eval()
+
+    both = load_torch_module(_Both, weights_path, "the Whisper frame head")
+    per = int(cfg.get("scoring", {}).get("blocks_per_window", 2))
+    return BlockWhisperBackend(frontend, both.head, "frames", per, tuned=both.tuned)

