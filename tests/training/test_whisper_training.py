@@ -125,6 +125,10 @@ def test_head_evaluates_exports_and_scores_like_the_detector(tiny_embeddings, ti
     assert r.llr == pytest.approx(det.calibration.llr(raw), abs=0.05)
     # the exported threshold flags the configured share of the out-of-fold bona fide trials
     assert 0.0 < cfgj["threshold"] < 1.0 and "5%" in cfgj["threshold_meaning"]
+    # the export pins its weights (checked at load: a changed file is refused)
+    import hashlib
+
+    assert cfgj["weights_sha256"] == {"tiny-head.pt": hashlib.sha256((tmp_path / "tiny-head.pt").read_bytes()).hexdigest()}
 
 
 def test_fusion_config_scores_the_weighted_member_llrs(tiny_embeddings, tiny_corpus, tmp_path) -> None:

@@ -364,6 +364,7 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
     from voiceguard.detect.calibration import fit_calibration, threshold_for_false_alarm_rate
     from voiceguard.training.frames import FrameTable
     from voiceguard.training.heldout import clip_info, folds, pooled_scores
+    from voiceguard.training.whisper_head import decision_fields, digest_fields
 
     conf = dict(evaluation["config"])
     cfg = FrameConfig(**{**conf, "layers": tuple(conf["layers"])})
@@ -388,6 +389,7 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
         "name": name,
         "kind": "whisper",
         "weights": f"{name}.pt",
+        **digest_fields(out / f"{name}.pt", meta["model"]),
         "sr": 16000,
         "frontend": {"kind": "whisper", "model": meta["model"], "layers": list(cfg.layers), "block_s": meta["block_s"]},
         "head": {"kind": "frames", "d_model": int(model.head.d_model), "n_layers": int(model.head.n_layers),
@@ -396,12 +398,7 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
         "n_parameters": n_params,
         "scoring": {"blocks_per_window": meta["blocks_per_window"], "min_speech_fraction": 0.25, "min_speech_s": 0.5,
                     "aggregate": "mean_llr"},
-        "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {evaluation['scheme']} scores",
-                        "n_bonafide": len(bona), "n_spoof": len(spoof)},
-        "prior": 0.5,
-        "threshold": round(threshold, 4),
-        "threshold_meaning": f"flags {false_alarm_rate:.0%} of the held-out bona fide trials "
-                             f"(out-of-fold {evaluation['scheme']} scores) at prior 0.5",
+        **decision_fields(cal, len(bona), len(spoof), threshold, false_alarm_rate, evaluation["scheme"]),
         "training": {
             "frames": {k: v for k, v in meta.items() if k != "seconds"},
             "model": dataclasses.asdict(cfg),

@@ -145,16 +145,11 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
         "name": name,
         "kind": "whisper",
         "weights": weights,
-        **_digests(out / weights, meta["model"]),
+        **digest_fields(out / weights, meta["model"]),
         "sr": 16000,
         **_geometry(meta, cfg, int(X.shape[1])),
         "n_parameters": int(sum(p.numel() for p in head.parameters())),
-        "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {evaluation['scheme']} scores",
-                        "n_bonafide": len(bona), "n_spoof": len(spoof)},
-        "prior": 0.5,
-        "threshold": round(threshold, 4),
-        "threshold_meaning": f"flags {false_alarm_rate:.0%} of the held-out bona fide trials "
-                             f"(out-of-fold {evaluation['scheme']} scores) at prior 0.5",
+        **decision_fields(cal, len(bona), len(spoof), threshold, false_alarm_rate, evaluation["scheme"]),
         "training": {
             "embeddings": {k: v for k, v in meta.items() if k != "seconds"},
             "head": dataclasses.asdict(cfg),
@@ -170,7 +165,21 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
     return out / f"{name}.json"
 
 
-def _digests(weights: Path, encoder: str) -> dict[str, Any]:
+def decision_fields(cal: Any, n_bonafide: int, n_spoof: int, threshold: float, false_alarm_rate: float,
+                    scheme: str) -> dict[str, Any]:
+    """The ``calibration``, ``prior``, ``threshold`` and ``threshold_meaning`` of an exported
+    config: calibration fitted on out-of-fold scores, threshold at a false-alarm budget."""
+    return {
+        "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {scheme} scores", "n_bonafide": n_bonafide,
+                        "n_spoof": n_spoof},
+        "prior": 0.5,
+        "threshold": round(threshold, 4),
+        "threshold_meaning": f"flags {false_alarm_rate:.0%} of the held-out bona fide trials "
+                             f"(out-of-fold {scheme} scores) at prior 0.5",
+    }
+
+
+def digest_fields(weights: Path, encoder: str) -> dict[str, Any]:
     """SHA-256 pins of the head's weights and of the encoder it reads (checked at load)."""
     import hashlib
 
