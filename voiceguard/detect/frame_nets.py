@@ -31,9 +31,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from voiceguard.detect.frontends.whisper import encoder_block
 from voiceguard.errors import InvalidParameterError
 
-__all__ = ["FrameHead", "AttentiveStatsPool", "TunedBlock", "TunedBlocks"]
+__all__ = ["FrameHead", "AttentiveStatsPool", "TunedBlocks"]
 
 
 class AttentiveStatsPool(nn.Module):
@@ -141,28 +142,6 @@ class FrameHead(nn.Module):
         return self.classify(self.pool(x, mask)).squeeze(-1)
 
 
-class TunedBlock(nn.Module):
-    """A trainable Whisper encoder block (pre-norm attention + MLP), with padding masks."""
-
-    def __init__(self, d: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.ln1 = nn.LayerNorm(d)
-        self.qkv = nn.Linear(d, 3 * d)
-        self.out = nn.Linear(d, d)
-        self.ln2 = nn.LayerNorm(d)
-        self.fc1 = nn.Linear(d, 4 * d)
-        self.fc2 = nn.Linear(4 * d, d)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        b, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        attn_mask = None if mask is None else mask[:, None, None, :]
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-        x = x + self.out(a.transpose(1, 2).reshape(b, t, d))
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
-
-
 class TunedBlocks(nn.Module):
     """Encoder blocks ``first .. first + n - 1`` as trainable modules.
 
@@ -178,12 +157,12 @@ class TunedBlocks(nn.Module):
     def __init__(self, d: int, heads: int, n: int, first: int) -> None:
         super().__init__()
         self.first = first
-        self.blocks = nn.ModuleList([TunedBlock(d, heads) for _ in range(n)])
+        self.blocks = nn.ModuleList([encoder_block(d, heads) for _ in range(n)])
 
     @classmethod
     def from_encoder(cls, encoder: Any, first: int, n: int) -> TunedBlocks:
         """Copies of ``encoder``'s blocks ``first .. first + n - 1`` (a
-        :class:`voiceguard.frontends.whisper.WhisperEncoder` loaded with enough layers)."""
+        :class:`voiceguard.detect.frontends.whisper.WhisperEncoder` loaded with enough layers)."""
         if first + n > len(encoder.module.blocks):
             raise InvalidParameterError(f"the encoder holds {encoder.n_layers} blocks; cannot copy "
                                         f"{first}..{first + n - 1}")

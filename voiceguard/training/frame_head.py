@@ -361,9 +361,8 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
     """
     import torch
 
-    from voiceguard.detect.calibration import fit_calibration, threshold_for_false_alarm_rate
     from voiceguard.training.frames import FrameTable
-    from voiceguard.training.heldout import clip_info, folds, pooled_scores
+    from voiceguard.training.heldout import clip_info, folds
     from voiceguard.training.whisper_head import decision_fields, digest_fields
 
     conf = dict(evaluation["config"])
@@ -375,9 +374,7 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
     t0 = time.time()
     model = train_frame_model(table, info, train_clips, cfg, encoder=_encoder_for(table, cfg), log=log)
     seconds = time.time() - t0
-    bona, spoof = pooled_scores(evaluation, info.label)
-    cal = fit_calibration(bona, spoof)
-    threshold = threshold_for_false_alarm_rate(cal.llr(bona), false_alarm_rate)
+    decision = decision_fields(evaluation, info.label, false_alarm_rate)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out / f"{name}.pt")
@@ -398,7 +395,7 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
         "n_parameters": n_params,
         "scoring": {"blocks_per_window": meta["blocks_per_window"], "min_speech_fraction": 0.25, "min_speech_s": 0.5,
                     "aggregate": "mean_llr"},
-        **decision_fields(cal, len(bona), len(spoof), threshold, false_alarm_rate, evaluation["scheme"]),
+        **decision,
         "training": {
             "frames": {k: v for k, v in meta.items() if k != "seconds"},
             "model": dataclasses.asdict(cfg),
@@ -408,8 +405,9 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
         },
     }
     (out / f"{name}.json").write_text(json.dumps(config, indent=1, default=float) + "\n", encoding="utf-8")
-    log(f"wrote {out / (name + '.json')} ({n_params} parameters, calibration scale {cal.scale:.3f} "
-        f"offset {cal.offset:.3f}, threshold {threshold:.4f})")
+    cal = decision["calibration"]
+    log(f"wrote {out / (name + '.json')} ({n_params} parameters, calibration scale {cal['scale']:.3f} "
+        f"offset {cal['offset']:.3f}, threshold {decision['threshold']:.4f})")
     return out / f"{name}.json"
 
 

@@ -118,7 +118,6 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
     """
     import torch
 
-    from voiceguard.detect.calibration import fit_calibration, threshold_for_false_alarm_rate
     from voiceguard.training.embeddings import load
 
     table = load(emb)
@@ -130,10 +129,7 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
     t0 = time.time()
     head = train_head(X, cw, info, train_clips, cfg, n_layer_inputs=len(cfg.layers))
     seconds = time.time() - t0
-    # calibration on the pooled out-of-fold scores: every trial scored by a model that never saw its system
-    bona, spoof = pooled_scores(evaluation, info.label)
-    cal = fit_calibration(bona, spoof)
-    threshold = threshold_for_false_alarm_rate(cal.llr(bona), false_alarm_rate)
+    decision = decision_fields(evaluation, info.label, false_alarm_rate)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     weights = f"{name}.pt"
@@ -149,7 +145,7 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
         "sr": 16000,
         **_geometry(meta, cfg, int(X.shape[1])),
         "n_parameters": int(sum(p.numel() for p in head.parameters())),
-        **decision_fields(cal, len(bona), len(spoof), threshold, false_alarm_rate, evaluation["scheme"]),
+        **decision,
         "training": {
             "embeddings": {k: v for k, v in meta.items() if k != "seconds"},
             "head": dataclasses.asdict(cfg),
@@ -161,14 +157,21 @@ def export_model(emb: str | Path, evaluation: dict[str, Any], out: str | Path, *
     }
     (out / f"{name}.json").write_text(json.dumps(config, indent=1, default=float) + "\n", encoding="utf-8")
     log(f"wrote {out / (name + '.json')} ({config['n_parameters']} head parameters, calibration "
-        f"scale {cal.scale:.3f} offset {cal.offset:.3f})")
+        f"scale {decision['calibration']['scale']:.3f} offset {decision['calibration']['offset']:.3f})")
     return out / f"{name}.json"
 
 
-def decision_fields(cal: Any, n_bonafide: int, n_spoof: int, threshold: float, false_alarm_rate: float,
-                    scheme: str) -> dict[str, Any]:
+def decision_fields(evaluation: dict[str, Any], label: np.ndarray, false_alarm_rate: float) -> dict[str, Any]:
     """The ``calibration``, ``prior``, ``threshold`` and ``threshold_meaning`` of an exported
-    config: calibration fitted on out-of-fold scores, threshold at a false-alarm budget."""
+    config: the calibration is fitted on the evaluation's pooled out-of-fold scores (every
+    trial scored by a model that never saw its system), the threshold flags
+    ``false_alarm_rate`` of its held-out bona fide trials."""
+    from voiceguard.detect.calibration import fit_calibration, threshold_for_false_alarm_rate
+
+    bona, spoof = pooled_scores(evaluation, label)
+    cal = fit_calibration(bona, spoof)
+    threshold = threshold_for_false_alarm_rate(cal.llr(bona), false_alarm_rate)
+    n_bonafide, n_spoof, scheme = len(bona), len(spoof), evaluation["scheme"]
     return {
         "calibration": {**cal.to_dict(), "fitted_on": f"out-of-fold {scheme} scores", "n_bonafide": n_bonafide,
                         "n_spoof": n_spoof},

@@ -38,6 +38,7 @@ so a detector that reads layer 3 pays for 3 of 6 blocks.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import threading
 from collections.abc import Sequence
@@ -63,8 +64,10 @@ __all__ = [
     "n_encoder_frames",
     "WhisperEncoder",
     "load_encoder",
+    "encoder_block",
     "verify_weights",
     "weights_sha256",
+    "installed_weight_files",
 ]
 
 SR = 16000
@@ -166,6 +169,14 @@ def verify_weights(name: str, expected: str | None = None, *, pinned_by: str = "
         )
 
 
+def installed_weight_files(name: str) -> list[Path]:
+    """The installed ``model.bin`` parts of Whisper ``name`` (a key of :data:`WHISPER_MODELS`),
+    in order; :class:`ModelError` naming the package to install when one is missing."""
+    if name not in WHISPER_MODELS:
+        raise InvalidParameterError(f"unknown Whisper model {name!r}; expected one of {sorted(WHISPER_MODELS)}")
+    return _weight_files(WHISPER_MODELS[name])
+
+
 def _weight_files(spec: WhisperSpec) -> list[Path]:
     """The installed files of a weight package, found without importing it."""
     files = []
@@ -244,6 +255,7 @@ def n_encoder_frames(n_samples: int) -> int:
 # --------------------------------------------------------------------------------------
 
 
+@functools.cache
 def _torch_modules():
     import torch
     from torch import nn
@@ -260,14 +272,23 @@ def _torch_modules():
             self.fc1 = nn.Linear(d, 4 * d)
             self.fc2 = nn.Linear(4 * d, d)
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, T, d]
+        def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # [B, T, d]
+            """``mask`` ``[B, T]``: True where a frame is real (padded batches of the
+            fine-tuned blocks, :class:`voiceguard.detect.frame_nets.TunedBlocks`)."""
             b, t, d = x.shape
             q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-            a = F.scaled_dot_product_attention(q, k, v)  # [B, H, T, d/H]
+            attn_mask = None if mask is None else mask[:, None, None, :]
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # [B, H, T, d/H]
             x = x + self.out(a.transpose(1, 2).reshape(b, t, d))
             return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
 
     return torch, nn, F, Block
+
+
+def encoder_block(d: int, heads: int) -> Any:
+    """A new Whisper encoder block (pre-norm attention + MLP) of width ``d``: the module the
+    encoder runs, and the one fine-tuning trains (``forward(x, mask=None)``)."""
+    return _torch_modules()[3](d, heads)
 
 
 class WhisperEncoder:
