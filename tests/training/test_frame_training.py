@@ -162,3 +162,14 @@ def test_splice_keeps_length_and_levels_match():
     assert len(out) == len(carrier) + len(passage) - 2 * 160
     inserted = out[8 * 16000 + 1000: 8 * 16000 + 3 * 16000]
     assert _speech_rms(inserted) == pytest.approx(_speech_rms(carrier), rel=0.2)
+
+
+def test_export_refuses_a_pooled_head_with_a_message(tmp_path):
+    import dataclasses
+
+    from voiceguard.errors import InvalidParameterError
+    from voiceguard.training.frame_head import FrameConfig, export_model
+
+    ev = {"config": dataclasses.asdict(FrameConfig(head="pooled")), "scheme": "system", "folds": {}}
+    with pytest.raises(InvalidParameterError, match="whisper_head export"):
+        export_model(tmp_path / "no-cache", ev, tmp_path / "out", name="m")

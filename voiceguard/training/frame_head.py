@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceguard.errors import VoiceguardError
+from voiceguard.errors import InvalidParameterError, VoiceguardError
 
 __all__ = ["FrameConfig", "FrameModel", "train_frame_model", "score_windows", "run_evaluation", "main"]
 
@@ -367,6 +367,9 @@ def export_model(frames: str | Path, evaluation: dict[str, Any], out: str | Path
 
     conf = dict(evaluation["config"])
     cfg = FrameConfig(**{**conf, "layers": tuple(conf["layers"])})
+    if cfg.head != "frames":
+        raise InvalidParameterError(f"export writes frame-sequence models; this evaluation's head is {cfg.head!r}: "
+                                    "export pooled heads with python -m voiceguard.training.whisper_head export")
     torch.set_num_threads(cfg.threads)
     table = FrameTable(frames)
     info = clip_info(table.clips)
